@@ -1,0 +1,311 @@
+/**
+ * The one place that reads the environment. `loadConfig` validates every variable of the contract's
+ * configuration table (DESIGN.md, Configuration) and returns a frozen, typed object; a bad value throws
+ * a `ConfigError` whose message is one line naming the variable and what is allowed. No other module
+ * reads `process.env`.
+ */
+import { z } from 'zod';
+
+export const CLOUDS = ['global', 'usgov', 'usgov-dod', 'china'] as const;
+export type Cloud = (typeof CLOUDS)[number];
+
+/** Per national cloud: upstream roots, token authority, and what exists there (UPSTREAM.md §1.1, §2.4). */
+export interface CloudEndpoints {
+  /** Partner Center API root, without `/v1`. */
+  readonly partnerCenterUrl: string;
+  /** Partner Center token resource (scopes are `${resource}/user_impersonation`, `${resource}/.default`). */
+  readonly partnerCenterResource: string;
+  /** Microsoft Graph root, without `/beta`. */
+  readonly graphUrl: string;
+  /** Graph token resource (scope `${resource}/.default`). */
+  readonly graphResource: string;
+  /** Entra ID authority host for this cloud. */
+  readonly authorityHost: string;
+  /** externalUserProfile exists only in the global service (UPSTREAM.md §2.4). */
+  readonly externalUserProfiles: boolean;
+}
+
+export const CLOUD_ENDPOINTS: Readonly<Record<Cloud, CloudEndpoints>> = Object.freeze({
+  global: {
+    partnerCenterUrl: 'https://api.partnercenter.microsoft.com',
+    partnerCenterResource: 'https://api.partnercenter.microsoft.com',
+    graphUrl: 'https://graph.microsoft.com',
+    graphResource: 'https://graph.microsoft.com',
+    authorityHost: 'https://login.microsoftonline.com',
+    externalUserProfiles: true,
+  },
+  // Partner Center for US Government shares the global API host (UPSTREAM.md §1.1).
+  usgov: {
+    partnerCenterUrl: 'https://api.partnercenter.microsoft.com',
+    partnerCenterResource: 'https://api.partnercenter.microsoft.com',
+    graphUrl: 'https://graph.microsoft.us',
+    graphResource: 'https://graph.microsoft.us',
+    authorityHost: 'https://login.microsoftonline.us',
+    externalUserProfiles: false,
+  },
+  'usgov-dod': {
+    partnerCenterUrl: 'https://api.partnercenter.microsoft.com',
+    partnerCenterResource: 'https://api.partnercenter.microsoft.com',
+    graphUrl: 'https://dod-graph.microsoft.us',
+    graphResource: 'https://dod-graph.microsoft.us',
+    authorityHost: 'https://login.microsoftonline.us',
+    externalUserProfiles: false,
+  },
+  china: {
+    partnerCenterUrl: 'https://partner.partnercenterapi.microsoftonline.cn',
+    partnerCenterResource: 'https://partner.partnercenterapi.microsoftonline.cn',
+    graphUrl: 'https://microsoftgraph.chinacloudapi.cn',
+    graphResource: 'https://microsoftgraph.chinacloudapi.cn',
+    authorityHost: 'https://login.chinacloudapi.cn',
+    externalUserProfiles: false,
+  },
+});
+
+export type UpstreamMode = 'emulator' | 'microsoft';
+export type UpstreamAuthMode = 'on-behalf-of' | 'passthrough';
+
+export interface QueryLimits {
+  readonly maxDepth: number;
+  readonly maxAliases: number;
+  readonly maxCost: number;
+  readonly maxTokens: number;
+  readonly maxDirectives: number;
+  readonly maxBodyBytes: number;
+}
+
+export interface Config {
+  readonly production: boolean;
+  readonly port: number;
+  readonly host: string;
+  readonly upstream: UpstreamMode;
+  /** Port of the embedded emulator when `upstream` is `emulator` (0 = ephemeral). */
+  readonly emulatorPort: number;
+  readonly cloud: Cloud;
+  readonly endpoints: CloudEndpoints;
+  readonly auth: {
+    /** Accepted issuers; may contain Entra's `{tenantid}` placeholder. Empty until the emulator fills it. */
+    readonly issuers: readonly string[];
+    readonly audience: string;
+    /** Explicit JWKS URL; otherwise discovered from the issuer's OpenID configuration. */
+    readonly jwksUrl?: string;
+  };
+  readonly upstreamAuth: UpstreamAuthMode;
+  readonly azure: {
+    readonly clientId?: string;
+    readonly clientSecret?: string;
+    /** Authority override (defaults to the cloud's authority host + the caller's tenant). */
+    readonly authority?: string;
+  };
+  readonly upstreamTimeoutMs: number;
+  readonly upstreamDeadlineMs: number;
+  readonly limits: QueryLimits;
+  readonly rateLimitPerMinute: number;
+  /** Allowed browser origins; `undefined` outside production means any localhost origin. */
+  readonly corsOrigins?: readonly string[];
+  readonly introspection: boolean;
+  readonly persistedQueries: {
+    /** `only` refuses any operation that is not in the manifest. */
+    readonly mode: 'off' | 'allow' | 'only';
+    readonly manifestPath?: string;
+  };
+  readonly logLevel: string;
+}
+
+/** A configuration mistake: its message is one line naming the variable and the fix. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function oneOf<T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: () => `must be one of ${values.join(', ')}` });
+}
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { error: `must be a whole number from ${min} to ${max}` })
+    .transform(Number)
+    .pipe(z.number().min(min, { error: `must be from ${min} to ${max}` }).max(max, { error: `must be from ${min} to ${max}` }));
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0'], { error: () => 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1');
+
+const absoluteUrl = z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).transform((u) => u.replace(/\/+$/, ''));
+
+const csv = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
+/** Every variable of the contract, as strings in, typed values out. Unset variables stay undefined. */
+const envSchema = z.object({
+  NODE_ENV: z.string().optional(),
+  PORT: integer(0, 65535).optional(),
+  HOST: z.string().min(1, { error: 'must not be empty' }).optional(),
+  UPSTREAM: oneOf(['emulator', 'microsoft']).optional(),
+  EMULATOR_PORT: integer(0, 65535).optional(),
+  CLOUD: oneOf(CLOUDS).optional(),
+  PARTNER_CENTER_URL: absoluteUrl.optional(),
+  GRAPH_URL: absoluteUrl.optional(),
+  AUTH_ISSUER: csv.optional(),
+  AUTH_AUDIENCE: z.string().min(1, { error: 'must not be empty' }).optional(),
+  AUTH_JWKS_URL: absoluteUrl.optional(),
+  UPSTREAM_AUTH: oneOf(['on-behalf-of', 'passthrough']).optional(),
+  AZURE_CLIENT_ID: z.string().min(1).optional(),
+  AZURE_CLIENT_SECRET: z.string().min(1).optional(),
+  AZURE_AUTHORITY: absoluteUrl.optional(),
+  UPSTREAM_TIMEOUT_MS: integer(1, 600_000).optional(),
+  UPSTREAM_DEADLINE_MS: integer(1, 3_600_000).optional(),
+  MAX_DEPTH: integer(1, 1000).optional(),
+  MAX_ALIASES: integer(0, 10_000).optional(),
+  MAX_COST: integer(1, 10_000_000).optional(),
+  MAX_TOKENS: integer(1, 1_000_000).optional(),
+  MAX_DIRECTIVES: integer(0, 10_000).optional(),
+  MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).optional(),
+  RATE_LIMIT_PER_MINUTE: integer(0, 10_000_000).optional(),
+  CORS_ORIGINS: csv.optional(),
+  INTROSPECTION: booleanString.optional(),
+  PERSISTED_QUERIES: oneOf(['off', 'allow', 'only']).optional(),
+  PERSISTED_QUERIES_MANIFEST: z.string().min(1).optional(),
+  LOG_LEVEL: oneOf(LOG_LEVELS).optional(),
+});
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/** True for loopback hosts (sidecars, tests), where plain http is acceptable even in production. */
+export function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname;
+  return LOOPBACK_HOSTS.has(host) || host.startsWith('127.');
+}
+
+/**
+ * Reads and validates the environment. Throws `ConfigError` with a one-line message on the first
+ * problem found. Empty strings count as unset, as most process managers write them for "no value".
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${String(issue.path[0])} ${issue.message}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+
+  if (production && !e.UPSTREAM) {
+    throw new ConfigError('UPSTREAM must be set explicitly in production (emulator or microsoft)');
+  }
+  const upstream = e.UPSTREAM ?? 'emulator';
+  const cloud = e.CLOUD ?? 'global';
+  const cloudDefaults = CLOUD_ENDPOINTS[cloud];
+  const upstreamAuth = e.UPSTREAM_AUTH ?? 'on-behalf-of';
+
+  if (upstream === 'microsoft') {
+    if (!e.AUTH_ISSUER?.length) throw new ConfigError('AUTH_ISSUER is required when UPSTREAM=microsoft (the accepted token issuer, e.g. https://login.microsoftonline.com/<tenant-id>/v2.0)');
+    if (!e.AUTH_AUDIENCE) throw new ConfigError("AUTH_AUDIENCE is required when UPSTREAM=microsoft (the gateway's own application ID URI or client id)");
+    if (upstreamAuth === 'on-behalf-of' && (!e.AZURE_CLIENT_ID || !e.AZURE_CLIENT_SECRET)) {
+      throw new ConfigError('AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are required for UPSTREAM_AUTH=on-behalf-of (or set UPSTREAM_AUTH=passthrough)');
+    }
+  }
+  for (const issuer of e.AUTH_ISSUER ?? []) {
+    if (!/^https?:\/\//.test(issuer)) throw new ConfigError(`AUTH_ISSUER must list absolute URLs; got ${JSON.stringify(issuer)}`);
+  }
+
+  const endpoints: CloudEndpoints = Object.freeze({
+    ...cloudDefaults,
+    partnerCenterUrl: e.PARTNER_CENTER_URL ?? cloudDefaults.partnerCenterUrl,
+    graphUrl: e.GRAPH_URL ?? cloudDefaults.graphUrl,
+  });
+
+  if (production) {
+    // DESIGN.md, Configuration: https only, except loopback (sidecars, tests).
+    const urls: Array<[string, string | undefined]> = [
+      ['PARTNER_CENTER_URL', endpoints.partnerCenterUrl],
+      ['GRAPH_URL', endpoints.graphUrl],
+      ['AUTH_JWKS_URL', e.AUTH_JWKS_URL],
+      ['AZURE_AUTHORITY', e.AZURE_AUTHORITY],
+      ...(e.AUTH_ISSUER ?? []).map((i): [string, string] => ['AUTH_ISSUER', i]),
+    ];
+    for (const [name, url] of urls) {
+      if (url && !url.startsWith('https://') && !isLoopbackUrl(url.replace('{tenantid}', 'x'))) {
+        throw new ConfigError(`${name} must use https in production (plain http is allowed only on loopback hosts)`);
+      }
+    }
+  }
+  const timeout = e.UPSTREAM_TIMEOUT_MS ?? 10_000;
+  const deadline = e.UPSTREAM_DEADLINE_MS ?? 30_000;
+  if (deadline < timeout) throw new ConfigError('UPSTREAM_DEADLINE_MS must be at least UPSTREAM_TIMEOUT_MS');
+  if (e.PERSISTED_QUERIES === 'only' && !e.PERSISTED_QUERIES_MANIFEST) {
+    throw new ConfigError('PERSISTED_QUERIES_MANIFEST is required when PERSISTED_QUERIES=only');
+  }
+
+  const config: Config = {
+    production,
+    port: e.PORT ?? 4000,
+    host: e.HOST ?? '127.0.0.1',
+    upstream,
+    emulatorPort: e.EMULATOR_PORT ?? 4010,
+    cloud,
+    endpoints,
+    auth: Object.freeze({ issuers: Object.freeze(e.AUTH_ISSUER ?? []), audience: e.AUTH_AUDIENCE ?? '', jwksUrl: e.AUTH_JWKS_URL }),
+    upstreamAuth,
+    azure: Object.freeze({ clientId: e.AZURE_CLIENT_ID, clientSecret: e.AZURE_CLIENT_SECRET, authority: e.AZURE_AUTHORITY }),
+    upstreamTimeoutMs: timeout,
+    upstreamDeadlineMs: deadline,
+    limits: Object.freeze({
+      maxDepth: e.MAX_DEPTH ?? 10,
+      maxAliases: e.MAX_ALIASES ?? 30,
+      maxCost: e.MAX_COST ?? 5000,
+      maxTokens: e.MAX_TOKENS ?? 2000,
+      maxDirectives: e.MAX_DIRECTIVES ?? 50,
+      maxBodyBytes: e.MAX_BODY_BYTES ?? 524_288,
+    }),
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE ?? 600,
+    corsOrigins: e.CORS_ORIGINS ? Object.freeze(e.CORS_ORIGINS) : production ? Object.freeze([]) : undefined,
+    introspection: e.INTROSPECTION ?? !production,
+    persistedQueries: Object.freeze({ mode: e.PERSISTED_QUERIES ?? 'allow', manifestPath: e.PERSISTED_QUERIES_MANIFEST }),
+    logLevel: e.LOG_LEVEL ?? 'info',
+  };
+  return Object.freeze(config);
+}
+
+/** What the embedded emulator tells the config once it listens. */
+export interface EmulatorEndpoints {
+  readonly url: string;
+  readonly issuerTemplate: string;
+  readonly jwksUrl: string;
+  readonly audience: string;
+}
+
+/**
+ * With `UPSTREAM=emulator`, points every upstream root and the token issuer at the emulator, unless
+ * the operator set them explicitly. The emulator only exists in this mode (issue 4).
+ */
+export function withEmulator(config: Config, emulator: EmulatorEndpoints, env: Env = process.env): Config {
+  if (config.upstream !== 'emulator') throw new Error('withEmulator called with UPSTREAM=microsoft');
+  return Object.freeze({
+    ...config,
+    endpoints: Object.freeze({
+      ...config.endpoints,
+      partnerCenterUrl: env.PARTNER_CENTER_URL ? config.endpoints.partnerCenterUrl : emulator.url,
+      graphUrl: env.GRAPH_URL ? config.endpoints.graphUrl : emulator.url,
+    }),
+    auth: Object.freeze({
+      issuers: config.auth.issuers.length ? config.auth.issuers : Object.freeze([emulator.issuerTemplate]),
+      audience: config.auth.audience || emulator.audience,
+      jwksUrl: config.auth.jwksUrl ?? emulator.jwksUrl,
+    }),
+    azure: Object.freeze({
+      clientId: config.azure.clientId ?? 'emulator-gateway-client',
+      clientSecret: config.azure.clientSecret ?? 'emulator-gateway-secret',
+      authority: config.azure.authority ?? emulator.url,
+    }),
+  });
+}

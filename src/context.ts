@@ -1,0 +1,165 @@
+/**
+ * Builds the per-request context: correlation id, the caller's principal, upstream clients bound to
+ * this caller, and per-request DataLoaders. Nothing here outlives the request (dataloader's README:
+ * create loaders per request), so one caller's data can never be served to another.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GraphQLError } from 'graphql';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { GatewayError } from './errors.js';
+import type { Principal } from './auth/principal.js';
+import type { TokenVerifier } from './auth/token-verifier.js';
+import type { UpstreamTokenSource } from './auth/upstream-tokens.js';
+import type { UpstreamTransport, UpstreamCaller } from './upstream/http.js';
+import { isValidIdempotencyKey } from './upstream/request-id.js';
+import { createPartnerCenterClient, type PartnerCenterClient } from './upstream/partner-center.js';
+import { createGraphClient, type GraphClient } from './upstream/graph.js';
+import { createCustomerUserLoader, type CustomerUserLoader } from './features/customer-users/loaders.js';
+import { createExternalUserProfileLoader, type ExternalUserProfileLoader } from './features/external-user-profiles/loaders.js';
+
+/** The one context type used everywhere: `ApolloServer<Context>`, `AuthChecker<Context>`, resolvers. */
+export interface Context {
+  readonly correlationId: string;
+  /** Child logger carrying the correlation id. */
+  readonly log: Logger;
+  /** The verified caller, or null when the request carried no token. */
+  readonly principal: Principal | null;
+  /** Operation name/type, filled by the logging plugin and read by the request log line. */
+  readonly operation: OperationInfo;
+  /** The client's `Idempotency-Key` header, already validated. */
+  readonly idempotencyKey: string | undefined;
+  /** Upstream clients bound to this caller (created on first use). */
+  readonly partnerCenter: PartnerCenterClient;
+  readonly graph: GraphClient;
+  /** Per-request DataLoaders (created on first use). */
+  readonly loaders: {
+    readonly customerUsers: CustomerUserLoader;
+    readonly externalUserProfiles: ExternalUserProfileLoader;
+  };
+}
+
+export interface ContextDependencies {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly verifier: TokenVerifier;
+  readonly upstreamTokens: UpstreamTokenSource;
+  readonly transport: UpstreamTransport;
+  /** Key protecting opaque paging cursors. */
+  readonly cursorKey: Buffer;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What the request log line says about the GraphQL operation. */
+export interface OperationInfo {
+  operationName?: string;
+  operationType?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the correlation hook in server.ts before anything else runs. */
+    correlationId: string;
+    /** Set by the context function; filled once Apollo resolves the operation. */
+    graphqlOperation?: OperationInfo;
+  }
+}
+
+/** The caller's `x-correlation-id` when it is a GUID (DESIGN.md, Upstream behaviour), else a new one. */
+export function correlationIdFrom(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header;
+  return value && GUID.test(value) ? value.toLowerCase() : randomUUID();
+}
+
+/** A request-level error with an HTTP status, as Apollo Server expects from a context function. */
+function requestError(error: GatewayError, status: number, headers?: Record<string, string>): GraphQLError {
+  return new GraphQLError(error.message, {
+    extensions: {
+      code: error.code,
+      ...error.extensions(),
+      http: { status, headers: new Map(Object.entries(headers ?? {})) },
+    },
+  });
+}
+
+/** Returns the Apollo context function for the Fastify integration. */
+export function createContextFunction(deps: ContextDependencies) {
+  const { config, verifier, upstreamTokens, transport, cursorKey } = deps;
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<Context> => {
+    const correlationId = request.correlationId;
+    const log = request.log as unknown as Logger;
+    const operation: OperationInfo = {};
+    request.graphqlOperation = operation;
+
+    let principal: Principal | null;
+    try {
+      principal = await verifier.verify(request.headers.authorization);
+    } catch (error) {
+      if (error instanceof GatewayError) {
+        // RFC 6750 §3: tell the client why its bearer token was refused.
+        throw requestError(error, 401, { 'www-authenticate': 'Bearer error="invalid_token"' });
+      }
+      throw error;
+    }
+
+    const rawKey = request.headers['idempotency-key'];
+    const idempotencyKey = Array.isArray(rawKey) ? rawKey[0] : rawKey;
+    if (idempotencyKey !== undefined && !isValidIdempotencyKey(idempotencyKey)) {
+      throw new GraphQLError('Idempotency-Key header must be 1 to 255 printable ASCII characters', {
+        extensions: { code: 'BAD_USER_INPUT', field: 'Idempotency-Key', http: { status: 400 } },
+      });
+    }
+
+    const caller: UpstreamCaller = {
+      correlationId,
+      getToken: (service) => {
+        if (!principal) throw new Error('upstream call without a principal: the auth checker must run first');
+        return upstreamTokens.forCaller(principal)(service);
+      },
+      idempotency:
+        principal && idempotencyKey ? { tenantId: principal.tenantId, objectId: principal.objectId, key: idempotencyKey } : undefined,
+    };
+
+    // Lazily created: a request that never touches an upstream pays for none of this.
+    let partnerCenter: PartnerCenterClient | undefined;
+    let graph: GraphClient | undefined;
+    let customerUsers: CustomerUserLoader | undefined;
+    let externalUserProfiles: ExternalUserProfileLoader | undefined;
+    const context: Context = {
+      correlationId,
+      log,
+      operation,
+      principal,
+      idempotencyKey,
+      get partnerCenter() {
+        return (partnerCenter ??= createPartnerCenterClient({
+          transport,
+          baseUrl: config.endpoints.partnerCenterUrl,
+          caller,
+          cursorKey,
+        }));
+      },
+      get graph() {
+        return (graph ??= createGraphClient({
+          transport,
+          baseUrl: config.endpoints.graphUrl,
+          externalUserProfilesAvailable: config.endpoints.externalUserProfiles,
+          cloudName: config.cloud,
+          caller,
+          cursorKey,
+        }));
+      },
+      loaders: {
+        get customerUsers() {
+          return (customerUsers ??= createCustomerUserLoader(context.partnerCenter));
+        },
+        get externalUserProfiles() {
+          return (externalUserProfiles ??= createExternalUserProfileLoader(context.graph));
+        },
+      },
+    };
+    return context;
+  };
+}

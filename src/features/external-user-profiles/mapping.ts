@@ -1,0 +1,56 @@
+import type { ExternalUserProfileResource } from '../../upstream/graph.js';
+import type { ExternalUserProfile, PhysicalOfficeAddress, UpdateExternalUserProfileInput } from './types.js';
+
+const text = (raw: unknown): string | null => (typeof raw === 'string' ? raw : null);
+const flag = (raw: unknown): boolean | null => (typeof raw === 'boolean' ? raw : null);
+
+function dateValue(raw: unknown): Date | null {
+  if (typeof raw !== 'string' || raw === '') return null;
+  const date = new Date(raw);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+const ADDRESS_FIELDS = ['city', 'countryOrRegion', 'officeLocation', 'postalCode', 'state', 'street'] as const;
+
+function toAddress(raw: unknown): PhysicalOfficeAddress | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const source = raw as Record<string, unknown>;
+  return Object.fromEntries(ADDRESS_FIELDS.map((f) => [f, text(source[f])])) as unknown as PhysicalOfficeAddress;
+}
+
+/** Graph JSON -> GraphQL. Extra properties (open type, UPSTREAM.md §2.1) are ignored. */
+export function toExternalUserProfile(resource: ExternalUserProfileResource): ExternalUserProfile {
+  return {
+    id: resource.id,
+    displayName: text(resource.displayName),
+    companyName: text(resource.companyName),
+    department: text(resource.department),
+    jobTitle: text(resource.jobTitle),
+    phoneNumber: text(resource.phoneNumber),
+    address: toAddress(resource.address),
+    isDiscoverable: flag(resource.isDiscoverable),
+    isEnabled: flag(resource.isEnabled),
+    supervisorId: text(resource.supervisorId),
+    createdBy: text(resource.createdBy),
+    createdDateTime: dateValue(resource.createdDateTime),
+    deletedDateTime: dateValue(resource.deletedDateTime),
+  };
+}
+
+const PLAIN_FIELDS = ['displayName', 'companyName', 'department', 'jobTitle', 'isDiscoverable', 'isEnabled', 'supervisorId'] as const;
+
+/**
+ * The PATCH body: only the updatable keys the caller set. `address` is a complex property: when given
+ * it replaces the whole stored address, so every one of its fields is sent (null for those left out).
+ */
+export function toExternalUserProfilePatch(input: UpdateExternalUserProfileInput): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  for (const field of PLAIN_FIELDS) {
+    if (input[field] !== undefined) patch[field] = input[field];
+  }
+  if (input.address !== undefined) {
+    const address = input.address;
+    patch.address = address === null ? null : Object.fromEntries(ADDRESS_FIELDS.map((f) => [f, address[f] ?? null]));
+  }
+  return patch;
+}

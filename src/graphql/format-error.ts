@@ -1,0 +1,49 @@
+/**
+ * Turns whatever a resolver threw into the contract's error shape (DESIGN.md, Errors). Gateway errors
+ * keep their message and gain `extensions.code` (+ their own extensions); Apollo's request-level errors
+ * keep Apollo's codes; anything else is masked as INTERNAL_SERVER_ERROR: the detail is logged (with the
+ * correlation id) by the logging plugin, never sent. Like Apollo's own `errorNormalize.ts`, this never
+ * throws.
+ */
+import type { GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GatewayError } from '../errors.js';
+
+/** Apollo Server's standard request-level codes, passed through untouched. */
+const APOLLO_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'BAD_USER_INPUT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'RATE_LIMITED',
+]);
+
+export const INTERNAL_ERROR_MESSAGE = 'Internal server error';
+
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  if (original instanceof GatewayError) {
+    return {
+      message: original.message,
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions: { code: original.code, ...original.extensions() },
+    };
+  }
+  const code = formatted.extensions?.code;
+  if (typeof code === 'string' && APOLLO_CODES.has(code)) {
+    // Strip Apollo's stack traces and anything else beyond the code and safe extras.
+    const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
+    return { ...formatted, extensions };
+  }
+  return {
+    message: INTERNAL_ERROR_MESSAGE,
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  };
+}

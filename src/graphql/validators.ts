@@ -1,0 +1,79 @@
+/**
+ * Input rules shared by several features, as class-validator decorators. Messages are written for
+ * the client: `BadUserInputError` prefixes them with the field's path.
+ */
+import { ValidateBy, isFQDN, type ValidationOptions } from 'class-validator';
+
+/** Separators a person types in a phone number; between them, 4 to 20 digits with an optional leading `+`. */
+const PHONE = /^\+?[\d\s\-().]*$/;
+
+export function isPhoneNumber(value: unknown): boolean {
+  if (typeof value !== 'string' || value.length > 40 || !PHONE.test(value)) return false;
+  const digits = value.replace(/\D/g, '').length;
+  return digits >= 4 && digits <= 20;
+}
+
+/** Digits with an optional `+`, spaces, dashes, dots and parentheses; 4 to 20 digits. */
+export function IsPhoneNumber(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isPhoneNumber',
+      validator: {
+        validate: isPhoneNumber,
+        defaultMessage: () => 'must be a phone number: 4 to 20 digits, optionally with +, spaces, dashes or parentheses',
+      },
+    },
+    options,
+  );
+}
+
+/**
+ * A web site: a host name with or without `http://`/`https://` (the seed's own example is
+ * `www.microsoft.com`), optionally a port and path. Any other scheme is refused.
+ */
+export function isWebsite(value: unknown): boolean {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 2048 || /\s/.test(value)) return false;
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
+  const hasAuthority = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+  if (scheme && !(hasAuthority && (scheme === 'http' || scheme === 'https'))) {
+    // `www.example.com:8080` has no scheme, only a port.
+    if (!/^[^/:]+:\d+(\/|$)/.test(value)) return false;
+  }
+  let url: URL;
+  try {
+    url = new URL(hasAuthority ? value : `https://${value}`);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password) return false;
+  return isFQDN(url.hostname, { require_tld: true });
+}
+
+export function IsWebsite(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isWebsite',
+      validator: {
+        validate: isWebsite,
+        defaultMessage: () => 'must be a web site: a host name such as www.contoso.com, optionally with http:// or https://',
+      },
+    },
+    options,
+  );
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A directory object id: a GUID, as Entra ID assigns them. */
+export function IsDirectoryObjectId(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isDirectoryObjectId',
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && GUID.test(value),
+        defaultMessage: () => 'must be a directory object id (a GUID)',
+      },
+    },
+    options,
+  );
+}

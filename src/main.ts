@@ -1,0 +1,83 @@
+/**
+ * Process entry: reads the config, starts the embedded emulator when `UPSTREAM=emulator`, starts the
+ * gateway, prints where to open it, and on SIGTERM/SIGINT stops accepting, drains in-flight requests
+ * and exits 0. A configuration mistake prints one line and exits 1, without a stack trace.
+ */
+import 'reflect-metadata';
+import { ConfigError, loadConfig, withEmulator, type Config } from './config.js';
+import { createLogger } from './logger.js';
+import { createGateway } from './server.js';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const log = createLogger({ level: config.logLevel });
+
+  // The emulator is imported only in emulator mode: with UPSTREAM=microsoft it is never loaded or reachable.
+  let emulator: import('./emulator/index.js').Emulator | undefined;
+  let devToken: string | undefined;
+  if (config.upstream === 'emulator') {
+    const { startEmulator, EMULATOR_GATEWAY_AUDIENCE } = await import('./emulator/index.js');
+    emulator = await startEmulator({ host: '127.0.0.1', port: config.emulatorPort });
+    config = withEmulator(config, {
+      url: emulator.url,
+      issuerTemplate: emulator.issuerTemplate,
+      jwksUrl: emulator.jwksUrl,
+      audience: EMULATOR_GATEWAY_AUDIENCE,
+    });
+    devToken = await emulator.mintToken({
+      scp: 'SupportProfile.ReadWrite CustomerUser.ReadWrite.All ExternalUserProfile.ReadWrite.All',
+      expiresInSeconds: 12 * 3600,
+    });
+  }
+
+  const gateway = await createGateway(config, { logger: log });
+  const url = await gateway.listen();
+
+  const lines = [``, `  Partner BFF gateway listening on ${url}`, `  GraphQL endpoint and explorer: ${url}/graphql`];
+  if (emulator && devToken) {
+    lines.push(
+      `  Upstream: embedded emulator at ${emulator.url} (no credentials, no network)`,
+      ``,
+      `  Dev token (valid 12 h), paste into the explorer's headers:`,
+      `  {"Authorization": "Bearer ${devToken}"}`,
+      ``,
+      `  Other tokens: npm run token -- --scp "SupportProfile.Read" | --roles ExternalUserProfile.Read.All | --msa`,
+    );
+  } else {
+    lines.push(`  Upstream: Microsoft (${config.cloud} cloud)`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: draining in-flight requests');
+    try {
+      await gateway.close();
+      await emulator?.close();
+      log.info('stopped');
+      log.flush?.();
+      process.exit(0);
+    } catch (error) {
+      log.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Gateway failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

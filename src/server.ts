@@ -1,0 +1,164 @@
+/**
+ * The HTTP server: Fastify + Apollo Server 5. Routes: `POST`/`GET /graphql`, `GET /healthz`,
+ * `GET /readyz` (DESIGN.md, HTTP surface). This is the composition root: it builds the one upstream
+ * transport, the token verifier and the upstream token source from the config and hands them to the
+ * per-request context.
+ */
+import { randomBytes } from 'node:crypto';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDisableSuggestions } from '@apollo/server/plugin/disableSuggestions';
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { GraphQLSchema } from 'graphql';
+import type { Config } from './config.js';
+import { createContextFunction, correlationIdFrom, type Context } from './context.js';
+import { createLogger, type Logger } from './logger.js';
+import { buildGatewaySchema } from './schema.js';
+import { formatError } from './graphql/format-error.js';
+import { createRequestLoggingPlugin } from './graphql/request-logging-plugin.js';
+import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier.js';
+import { createUpstreamTokenSource, type UpstreamTokenSource } from './auth/upstream-tokens.js';
+import { createUpstreamTransport, type UpstreamTransport } from './upstream/http.js';
+import { createReadinessProbe, type ReadinessProbe } from './upstream/readiness.js';
+
+export interface GatewayOptions {
+  /** Root logger. @default a pino logger at `config.logLevel` on stdout */
+  logger?: Logger;
+  /** Replaces the token source built from the config (tests). */
+  upstreamTokens?: UpstreamTokenSource;
+  /** Replaces the token verifier built from the config (tests). */
+  verifier?: TokenVerifier;
+  /** Extra Apollo plugins (e.g. hardening, added by later features). */
+  plugins?: ApolloServerPlugin<Context>[];
+}
+
+export interface Gateway {
+  readonly app: FastifyInstance;
+  readonly apollo: ApolloServer<Context>;
+  readonly schema: GraphQLSchema;
+  /** Listens on `config.host:config.port` and resolves to the base URL. */
+  listen(): Promise<string>;
+  /** Stops accepting connections, drains in-flight requests, closes upstream sockets. */
+  close(): Promise<void>;
+}
+
+/** Origins allowed outside production when CORS_ORIGINS is unset: any localhost page (dev tooling). */
+const LOCALHOST_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
+
+export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
+  const log = options.logger ?? createLogger({ level: config.logLevel });
+  const schema = await buildGatewaySchema();
+  const transport: UpstreamTransport = createUpstreamTransport({
+    timeoutMs: config.upstreamTimeoutMs,
+    deadlineMs: config.upstreamDeadlineMs,
+    logger: log,
+  });
+  const verifier = options.verifier ?? createTokenVerifier({
+    issuers: config.auth.issuers,
+    audience: config.auth.audience,
+    jwksUrl: config.auth.jwksUrl,
+  });
+  const upstreamTokens = options.upstreamTokens ?? createUpstreamTokenSource(config);
+  const readiness: ReadinessProbe = createReadinessProbe({ transport, endpoints: config.endpoints });
+
+  const app = Fastify({
+    loggerInstance: log,
+    disableRequestLogging: true, // one line per request, written in onResponse below
+    bodyLimit: config.limits.maxBodyBytes,
+    // The correlation id is the request id: every log line of the request carries it.
+    genReqId: (req) => correlationIdFrom(req.headers['x-correlation-id']),
+    requestIdLogLabel: 'correlationId',
+    return503OnClosing: true,
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    request.correlationId = request.id;
+    void reply.header('x-correlation-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const quiet = request.url === '/healthz' || request.url === '/readyz';
+    request.log[quiet ? 'debug' : 'info'](
+      {
+        method: request.method,
+        path: request.routeOptions.url ?? request.url.split('?')[0],
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+        operationName: request.graphqlOperation?.operationName,
+        operationType: request.graphqlOperation?.operationType,
+      },
+      'request completed',
+    );
+  });
+
+  // Errors Fastify raises before Apollo sees the request (body too large, bad JSON) still get a
+  // GraphQL-shaped body, so clients parse one error format (DESIGN.md, Limits: 413 over the limit).
+  app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error({ err: error }, 'unhandled error');
+    const message =
+      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? `Request body is larger than ${config.limits.maxBodyBytes} bytes`
+        : status === 500
+          ? 'Internal server error'
+          : error.message;
+    return reply
+      .code(status)
+      .type('application/json; charset=utf-8')
+      .send({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
+  });
+
+  await app.register(cors, {
+    origin: config.corsOrigins ? [...config.corsOrigins] : LOCALHOST_ORIGIN,
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: ['authorization', 'content-type', 'x-correlation-id', 'idempotency-key', 'apollo-require-preflight', 'x-apollo-operation-name'],
+    exposedHeaders: ['x-correlation-id', 'retry-after'],
+    maxAge: 600,
+  });
+
+  const apollo = new ApolloServer<Context>({
+    schema,
+    formatError,
+    introspection: config.introspection,
+    includeStacktraceInErrorResponses: false,
+    // Apollo's CSRF prevention stays on (the default), and batched HTTP requests stay off (DESIGN.md, Limits).
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    plugins: [
+      fastifyApolloDrainPlugin(app),
+      createRequestLoggingPlugin(),
+      ...(config.production ? [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginDisableSuggestions()] : []),
+      ...(options.plugins ?? []),
+    ],
+  });
+  await apollo.start();
+
+  const handler = fastifyApolloHandler(apollo, {
+    context: createContextFunction({ config, log, verifier, upstreamTokens, transport, cursorKey: randomBytes(32) }),
+  });
+  app.route({ method: ['GET', 'POST'], url: '/graphql', handler });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const report = await readiness.check();
+    return reply.code(report.ready ? 200 : 503).send(report);
+  });
+
+  return {
+    app,
+    apollo,
+    schema,
+    async listen() {
+      await app.listen({ host: config.host, port: config.port });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      return `http://${host}:${port}`;
+    },
+    async close() {
+      await app.close(); // the drain plugin stops Apollo after in-flight requests finish
+      transport.close();
+    },
+  };
+}
