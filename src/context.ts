@@ -97,10 +97,12 @@ export function createContextFunction(deps: ContextDependencies) {
     try {
       principal = await verifier.verify(request.headers.authorization);
     } catch (error) {
-      if (error instanceof GatewayError) {
+      if (error instanceof GatewayError && error.code === 'UNAUTHENTICATED') {
         // RFC 6750 §3: tell the client why its bearer token was refused.
         throw requestError(error, 401, { 'www-authenticate': 'Bearer error="invalid_token"' });
       }
+      // Signing keys unreachable: the token may be fine, so the client should retry, not sign out.
+      if (error instanceof GatewayError) throw requestError(error, 503);
       throw error;
     }
 

@@ -1,10 +1,11 @@
-import { Ctx, Query, Resolver } from 'type-graphql';
+import { Authorized, Ctx, Query, Resolver } from 'type-graphql';
 import type { Context } from '../../context.js';
 import { PrincipalKindEnum, Viewer } from './types.js';
 
 @Resolver(() => Viewer)
 export class ViewerResolver {
   /** Public: without a token it answers `authenticated: false` (an invalid token fails earlier, in the context). */
+  @Authorized() // public in the permission table: checked like every root field
   @Query(() => Viewer, { description: 'Who the gateway thinks the caller is (tenant, kind, permissions).' })
   viewer(@Ctx() { principal }: Context): Viewer {
     if (!principal) {

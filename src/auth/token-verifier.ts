@@ -1,0 +1,312 @@
+/**
+ * Bearer token → principal. Checks an Entra ID style access token the way the contract asks (DESIGN.md,
+ * Errors and Configuration): RS256 only, signature against the issuer's JWKS, accepted issuer (with Entra's
+ * `{tenantid}` placeholder), the tenant named by the issuer equal to `tid`, the gateway's audience, and
+ * `exp`/`nbf` with a small clock skew.
+ *
+ * Cost per request: once a key id is known, verification makes no network call. Keys come from jose's
+ * `createRemoteJWKSet`, which caches the key set (refreshed when older than `jwksMaxAgeMs`) and dedupes
+ * concurrent fetches; a token naming an unknown `kid` (key rotation) triggers one refetch, at most one per
+ * cooldown (see `rotatingKeySet`). Verified tokens are also remembered (keyed by a hash of the token, until
+ * `exp`), so a client sending the same token on every request pays the RSA check once.
+ */
+import { createHash } from 'node:crypto';
+import {
+  createRemoteJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
+import { AuthenticationError } from '../errors.js';
+import { SigningKeysUnavailableError } from './errors.js';
+import { ExpiringLru } from './lru.js';
+import { principalFromClaims, type AccessTokenClaims, type Principal } from './principal.js';
+
+/** Options of {@link createTokenVerifier}; `Config.auth` provides the first three. */
+export interface TokenVerifierOptions {
+  /**
+   * Accepted issuers, compared exactly with `iss`. Entra's multi-tenant form
+   * `https://login.microsoftonline.com/{tenantid}/v2.0` matches any tenant, with the token's `tid` in place
+   * of the placeholder.
+   */
+  readonly issuers: readonly string[];
+  /** The gateway's own audience (`aud`). */
+  readonly audience: string;
+  /** Where the signing keys are. @default discovered from `${issuer}/.well-known/openid-configuration` */
+  readonly jwksUrl?: string;
+  /** Clock skew allowed on `exp` and `nbf`, in seconds. @default 60 */
+  readonly clockToleranceSec?: number;
+  /** Timeout of one JWKS or OpenID configuration fetch, in milliseconds. @default 5000 */
+  readonly fetchTimeoutMs?: number;
+  /**
+   * Least time between two JWKS refetches triggered by an unknown `kid`, in milliseconds. The first unknown
+   * `kid` after any fetch is always looked up. @default 30000
+   */
+  readonly jwksCooldownMs?: number;
+  /** How long a fetched JWKS is used before it is fetched again, in milliseconds. @default 600000 */
+  readonly jwksMaxAgeMs?: number;
+  /** How many verified tokens to remember until they expire; `0` turns the cache off. @default 5000 */
+  readonly cacheSize?: number;
+}
+
+/** Turns the `Authorization` header into a principal. */
+export interface TokenVerifier {
+  /**
+   * `null` when there is no header (an anonymous caller); the principal for a valid token; otherwise throws
+   * `AuthenticationError` (a bad token) or `SigningKeysUnavailableError` (the keys could not be fetched).
+   */
+  verify(authorizationHeader: string | undefined): Promise<Principal | null>;
+}
+
+/** Entra's placeholder for "the token's tenant" in multi-tenant issuers. */
+const HAS_PLACEHOLDER = /\{tenantid\}/i;
+const PLACEHOLDERS = /\{tenantid\}/gi;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+/** How long a failed OpenID configuration lookup is remembered, so a burst of requests makes one fetch. */
+const DISCOVERY_FAILURE_TTL_MS = 5_000;
+/** Discovered issuers and key sets kept; more than a handful only happens with multi-tenant issuers. */
+const MAX_ISSUERS = 256;
+
+interface AcceptedIssuer {
+  /** As configured, possibly with the placeholder. */
+  readonly template: string;
+  /** With the token's `tid` substituted: what `iss` must equal. */
+  readonly resolved: string;
+}
+
+/** The issuer's OpenID configuration answered 4xx: no such tenant, so the token cannot be genuine. */
+class IssuerNotFound extends Error {}
+
+/** Creates the verifier. No network call happens until the first token arrives. */
+export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  const clockTolerance = options.clockToleranceSec ?? 60;
+  const fetchTimeoutMs = options.fetchTimeoutMs ?? 5_000;
+  const issuers = options.issuers.map((i) => i.trim()).filter(Boolean);
+  if (!options.audience) throw new Error('createTokenVerifier: an audience is required');
+  if (!issuers.length) throw new Error('createTokenVerifier: at least one accepted issuer is required');
+
+  const verified = new ExpiringLru<string, Principal>(options.cacheSize ?? 5_000);
+  const keySets = new ExpiringLru<string, JWTVerifyGetKey>(MAX_ISSUERS);
+  const discovered = new ExpiringLru<string, Promise<string>>(MAX_ISSUERS);
+
+  /** One jose key set per JWKS URL, shared by every issuer that points at it (Entra: all tenants). */
+  function keySetFor(jwksUrl: string): JWTVerifyGetKey {
+    let keySet = keySets.get(jwksUrl);
+    if (!keySet) {
+      keySet = rotatingKeySet(jwksUrl, fetchTimeoutMs, options.jwksCooldownMs ?? 30_000, options.jwksMaxAgeMs ?? 600_000);
+      keySets.set(jwksUrl, keySet);
+    }
+    return keySet;
+  }
+
+  /** The `jwks_uri` of an issuer, from its OpenID configuration: fetched once per resolved issuer. */
+  function discoverJwksUrl(issuer: AcceptedIssuer): Promise<string> {
+    let pending = discovered.get(issuer.resolved);
+    if (!pending) {
+      pending = fetchJwksUrl(issuer, fetchTimeoutMs);
+      discovered.set(issuer.resolved, pending);
+      // A failure is remembered only briefly: long enough to spare the issuer a burst, short enough to recover.
+      pending.catch(() => discovered.set(issuer.resolved, pending!, Date.now() + DISCOVERY_FAILURE_TTL_MS));
+    }
+    return pending;
+  }
+
+  async function keysFor(issuer: AcceptedIssuer): Promise<JWTVerifyGetKey> {
+    if (options.jwksUrl) return keySetFor(options.jwksUrl);
+    try {
+      return keySetFor(await discoverJwksUrl(issuer));
+    } catch (error) {
+      if (error instanceof IssuerNotFound) throw new AuthenticationError('the token issuer is not accepted');
+      throw new SigningKeysUnavailableError('the OpenID configuration of the token issuer could not be fetched');
+    }
+  }
+
+  function acceptedIssuer(iss: unknown, tid: unknown): AcceptedIssuer | undefined {
+    if (typeof iss !== 'string') return undefined;
+    for (const template of issuers) {
+      if (HAS_PLACEHOLDER.test(template)) {
+        // Only a GUID may stand in for the placeholder: it ends up in a URL we fetch.
+        if (typeof tid !== 'string' || !GUID.test(tid)) continue;
+        const resolved = template.replace(PLACEHOLDERS, tid);
+        if (resolved === iss) return { template, resolved };
+      } else if (template === iss) {
+        return { template, resolved: template };
+      }
+    }
+    return undefined;
+  }
+
+  async function verifyToken(token: string): Promise<Principal> {
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    let unverified: JWTPayload;
+    try {
+      header = decodeProtectedHeader(token);
+      unverified = decodeJwt(token);
+    } catch {
+      throw new AuthenticationError('the bearer token is malformed');
+    }
+    // jose enforces this too (`algorithms` below); checking first spares a key fetch for `none`/HS256 tokens.
+    if (header.alg !== 'RS256') throw new AuthenticationError('the token algorithm is not allowed (RS256 only)');
+    if (typeof unverified.tid !== 'string' || !unverified.tid) throw new AuthenticationError('the token lacks the tid claim');
+    // Chosen from unverified claims, but jwtVerify then requires `iss` to equal it on the signed payload.
+    const issuer = acceptedIssuer(unverified.iss, unverified.tid);
+    if (!issuer) throw new AuthenticationError('the token issuer is not accepted');
+
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, await keysFor(issuer), {
+        algorithms: ['RS256'],
+        issuer: issuer.resolved,
+        audience: options.audience,
+        clockTolerance,
+        requiredClaims: ['exp', 'tid', 'oid'],
+      }));
+    } catch (error) {
+      throw toAuthenticationError(error);
+    }
+
+    const { tid, oid } = payload;
+    if (typeof tid !== 'string' || !tid) throw new AuthenticationError('the token lacks the tid claim');
+    if (typeof oid !== 'string' || !oid) throw new AuthenticationError('the token lacks the oid claim');
+    // DESIGN.md, Configuration: whenever an accepted issuer names a tenant, it must be the token's tenant.
+    const named = tenantNamedBy(issuer.template, tid);
+    if (named !== undefined && named.toLowerCase() !== tid.toLowerCase()) {
+      throw new AuthenticationError("the token's tenant does not match its issuer");
+    }
+    return principalFromClaims(payload as unknown as AccessTokenClaims, token);
+  }
+
+  return {
+    async verify(authorizationHeader) {
+      if (authorizationHeader === undefined || authorizationHeader.trim() === '') return null;
+      const match = /^(\S+)\s+(\S+)\s*$/.exec(authorizationHeader.trim());
+      if (!match || match[1]!.toLowerCase() !== 'bearer') {
+        throw new AuthenticationError('the Authorization header must be "Bearer <token>"');
+      }
+      const token = match[2]!;
+      if (!JWT_SHAPE.test(token)) throw new AuthenticationError('the bearer token is malformed');
+
+      const key = createHash('sha256').update(token).digest('base64url');
+      const cached = verified.get(key);
+      if (cached) return cached;
+      const principal = await verifyToken(token);
+      verified.set(key, principal, principal.expiresAt);
+      return principal;
+    },
+  };
+}
+
+/**
+ * jose's remote key set, with our own rule for unknown key ids. jose refetches on an unknown `kid` only
+ * when its last fetch, of any cause, is older than the cooldown; so a key rotated in shortly after the first
+ * fetch would be refused for up to the cooldown. Here the cooldown counts only from the last refetch that an
+ * unknown `kid` caused: a genuine rotation is picked up at once, while a stream of forged kids still costs
+ * at most one fetch per cooldown. Concurrent requests with the new kid share one refetch.
+ */
+function rotatingKeySet(jwksUrl: string, timeoutMs: number, cooldownMs: number, maxAgeMs: number): JWTVerifyGetKey {
+  const remote = createRemoteJWKSet(new URL(jwksUrl), {
+    timeoutDuration: timeoutMs,
+    // Disables jose's own unknown-kid refetch; the rule above replaces it.
+    cooldownDuration: Number.POSITIVE_INFINITY,
+    cacheMaxAge: maxAgeMs,
+  });
+  let lastKidRefetch = Number.NEGATIVE_INFINITY;
+  let generation = 0;
+  let pendingRefetch: Promise<void> | undefined;
+
+  const lookup: JWTVerifyGetKey = async (header, token) => {
+    const seen = generation;
+    try {
+      return await remote(header, token);
+    } catch (error) {
+      if (!(error instanceof joseErrors.JWKSNoMatchingKey)) throw error;
+      // A refetch finished (or is running) since this lookup began: look again in the new set.
+      if (generation !== seen || pendingRefetch) {
+        await pendingRefetch;
+        return remote(header, token);
+      }
+      if (Date.now() - lastKidRefetch < cooldownMs) throw error;
+      lastKidRefetch = Date.now();
+      pendingRefetch = remote.reload().finally(() => {
+        generation++;
+        pendingRefetch = undefined;
+      });
+      await pendingRefetch;
+      return remote(header, token);
+    }
+  };
+
+  // Separate "the key set could not be fetched" (our problem: UPSTREAM_UNAVAILABLE) from "no key
+  // matches the token" (the token's problem: UNAUTHENTICATED).
+  return async (header, token) => {
+    try {
+      return await lookup(header, token);
+    } catch (error) {
+      if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) throw error;
+      throw new SigningKeysUnavailableError('the signing keys of the token issuer could not be fetched');
+    }
+  };
+}
+
+/**
+ * The tenant an issuer names, if any: a GUID path segment, or the `{tenantid}` placeholder (then the
+ * token's `tid` was substituted, so it names exactly that tenant). `undefined` for issuers naming none,
+ * such as `https://login.microsoftonline.com/common/v2.0` or a non-Entra issuer.
+ */
+function tenantNamedBy(template: string, tid: string): string | undefined {
+  const segments = template.replace(/^[a-z]+:\/\/[^/]*/i, '').split('/');
+  if (segments.some((segment) => /^\{tenantid\}$/i.test(segment))) return tid;
+  return segments.find((segment) => GUID.test(segment));
+}
+
+async function fetchJwksUrl(issuer: AcceptedIssuer, timeoutMs: number): Promise<string> {
+  const url = `${issuer.resolved.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+  const response = await fetch(url, { redirect: 'manual', headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+  if (response.status >= 400 && response.status < 500 && response.status !== 429) throw new IssuerNotFound();
+  if (response.status !== 200) throw new Error(`OpenID configuration answered ${response.status}`);
+  const document = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
+  // OpenID Connect Discovery §4.3: the document must name the issuer it was fetched for. Entra's
+  // multi-tenant documents name the placeholder form, so that is accepted too.
+  if (document.issuer !== undefined && document.issuer !== issuer.resolved && document.issuer !== issuer.template) {
+    throw new Error('OpenID configuration names another issuer');
+  }
+  if (typeof document.jwks_uri !== 'string') throw new Error('OpenID configuration has no jwks_uri');
+  const jwksUrl = new URL(document.jwks_uri);
+  // An https issuer must not downgrade its keys to plain http.
+  if (jwksUrl.protocol !== 'https:' && !(jwksUrl.protocol === 'http:' && new URL(url).protocol === 'http:')) {
+    throw new Error('OpenID configuration has an insecure jwks_uri');
+  }
+  return jwksUrl.href;
+}
+
+/** Maps a jose failure to a short, safe message; never echoes the token or its claims. */
+function toAuthenticationError(error: unknown): Error {
+  if (error instanceof AuthenticationError || error instanceof SigningKeysUnavailableError) return error;
+  if (error instanceof joseErrors.JWTExpired) return new AuthenticationError('the token has expired');
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    switch (error.claim) {
+      case 'nbf':
+        return new AuthenticationError('the token is not valid yet');
+      case 'aud':
+        return new AuthenticationError('the token audience is not accepted');
+      case 'iss':
+        return new AuthenticationError('the token issuer is not accepted');
+      case 'exp':
+      case 'tid':
+      case 'oid':
+        return new AuthenticationError(`the token lacks the ${error.claim} claim`);
+      default:
+        return new AuthenticationError('the token claims are invalid');
+    }
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return new AuthenticationError('the token algorithm is not allowed (RS256 only)');
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new AuthenticationError('the token signature is invalid');
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return new AuthenticationError('the token signing key is not known');
+  if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return new AuthenticationError('the token signing key is ambiguous');
+  if (error instanceof joseErrors.JOSEError) return new AuthenticationError('the bearer token is malformed');
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,57 @@
+/**
+ * src/auth/ against the embedded emulator, configured exactly as `UPSTREAM=emulator` (`npm start`) does:
+ * plain-http authority, the emulator's issuer template and JWKS.
+ */
+import { loadConfig, withEmulator, type Config } from '../src/config.js';
+import { createTokenVerifier } from '../src/auth/token-verifier.js';
+import { createUpstreamTokenSource } from '../src/auth/upstream-tokens.js';
+import { startEmulator, EMULATOR_GATEWAY_AUDIENCE, type Emulator } from '../src/emulator/index.js';
+
+describe('auth against the emulator', () => {
+  let emulator: Emulator;
+  let config: Config;
+
+  beforeAll(async () => {
+    emulator = await startEmulator({ testMode: true });
+    const env = {};
+    config = withEmulator(
+      loadConfig(env),
+      { url: emulator.url, issuerTemplate: emulator.issuerTemplate, jwksUrl: emulator.jwksUrl, audience: EMULATOR_GATEWAY_AUDIENCE },
+      env,
+    );
+  });
+  afterAll(() => emulator.close());
+
+  const verifier = () => createTokenVerifier({ issuers: config.auth.issuers, audience: config.auth.audience, jwksUrl: config.auth.jwksUrl });
+
+  it("verifies the emulator's tokens and exchanges them on behalf of the caller for both upstreams", async () => {
+    const token = await emulator.mintToken({ scp: 'SupportProfile.ReadWrite ExternalUserProfile.Read.All' });
+    const principal = await verifier().verify(`Bearer ${token}`);
+    expect(principal).toMatchObject({ kind: 'delegated', personalAccount: false });
+    expect(principal!.permissions.has('SupportProfile.Read')).toBe(true);
+
+    emulator.clearRequests();
+    const tokens = createUpstreamTokenSource(config).forCaller(principal!);
+    const partnerCenter = await tokens('partner-center');
+    const graph = await tokens('graph');
+    expect(partnerCenter).not.toBe(token);
+    expect(graph).not.toBe(partnerCenter);
+    await tokens('graph');
+    expect(emulator.requests({ service: 'identity', method: 'POST' })).toHaveLength(2);
+  });
+
+  it('uses client credentials for an app-only caller on Graph', async () => {
+    const token = await emulator.mintToken({ roles: ['ExternalUserProfile.Read.All'] });
+    const principal = await verifier().verify(`Bearer ${token}`);
+    expect(principal!.kind).toBe('application');
+    await expect(createUpstreamTokenSource(config).forCaller(principal!)('graph')).resolves.toEqual(expect.any(String));
+  });
+
+  it('picks up a rotated-in key at once and flags personal accounts', async () => {
+    const v = verifier();
+    await v.verify(`Bearer ${await emulator.mintToken({ scp: 'SupportProfile.Read' })}`);
+    await emulator.rotateKey();
+    await expect(v.verify(`Bearer ${await emulator.mintToken({ scp: 'SupportProfile.Read' })}`)).resolves.not.toBeNull();
+    await expect(v.verify(`Bearer ${await emulator.mintToken({ msa: true, scp: 'ExternalUserProfile.Read.All' })}`)).resolves.toMatchObject({ personalAccount: true });
+  });
+});

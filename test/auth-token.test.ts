@@ -1,0 +1,248 @@
+import { SignJWT } from 'jose';
+import { AuthenticationError } from '../src/errors.js';
+import { SigningKeysUnavailableError } from '../src/auth/errors.js';
+import { expandPermissions, PERSONAL_ACCOUNT_TENANT_ID } from '../src/auth/principal.js';
+import { createTokenVerifier, type TokenVerifierOptions } from '../src/auth/token-verifier.js';
+import { createSigningKey, mintToken, startIdentityServer, unsignedToken, type IdentityServer, type MintOptions, type SigningKey } from './helpers/auth-keys.js';
+
+const TENANT_A = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const TENANT_B = '0b5e6a1c-2d3f-4a5b-8c7d-9e0f1a2b3c4d';
+const USER = '00000000-0000-0000-0000-0000000000aa';
+const AUDIENCE = 'api://partner-bff';
+const KEYS_PATH = '/discovery/v2.0/keys';
+
+describe('expandPermissions', () => {
+  it('adds the Read implied by ReadWrite, with and without .All', () => {
+    expect([...expandPermissions(['SupportProfile.ReadWrite', 'CustomerUser.ReadWrite.All', 'Other.Read'])].sort()).toEqual(
+      ['CustomerUser.Read.All', 'CustomerUser.ReadWrite.All', 'Other.Read', 'SupportProfile.Read', 'SupportProfile.ReadWrite'].sort(),
+    );
+  });
+});
+
+describe('token verifier', () => {
+  let idp: IdentityServer;
+  let key1: SigningKey;
+  let key2: SigningKey;
+  let issuerA: string;
+
+  beforeAll(async () => {
+    key1 = await createSigningKey('key-1');
+    key2 = await createSigningKey('key-2');
+    idp = await startIdentityServer([key1]);
+    issuerA = `${idp.url}/${TENANT_A}/v2.0`;
+  });
+  afterAll(() => idp.close());
+  beforeEach(() => {
+    idp.keys = [key1];
+    idp.hits.clear();
+  });
+
+  const verifier = (options: Partial<TokenVerifierOptions> = {}) =>
+    createTokenVerifier({ issuers: [issuerA], audience: AUDIENCE, jwksUrl: `${idp.url}${KEYS_PATH}`, ...options });
+  const mint = (options: MintOptions = {}, key = key1) => mintToken(key, { issuer: issuerA, audience: AUDIENCE, tid: TENANT_A, oid: USER }, options);
+  const bearer = (token: string) => `Bearer ${token}`;
+  const refusal = async (promise: Promise<unknown>): Promise<AuthenticationError> => {
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(AuthenticationError);
+    return error as AuthenticationError;
+  };
+
+  it('answers null (anonymous) without an Authorization header', async () => {
+    await expect(verifier().verify(undefined)).resolves.toBeNull();
+    expect(idp.count(KEYS_PATH)).toBe(0);
+  });
+
+  it('turns a delegated token into a delegated principal with implied Read permissions', async () => {
+    const token = await mint({ claims: { scp: 'SupportProfile.ReadWrite CustomerUser.Read.All', name: 'Ada Lovelace', preferred_username: 'ada@contoso.com' } });
+    const principal = await verifier().verify(bearer(token));
+    expect(principal).toMatchObject({ tenantId: TENANT_A, objectId: USER, kind: 'delegated', name: 'Ada Lovelace', username: 'ada@contoso.com', personalAccount: false });
+    expect([...principal!.permissions].sort()).toEqual(['CustomerUser.Read.All', 'SupportProfile.Read', 'SupportProfile.ReadWrite']);
+    expect(principal!.token).toBe(token);
+    expect(principal!.expiresAt).toBeGreaterThan(Date.now());
+  });
+
+  it('never serialises the raw token of a principal', async () => {
+    const token = await mint({ claims: { scp: 'SupportProfile.Read' } });
+    const principal = await verifier().verify(bearer(token));
+    expect(JSON.stringify(principal)).not.toContain(token);
+    expect(Object.keys({ ...principal })).not.toContain('token');
+  });
+
+  it('turns an app-only token (roles, no scp) into an application principal', async () => {
+    const token = await mint({ claims: { roles: ['ExternalUserProfile.ReadWrite.All'], idtyp: 'app' } });
+    const principal = await verifier().verify(bearer(token));
+    expect(principal).toMatchObject({ kind: 'application', personalAccount: false });
+    expect([...principal!.permissions].sort()).toEqual(['ExternalUserProfile.Read.All', 'ExternalUserProfile.ReadWrite.All']);
+  });
+
+  it('flags a personal Microsoft account', async () => {
+    const issuer = `${idp.url}/${PERSONAL_ACCOUNT_TENANT_ID}/v2.0`;
+    const token = await mintToken(key1, { issuer, audience: AUDIENCE, tid: PERSONAL_ACCOUNT_TENANT_ID, oid: USER }, { claims: { scp: 'ExternalUserProfile.Read.All' } });
+    const principal = await verifier({ issuers: [issuer] }).verify(bearer(token));
+    expect(principal!.personalAccount).toBe(true);
+  });
+
+  it('refuses an expired token', async () => {
+    const error = await refusal(verifier().verify(bearer(await mint({ expiresIn: -3600 }))));
+    expect(error.message).toMatch(/expired/);
+  });
+
+  it('accepts a token expired within the clock tolerance', async () => {
+    await expect(verifier({ clockToleranceSec: 60 }).verify(bearer(await mint({ expiresIn: -10 })))).resolves.not.toBeNull();
+  });
+
+  it('refuses a token whose nbf is in the future', async () => {
+    const nbf = Math.floor(Date.now() / 1000) + 600;
+    const error = await refusal(verifier().verify(bearer(await mint({ claims: { nbf } }))));
+    expect(error.message).toMatch(/not valid yet/);
+  });
+
+  it('refuses a wrong audience', async () => {
+    const error = await refusal(verifier().verify(bearer(await mint({ claims: { aud: 'https://graph.microsoft.com' } }))));
+    expect(error.message).toMatch(/audience/);
+  });
+
+  it('refuses an issuer that is not accepted', async () => {
+    const error = await refusal(verifier().verify(bearer(await mint({ claims: { iss: 'https://evil.example/v2.0' } }))));
+    expect(error.message).toMatch(/issuer/);
+    expect(idp.count(KEYS_PATH)).toBe(0);
+  });
+
+  it('refuses a bad signature (signed by another key under a known kid)', async () => {
+    const forged = await mint({ header: { kid: 'key-1' } }, key2);
+    const error = await refusal(verifier().verify(bearer(forged)));
+    expect(error.message).toMatch(/signature/);
+  });
+
+  it('refuses a token whose signature was tampered with', async () => {
+    const token = await mint();
+    const [header, payload] = token.split('.');
+    const tampered = `${header}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), scp: 'Everything.ReadWrite.All' })).toString('base64url')}.${token.split('.')[2]}`;
+    await refusal(verifier().verify(bearer(tampered)));
+  });
+
+  it('refuses alg: none', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = unsignedToken({ iss: issuerA, aud: AUDIENCE, tid: TENANT_A, oid: USER, scp: 'SupportProfile.Read', exp: now + 3600 });
+    const error = await refusal(verifier().verify(bearer(token)));
+    expect(error.message).toMatch(/algorithm/);
+  });
+
+  it('refuses HS256, even keyed with a public key', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const secret = new TextEncoder().encode(JSON.stringify(key1.jwk));
+    const token = await new SignJWT({ iss: issuerA, aud: AUDIENCE, tid: TENANT_A, oid: USER, exp: now + 3600 })
+      .setProtectedHeader({ alg: 'HS256', kid: 'key-1' })
+      .sign(secret);
+    const error = await refusal(verifier().verify(bearer(token)));
+    expect(error.message).toMatch(/algorithm/);
+  });
+
+  it('refuses tokens without tid or oid', async () => {
+    await refusal(verifier().verify(bearer(await mint({ claims: { tid: undefined } }))));
+    const error = await refusal(verifier().verify(bearer(await mint({ claims: { oid: undefined } }))));
+    expect(error.message).toMatch(/oid/);
+  });
+
+  it('refuses malformed headers without echoing them', async () => {
+    const token = await mint();
+    for (const header of [token, `Basic ${token}`, 'Bearer', 'Bearer not-a-jwt', `Bearer ${token} extra`]) {
+      const error = await refusal(verifier().verify(header));
+      expect(error.message).not.toContain(token);
+      expect(error.message).not.toContain('not-a-jwt');
+    }
+  });
+
+  it('accepts the {tenantid} placeholder for any tenant, discovering the keys once per tenant', async () => {
+    const template = `${idp.url}/{tenantid}/v2.0`;
+    const v = createTokenVerifier({ issuers: [template], audience: AUDIENCE });
+    for (const tid of [TENANT_A, TENANT_B]) {
+      const issuer = `${idp.url}/${tid}/v2.0`;
+      for (let i = 0; i < 2; i++) {
+        const token = await mintToken(key1, { issuer, audience: AUDIENCE, tid, oid: `${USER.slice(0, -1)}${i}` }, { claims: { scp: 'SupportProfile.Read' } });
+        await expect(v.verify(bearer(token))).resolves.toMatchObject({ tenantId: tid });
+      }
+      expect(idp.count(`/${tid}/v2.0/.well-known/openid-configuration`)).toBe(1);
+    }
+    // Both tenants share one JWKS URL, hence one key set.
+    expect(idp.count(KEYS_PATH)).toBe(1);
+  });
+
+  it('refuses a placeholder-issuer token whose tid is not the tenant in its issuer', async () => {
+    const v = createTokenVerifier({ issuers: [`${idp.url}/{tenantid}/v2.0`], audience: AUDIENCE });
+    const token = await mintToken(key1, { issuer: issuerA, audience: AUDIENCE, tid: TENANT_B, oid: USER });
+    const error = await refusal(v.verify(bearer(token)));
+    expect(error.message).toMatch(/issuer/);
+  });
+
+  it("refuses a token from a fixed-tenant issuer whose tid names another tenant", async () => {
+    const token = await mintToken(key1, { issuer: issuerA, audience: AUDIENCE, tid: TENANT_B, oid: USER });
+    const error = await refusal(verifier().verify(bearer(token)));
+    expect(error.message).toMatch(/tenant/);
+  });
+
+  it('discovers the JWKS from the issuer when no JWKS URL is configured', async () => {
+    const v = createTokenVerifier({ issuers: [issuerA], audience: AUDIENCE });
+    await expect(v.verify(bearer(await mint()))).resolves.not.toBeNull();
+    await expect(v.verify(bearer(await mint({ claims: { scp: 'X.Read' } })))).resolves.not.toBeNull();
+    expect(idp.count(`/${TENANT_A}/v2.0/.well-known/openid-configuration`)).toBe(1);
+    expect(idp.count(KEYS_PATH)).toBe(1);
+  });
+
+  it('fetches a rotated-in key (new kid) exactly once, even right after the first fetch', async () => {
+    const v = verifier();
+    await v.verify(bearer(await mint()));
+    expect(idp.count(KEYS_PATH)).toBe(1);
+
+    idp.keys = [key1, key2];
+    const rotated = await Promise.all([1, 2, 3].map((i) => mint({ claims: { scp: `S${i}.Read` } }, key2)));
+    await Promise.all(rotated.map((token) => expect(v.verify(bearer(token))).resolves.not.toBeNull()));
+    await v.verify(bearer(await mint({ claims: { scp: 'Again.Read' } }, key2)));
+    await v.verify(bearer(await mint({ claims: { scp: 'Old.Read' } }, key1)));
+    expect(idp.count(KEYS_PATH)).toBe(2);
+  });
+
+  it('refetches for unknown kids at most once per cooldown', async () => {
+    const v = verifier({ jwksCooldownMs: 60_000 });
+    await v.verify(bearer(await mint()));
+    const stranger = await createSigningKey('key-unknown');
+    const forged = await Promise.all([0, 1, 2, 3, 4].map((i) => mint({ claims: { scp: `S${i}.Read` } }, stranger)));
+    for (const token of forged) {
+      const error = await refusal(v.verify(bearer(token)));
+      expect(error.message).toMatch(/signing key/);
+    }
+    await Promise.all(forged.map((token) => refusal(v.verify(bearer(token)))));
+    expect(idp.count(KEYS_PATH)).toBe(2);
+  });
+
+  it('looks up an unknown kid again once the cooldown has passed', async () => {
+    const v = verifier({ jwksCooldownMs: 50 });
+    await v.verify(bearer(await mint()));
+    await refusal(v.verify(bearer(await mint({}, key2))));
+    await refusal(v.verify(bearer(await mint({ claims: { scp: 'A.Read' } }, key2))));
+    expect(idp.count(KEYS_PATH)).toBe(2);
+    idp.keys = [key1, key2];
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    await expect(v.verify(bearer(await mint({ claims: { scp: 'B.Read' } }, key2)))).resolves.not.toBeNull();
+    expect(idp.count(KEYS_PATH)).toBe(3);
+  });
+
+  it('verifies a repeated token without refetching or re-verifying', async () => {
+    const v = verifier();
+    const token = await mint();
+    const first = await v.verify(bearer(token));
+    const second = await v.verify(bearer(token));
+    expect(second).toBe(first);
+    expect(idp.count(KEYS_PATH)).toBe(1);
+  });
+
+  it('reports unreachable signing keys as UPSTREAM_UNAVAILABLE, not UNAUTHENTICATED', async () => {
+    const v = createTokenVerifier({ issuers: [issuerA], audience: AUDIENCE, jwksUrl: 'http://127.0.0.1:9/keys', fetchTimeoutMs: 1000 });
+    const error = await v.verify(bearer(await mint())).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SigningKeysUnavailableError);
+    expect((error as SigningKeysUnavailableError).code).toBe('UPSTREAM_UNAVAILABLE');
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * A throwaway Entra-like identity provider for the auth unit tests: RS256 keys generated per test run,
+ * an OpenID configuration per tenant and a JWKS served from a loopback server on port 0, with request
+ * counts so tests can prove what was (not) fetched.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
+
+type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
+
+export interface SigningKey {
+  readonly kid: string;
+  readonly privateKey: KeyPair['privateKey'];
+  readonly jwk: JWK;
+}
+
+export async function createSigningKey(kid: string): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+  const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
+  return { kid, privateKey, jwk };
+}
+
+export interface MintOptions {
+  /** Extra/overriding claims. `undefined` values remove a default claim. */
+  readonly claims?: Record<string, unknown>;
+  /** Overriding protected header fields. */
+  readonly header?: Record<string, unknown>;
+  /** Lifetime in seconds from now (negative = already expired). @default 3600 */
+  readonly expiresIn?: number;
+}
+
+/** Signs an access token with `key`; defaults make a valid delegated token for `issuer`/`audience`. */
+export async function mintToken(key: SigningKey, base: { issuer: string; audience: string; tid: string; oid: string }, options: MintOptions = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const claims: Record<string, unknown> = {
+    iss: base.issuer,
+    aud: base.audience,
+    tid: base.tid,
+    oid: base.oid,
+    iat: now,
+    nbf: now,
+    exp: now + (options.expiresIn ?? 3600),
+    ...options.claims,
+  };
+  for (const [name, value] of Object.entries(claims)) if (value === undefined) delete claims[name];
+  return new SignJWT(claims as JWTPayload).setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT', ...options.header } as { alg: string }).sign(key.privateKey);
+}
+
+/** Encodes an unsigned (`alg: none`) token by hand: jose refuses to produce one. */
+export function unsignedToken(claims: Record<string, unknown>): string {
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${encode({ alg: 'none', typ: 'JWT' })}.${encode(claims)}.`;
+}
+
+export interface IdentityServer {
+  readonly url: string;
+  /** Keys currently published in the JWKS; mutate to rotate. */
+  keys: SigningKey[];
+  /** Requests per path. */
+  readonly hits: Map<string, number>;
+  count(path: string): number;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `GET /{tenant}/v2.0/.well-known/openid-configuration` (issuer `${url}/{tenant}/v2.0`, jwks_uri
+ * `${url}/discovery/v2.0/keys`) and that JWKS. Any other path is 404 (as Entra answers for an unknown tenant).
+ */
+export async function startIdentityServer(keys: SigningKey[]): Promise<IdentityServer> {
+  const hits = new Map<string, number>();
+  const state = { keys };
+  let url = '';
+  const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const path = new URL(request.url ?? '/', 'http://x').pathname;
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    const json = (status: number, body: unknown) => {
+      response.writeHead(status, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(body));
+    };
+    const discovery = /^\/([0-9a-f-]{36})\/v2\.0\/\.well-known\/openid-configuration$/.exec(path);
+    if (discovery) {
+      return json(200, { issuer: `${url}/${discovery[1]}/v2.0`, jwks_uri: `${url}/discovery/v2.0/keys`, id_token_signing_alg_values_supported: ['RS256'] });
+    }
+    if (path === '/discovery/v2.0/keys') return json(200, { keys: state.keys.map((k) => k.jwk) });
+    return json(404, { error: 'invalid_tenant' });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    get keys() {
+      return state.keys;
+    },
+    set keys(next) {
+      state.keys = next;
+    },
+    hits,
+    count: (path) => hits.get(path) ?? 0,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
