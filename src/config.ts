@@ -120,8 +120,8 @@ type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-function oneOf<T extends readonly [string, ...string[]]>(values: T) {
-  return z.enum(values, { error: () => `must be one of ${values.join(', ')}` });
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: () => `must be one of ${values.join(', ')}` }) as unknown as z.ZodType<T[number], string>;
 }
 
 const integer = (min: number, max: number) =>

@@ -10,7 +10,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginDisableSuggestions } from '@apollo/server/plugin/disableSuggestions';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from './config.js';
 import { createContextFunction, correlationIdFrom, type Context } from './context.js';
@@ -63,13 +63,13 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const upstreamTokens = options.upstreamTokens ?? createUpstreamTokenSource(config);
   const readiness: ReadinessProbe = createReadinessProbe({ transport, endpoints: config.endpoints });
 
-  const app = Fastify({
-    loggerInstance: log,
-    disableRequestLogging: true, // one line per request, written in onResponse below
+  const app: FastifyInstance = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // One line per request, written in onResponse below; every line of a request carries its correlation id.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlationId' }),
     bodyLimit: config.limits.maxBodyBytes,
     // The correlation id is the request id: every log line of the request carries it.
     genReqId: (req) => correlationIdFrom(req.headers['x-correlation-id']),
-    requestIdLogLabel: 'correlationId',
     return503OnClosing: true,
   });
 

@@ -83,7 +83,7 @@ describe('readiness', () => {
     try {
       const response = await fetch(`${stack.url}/readyz`);
       expect(response.status).toBe(503);
-      const body = await response.json();
+      const body = (await response.json()) as { ready: boolean };
       expect(body.ready).toBe(false);
       expect(JSON.stringify(body)).toMatch(/partner-center|graph/);
     } finally {

@@ -14,7 +14,7 @@ export function createRequestLoggingPlugin(): ApolloServerPlugin<Context> {
       return {
         async didResolveOperation({ contextValue, operationName, operation }) {
           contextValue.operation.operationName = operationName ?? undefined;
-          contextValue.operation.operationType = operation.operation;
+          contextValue.operation.operationType = operation?.operation;
         },
         async didEncounterErrors({ contextValue, errors }) {
           for (const error of errors) {

@@ -1,0 +1,342 @@
+/**
+ * Microsoft Graph (beta) client for `externalUserProfile` (UPSTREAM.md §2): get, list, patch, and a
+ * dataloader-friendly batch read over `POST /beta/$batch` (§2.6), bound to one caller.
+ *
+ * Availability: externalUserProfile exists only in the global cloud (§2.4), so every method throws
+ * `NotAvailableInCloudError` before any call elsewhere.
+ *
+ * Path safety: Graph ids are opaque, so they are validated by shape (`assertProfileId`) and always go
+ * through `encodeURIComponent`; `@odata.nextLink` is followed only on the configured Graph origin and
+ * under `/beta/directory/externalUserProfiles`, so neither a client nor an upstream can send the
+ * caller's token elsewhere.
+ */
+import { BadUserInputError, NotAvailableInCloudError } from '../errors.js';
+import { createCursorCodec } from './cursor.js';
+import type { Page } from './cursor.js';
+import { UpstreamError, headerValue, unexpectedAnswer, upstreamErrorFromResponse } from './errors.js';
+import type { HeaderBag } from './errors.js';
+import type { UpstreamCaller, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './http.js';
+import { isRetryableStatus, parseRetryAfter } from './retry.js';
+
+export type { Page } from './cursor.js';
+
+/** `physicalOfficeAddress` (UPSTREAM.md §2.1). */
+export interface PhysicalOfficeAddressResource {
+  readonly city?: string | null;
+  readonly countryOrRegion?: string | null;
+  readonly officeLocation?: string | null;
+  readonly postalCode?: string | null;
+  readonly state?: string | null;
+  readonly street?: string | null;
+}
+
+/** `microsoft.graph.externalUserProfile` (UPSTREAM.md §2.1); an open type, so extra properties may appear. */
+export interface ExternalUserProfileResource {
+  readonly id: string;
+  readonly address?: PhysicalOfficeAddressResource | null;
+  readonly companyName?: string | null;
+  readonly createdBy?: string | null;
+  readonly createdDateTime?: string | null;
+  readonly deletedDateTime?: string | null;
+  readonly department?: string | null;
+  readonly displayName?: string | null;
+  readonly isDiscoverable?: boolean | null;
+  readonly isEnabled?: boolean | null;
+  readonly jobTitle?: string | null;
+  readonly phoneNumber?: string | null;
+  readonly supervisorId?: string | null;
+  readonly [extra: string]: unknown;
+}
+
+/** A PATCH body: exactly the updatable keys to change (UPSTREAM.md §2.2), `null` clears. */
+export type ExternalUserProfilePatch = Readonly<Record<string, unknown>>;
+
+/** Options of `listExternalUserProfiles`. */
+export interface ListExternalUserProfilesOptions {
+  /** `$top`, 1–999 (ignored with a cursor: the nextLink carries its own paging). */
+  readonly top: number;
+  /** The `nextCursor` of the previous page. */
+  readonly cursor?: string;
+}
+
+/** The Graph operations of one caller. */
+export interface GraphClient {
+  /** Throws `NotAvailableInCloudError` outside the global cloud. */
+  assertAvailable(): void;
+  /** Throws `BadUserInputError(field)` unless `id` is an acceptable profile id. */
+  assertProfileId(field: string, id: unknown): asserts id is string;
+  /** `GET /beta/directory/externalUserProfiles/{id}`. */
+  getExternalUserProfile(id: string): Promise<ExternalUserProfileResource>;
+  /** One page of `GET /beta/directory/externalUserProfiles`. */
+  listExternalUserProfiles(options: ListExternalUserProfilesOptions): Promise<Page<ExternalUserProfileResource>>;
+  /** `PATCH /beta/directory/externalUserProfiles/{id}`; Graph answers 204 without a body. */
+  patchExternalUserProfile(id: string, patch: ExternalUserProfilePatch): Promise<void>;
+  /**
+   * Reads many profiles: results aligned with `ids` (a resource, or the error for that id alone), as a
+   * DataLoader batch function wants. See the comment on the implementation for batching and retries.
+   */
+  batchGetExternalUserProfiles(ids: readonly string[]): Promise<Array<ExternalUserProfileResource | UpstreamError | BadUserInputError>>;
+}
+
+/** Options of `createGraphClient`. */
+export interface GraphClientOptions {
+  readonly transport: UpstreamTransport;
+  /** Graph root without `/beta` (`config.endpoints.graphUrl`). */
+  readonly baseUrl: string;
+  /** Whether the cloud has externalUserProfile (`config.endpoints.externalUserProfiles`). */
+  readonly externalUserProfilesAvailable: boolean;
+  /** The configured cloud's name, for the error (`config.cloud`). */
+  readonly cloudName: string;
+  readonly caller: UpstreamCaller;
+  /** Key protecting paging cursors (see cursor.ts). @default a random key per process */
+  readonly cursorKey?: string | Uint8Array;
+}
+
+/** Graph's `$batch` limit (UPSTREAM.md §2.6). */
+export const MAX_BATCH_SIZE = 20;
+
+/** Graph's largest `$top` for directory objects. */
+export const MAX_TOP = 999;
+
+const PROFILES_PATH = '/directory/externalUserProfiles';
+
+/**
+ * Acceptable profile ids: 1–128 characters, none of `/ ? # % \`, no `..`, not only dots, no whitespace
+ * or control characters. Graph ids are opaque (usually GUIDs, UPSTREAM.md §2.1), so this is a shape
+ * check that keeps every id a single, literal path segment.
+ */
+export function isValidProfileId(id: unknown): id is string {
+  return (
+    typeof id === 'string' &&
+    id.length >= 1 &&
+    id.length <= 128 &&
+    !/[/?#%\\\s\u0000-\u001f\u007f-\u009f]/.test(id) &&
+    !id.includes('..') &&
+    !/^\.+$/.test(id)
+  );
+}
+
+/** Throws `BadUserInputError(field)` unless `isValidProfileId(id)`. */
+export function assertProfileId(field: string, id: unknown): asserts id is string {
+  if (!isValidProfileId(id)) throw new BadUserInputError(field, 'is not a valid profile id');
+}
+
+interface GraphContinuation {
+  /** The absolute `@odata.nextLink`. */
+  readonly n: string;
+}
+const isGraphContinuation = (v: unknown): v is GraphContinuation =>
+  typeof v === 'object' && v !== null && typeof (v as { n?: unknown }).n === 'string';
+
+/** One `$batch` sub-answer (UPSTREAM.md §2.6). */
+interface BatchSubResponse {
+  readonly id?: unknown;
+  readonly status?: unknown;
+  readonly headers?: unknown;
+  readonly body?: unknown;
+}
+
+/** Creates the client bound to one caller. Cheap: create one per request. */
+export function createGraphClient(options: GraphClientOptions): GraphClient {
+  const { transport, caller } = options;
+  const root = new URL(options.baseUrl);
+  const rootPath = root.pathname.replace(/\/+$/, '');
+  const beta = `${root.origin}${rootPath}/beta`;
+  const cursors = createCursorCodec('graph/externalUserProfiles', isGraphContinuation, options.cursorKey);
+
+  const call = <T>(req: Omit<UpstreamRequest, 'service' | 'caller'>): Promise<UpstreamResponse<T>> =>
+    transport.request<T>({ ...req, service: 'graph', caller });
+
+  function assertAvailable(): void {
+    if (!options.externalUserProfilesAvailable) throw new NotAvailableInCloudError('externalUserProfiles', options.cloudName);
+  }
+
+  const profileUrl = (id: string): string => `${beta}${PROFILES_PATH}/${encodeURIComponent(id)}`;
+
+  function asProfile(body: unknown, answer: { status: number; requestId?: string }): ExternalUserProfileResource {
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof (body as { id?: unknown }).id !== 'string') {
+      throw unexpectedAnswer('graph', answer, caller.correlationId, 'a body that is not an external user profile');
+    }
+    return body as ExternalUserProfileResource;
+  }
+
+  /**
+   * The `@odata.nextLink` when it stays on the configured Graph origin (scheme, host, port) and names
+   * the profile collection, else undefined. Compared on the parsed URL, after dot-segment and `%2e`
+   * normalisation; the query (`$skiptoken`…) is kept verbatim (UPSTREAM.md §2.2: follow it as is).
+   */
+  function checkedNextLink(link: unknown): string | undefined {
+    if (typeof link !== 'string' || link.length > 8192) return undefined;
+    let url: URL;
+    try {
+      url = new URL(link);
+    } catch {
+      return undefined;
+    }
+    const expected = `${rootPath}/beta${PROFILES_PATH}`.toLowerCase();
+    if (url.origin !== root.origin || url.username || url.password || url.hash || url.pathname.toLowerCase() !== expected) return undefined;
+    return url.href;
+  }
+
+  async function getOne(id: string): Promise<ExternalUserProfileResource> {
+    const res = await call<unknown>({ method: 'GET', url: profileUrl(id) });
+    return asProfile(res.body, res);
+  }
+
+  /**
+   * One chunk (≤ 20 distinct ids) as `$batch`, with throttled sub-requests retried alone.
+   *
+   * - Sub-request ids are the positions `"0"…"19"`, not the profile ids: `$batch` ids must be unique
+   *   case-insensitively (§2.6), profile ids need not be.
+   * - Answers come in any order: matched by sub-request id.
+   * - Each sub-request is throttled on its own (429, or 503/504, with `Retry-After` in its own
+   *   headers): only those are sent again, in one follow-up batch, after the LONGEST Retry-After
+   *   (§2.6; the SDKs do not do this for you), at most `maxRetries` times and never past the deadline;
+   *   otherwise they keep their error (RATE_LIMITED with `retryAfter`).
+   * - A 404 sub-answer is NOT_FOUND for that id alone; an envelope failure (400, 424, 5xx after the
+   *   transport's retries…) is that error for every id of the chunk.
+   */
+  async function runChunk(ids: readonly string[]): Promise<Map<string, ExternalUserProfileResource | UpstreamError>> {
+    const results = new Map<string, ExternalUserProfileResource | UpstreamError>();
+    const policy = transport.policy;
+    const deadlineAt = policy.now() + policy.deadlineMs;
+    let pending = ids;
+
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      let envelope: UpstreamResponse<unknown>;
+      try {
+        envelope = await call<unknown>({
+          method: 'POST',
+          url: `${beta}/$batch`,
+          json: { requests: pending.map((id, i) => ({ id: String(i), method: 'GET', url: `${PROFILES_PATH}/${encodeURIComponent(id)}` })) },
+          deadlineAt,
+        });
+      } catch (error) {
+        if (!(error instanceof UpstreamError)) throw error;
+        for (const id of pending) results.set(id, error);
+        return results;
+      }
+
+      const responses = (envelope.body as { responses?: unknown } | undefined)?.responses;
+      const byId = new Map<string, BatchSubResponse>();
+      if (Array.isArray(responses)) {
+        for (const r of responses as BatchSubResponse[]) if (r && typeof r === 'object') byId.set(String(r.id), r);
+      }
+
+      const throttled: Array<{ id: string; error: UpstreamError; retryAfterHeader?: string }> = [];
+      pending.forEach((id, i) => {
+        const sub = byId.get(String(i));
+        if (!sub) {
+          results.set(id, unexpectedAnswer('graph', envelope, caller.correlationId, 'a $batch answer missing a response'));
+          return;
+        }
+        const status = typeof sub.status === 'number' ? sub.status : Number(sub.status);
+        const headers = lowerCaseHeaders(sub.headers);
+        if (status >= 200 && status < 300) {
+          try {
+            results.set(id, asProfile(sub.body, { status, requestId: headerValue(headers, 'request-id') ?? envelope.requestId }));
+          } catch (error) {
+            results.set(id, error as UpstreamError);
+          }
+          return;
+        }
+        const retryAfterHeader = headerValue(headers, 'retry-after');
+        const askedMs = parseRetryAfter(retryAfterHeader, policy.now());
+        const error = upstreamErrorFromResponse({
+          service: 'graph',
+          status: Number.isFinite(status) ? status : 0,
+          headers,
+          body: sub.body,
+          correlationId: caller.correlationId,
+          retryAfter: askedMs !== undefined ? Math.max(1, Math.ceil(askedMs / 1000)) : status === 429 ? 1 : undefined,
+          fallbackRequestId: envelope.requestId,
+        });
+        results.set(id, error);
+        if (isRetryableStatus(status)) throttled.push({ id, error, retryAfterHeader });
+      });
+
+      if (throttled.length === 0 || attempt >= policy.maxRetries) break;
+      const delayMs = Math.max(...throttled.map((t) => policy.delay(attempt, t.retryAfterHeader).delayMs));
+      if (policy.now() + delayMs >= deadlineAt) break; // they keep their error (RATE_LIMITED + retryAfter)
+      await policy.sleep(delayMs);
+      pending = throttled.map((t) => t.id);
+    }
+    return results;
+  }
+
+  return {
+    assertAvailable,
+    assertProfileId,
+
+    async getExternalUserProfile(id) {
+      assertAvailable();
+      assertProfileId('id', id);
+      return getOne(id);
+    },
+
+    async listExternalUserProfiles({ top, cursor }) {
+      assertAvailable();
+      let url: string;
+      if (cursor !== undefined) {
+        const checked = checkedNextLink(cursors.decode(cursor, 'after').n);
+        if (!checked) throw new BadUserInputError('after', 'invalid cursor');
+        url = checked;
+      } else {
+        if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) throw new BadUserInputError('first', `must be from 1 to ${MAX_TOP}`);
+        // `$top` literally: some servers do not decode `%24top`.
+        url = `${beta}${PROFILES_PATH}?$top=${top}`;
+      }
+      const res = await call<unknown>({ method: 'GET', url });
+      const body = res.body as { value?: unknown; '@odata.nextLink'?: unknown } | undefined;
+      if (typeof body !== 'object' || body === null || !Array.isArray(body.value)) {
+        throw unexpectedAnswer('graph', res, caller.correlationId, 'a collection without value');
+      }
+      const items = body.value as ExternalUserProfileResource[];
+      const link = body['@odata.nextLink'];
+      if (link === undefined || link === null) return { items };
+      const next = checkedNextLink(link);
+      if (!next) throw unexpectedAnswer('graph', res, caller.correlationId, 'a next-page link outside the configured Graph collection');
+      return { items, nextCursor: cursors.encode({ n: next }) };
+    },
+
+    async patchExternalUserProfile(id, patch) {
+      assertAvailable();
+      assertProfileId('id', id);
+      const body: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(patch)) if (value !== undefined) body[key] = value;
+      // 204 No Content (UPSTREAM.md §2.2); a 200 with the object is tolerated and ignored.
+      await call<unknown>({ method: 'PATCH', url: profileUrl(id), json: body });
+    },
+
+    async batchGetExternalUserProfiles(ids) {
+      assertAvailable();
+      const valid = [...new Set(ids.filter(isValidProfileId))];
+      const found = new Map<string, ExternalUserProfileResource | UpstreamError>();
+      if (valid.length === 1) {
+        // One id: a plain GET. Same cost as a one-request batch, but it gets the transport's full retry
+        // handling (Retry-After, deadline) and a real HTTP status instead of a sub-answer.
+        const [id] = valid as [string];
+        try {
+          found.set(id, await getOne(id));
+        } catch (error) {
+          if (!(error instanceof UpstreamError)) throw error;
+          found.set(id, error);
+        }
+      } else if (valid.length > 1) {
+        const chunks: string[][] = [];
+        for (let i = 0; i < valid.length; i += MAX_BATCH_SIZE) chunks.push(valid.slice(i, i + MAX_BATCH_SIZE));
+        // Chunks in parallel: the DataLoader's caller waits for the slowest one anyway.
+        for (const chunk of await Promise.all(chunks.map(runChunk))) for (const [id, r] of chunk) found.set(id, r);
+      }
+      return ids.map((id) => (isValidProfileId(id) ? found.get(id)! : new BadUserInputError('id', 'is not a valid profile id')));
+    },
+  };
+}
+
+function lowerCaseHeaders(headers: unknown): HeaderBag {
+  const out: Record<string, string> = {};
+  if (typeof headers === 'object' && headers !== null) {
+    for (const [k, v] of Object.entries(headers)) if (typeof v === 'string') out[k.toLowerCase()] = v;
+  }
+  return out;
+}

@@ -1,0 +1,442 @@
+/**
+ * The upstream transport: the ONE got instance through which the gateway talks to Partner Center and
+ * Microsoft Graph (DESIGN.md, Inside: one way through). No other module imports got.
+ *
+ * One *logical call* (`transport.request`) is up to `1 + maxRetries` *tries*:
+ * - each try has its own timeout (`timeoutMs`, got's `timeout.request`), shortened so that it never
+ *   runs past the call's deadline; a try that times out counts as a connection failure;
+ * - the whole call, token fetch, tries and waits included, never exceeds `deadlineMs`;
+ * - 429/503/504 and connection failures are retried (see retry.ts), after the upstream's
+ *   `Retry-After` or exponential backoff with full jitter; when `Retry-After` asks for more time than
+ *   the deadline leaves, the call fails at once (RATE_LIMITED with `retryAfter` for a 429) instead of
+ *   waiting for a try it could not make;
+ * - got's own retry is disabled (`retry.limit = 0`): it knows nothing of our deadline.
+ * - every method is retried, writes included: a Partner Center write keeps its `MS-RequestId`, so a
+ *   retry after a lost answer is replayed, not re-applied (UPSTREAM.md §1.3); a Graph PATCH is
+ *   idempotent; `$batch` carries only GETs here.
+ *
+ * Every try carries `Authorization` (one token per logical call, from the caller's token source),
+ * `Accept: application/json`, the caller's correlation id (`MS-CorrelationId` for Partner Center,
+ * `client-request-id` for Graph), and for Partner Center `MS-CV`, `X-Locale` and `MS-RequestId`: the
+ * latter is ONE value per logical call, identical on every retry, which is what makes retrying a write
+ * safe (UPSTREAM.md §1.3, §3.2). Graph retries carry `Retry-Attempt: n`, as the Graph SDK sends (§3.1).
+ *
+ * Never logged: the `Authorization` header, request bodies (they may hold `passwordProfile`); error
+ * bodies are logged truncated, with credentials and passwords redacted.
+ */
+import { randomUUID, createHash } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import { got, RequestError } from 'got';
+import type { Got, Response as GotResponse } from 'got';
+import { CircuitBreaker } from './circuit-breaker.js';
+import type { CircuitBreakerOptions } from './circuit-breaker.js';
+import { UpstreamError, headerValue, sanitizeMessage, upstreamErrorFromResponse } from './errors.js';
+import type { HeaderBag } from './errors.js';
+import { computeRetryDelay, isRetryableErrorCode, isRetryableStatus, parseRetryAfter } from './retry.js';
+import type { RetryDelay } from './retry.js';
+import type { IdempotencyContext } from './request-id.js';
+
+export { computeRetryDelay, parseRetryAfter, isRetryableStatus, isRetryableErrorCode } from './retry.js';
+export type { RetryDelay, RetryDelayInput } from './retry.js';
+
+/** The upstreams the transport calls. */
+export type UpstreamService = 'partner-center' | 'graph';
+
+/**
+ * Who a call is made for: bound into the clients by the per-request context.
+ */
+export interface UpstreamCaller {
+  /** The request's correlation id (a GUID; DESIGN.md, Upstream behaviour). */
+  readonly correlationId: string;
+  /**
+   * The caller's access token for an upstream (on-behalf-of or passthrough). Called once per logical
+   * call; whatever it throws (a `GatewayError`) propagates unchanged.
+   */
+  readonly getToken: (service: UpstreamService) => Promise<string>;
+  /** Set when the client sent a valid `Idempotency-Key` with a mutation. */
+  readonly idempotency?: IdempotencyContext;
+}
+
+/** HTTP methods the clients use. */
+export type UpstreamMethod = 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE';
+
+/** One logical upstream call. */
+export interface UpstreamRequest {
+  readonly service: UpstreamService;
+  readonly caller: UpstreamCaller;
+  readonly method: UpstreamMethod;
+  /** Absolute URL, built by a client from validated, encoded parts. */
+  readonly url: string;
+  /** Extra headers (e.g. `MS-ContinuationToken`); cannot override the transport's own headers. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** JSON request body (sent with `Content-Type: application/json`). */
+  readonly json?: unknown;
+  /**
+   * Partner Center `MS-RequestId`: pass one per logical write (see request-id.ts). When omitted, a
+   * random one is made for this logical call (the .NET SDK sends one on every call, UPSTREAM.md §3.2).
+   */
+  readonly requestId?: string;
+  /** An absolute time (ms, same clock as `now`) the call must end by, if earlier than its own deadline. */
+  readonly deadlineAt?: number;
+}
+
+/** A successful (2xx) answer. */
+export interface UpstreamResponse<T> {
+  readonly status: number;
+  readonly headers: HeaderBag;
+  /** Parsed JSON; `undefined` for an empty body (e.g. 204). */
+  readonly body: T | undefined;
+  /** The upstream's request id (`MS-RequestId` / `request-id`). */
+  readonly requestId?: string;
+  /** How many tries it took (1 = no retry). */
+  readonly tries: number;
+}
+
+/** The retry policy of a transport, shared with callers that retry on their own (Graph `$batch`). */
+export interface RetryPolicy {
+  readonly maxRetries: number;
+  readonly timeoutMs: number;
+  readonly deadlineMs: number;
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  /** The wait before retry number `attempt + 1` (see `computeRetryDelay`). */
+  delay(attempt: number, retryAfterHeader?: string | readonly string[]): RetryDelay;
+}
+
+/** The transport the clients are built on; create ONE per process. */
+export interface UpstreamTransport {
+  /** Makes one logical call; resolves on 2xx, throws `UpstreamError` otherwise (after retries). */
+  request<T>(req: UpstreamRequest): Promise<UpstreamResponse<T>>;
+  readonly policy: RetryPolicy;
+  /**
+   * One unauthenticated GET, no retries, for readiness: any HTTP answer (even 401/404) proves the
+   * upstream reachable. Never throws.
+   */
+  probe(url: string, timeoutMs: number): Promise<ProbeResult>;
+  /** `closed`, `open` or `half-open` (always `closed` when the breaker is off). */
+  circuitState(service: UpstreamService): 'closed' | 'open' | 'half-open';
+  /** Destroys the keep-alive sockets. */
+  close(): void;
+}
+
+/** What `probe` found. */
+export type ProbeResult = { readonly reachable: true; readonly status: number } | { readonly reachable: false; readonly error: string };
+
+/** The subset of a pino logger the transport uses. */
+export interface UpstreamLogger {
+  debug(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+/** Options of `createUpstreamTransport`. */
+export interface UpstreamTransportOptions {
+  /** Timeout of one try (`UPSTREAM_TIMEOUT_MS`). @default 10000 */
+  readonly timeoutMs?: number;
+  /** Total time of one logical call, waits included (`UPSTREAM_DEADLINE_MS`). @default 30000 */
+  readonly deadlineMs?: number;
+  /** Retries after the first try. @default 3 */
+  readonly maxRetries?: number;
+  /** Backoff base when there is no `Retry-After`. @default 200 */
+  readonly retryBaseMs?: number;
+  /** Backoff cap when there is no `Retry-After`. @default 10000 */
+  readonly retryMaxDelayMs?: number;
+  /** Keep-alive sockets per upstream host. @default 64 */
+  readonly maxSockets?: number;
+  /** Circuit breaker per service (circuit-breaker.ts); `false` turns it off. @default {} (on, 5 failures, 5 s) */
+  readonly circuitBreaker?: CircuitBreakerOptions | false;
+  /** Sent as `User-Agent` and Partner Center's `MS-PartnerCenter-Application`. @default 'partner-bff-gateway' */
+  readonly applicationName?: string;
+  /** @default Math.random */
+  readonly random?: () => number;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** @default a setTimeout promise */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** @default no logging */
+  readonly logger?: UpstreamLogger;
+}
+
+/**
+ * The base got instance: no got retries (our loop owns retries and the deadline), no throwing on HTTP
+ * status (we map statuses ourselves), no redirects (they would carry the bearer token to wherever the
+ * `Location` points; neither upstream redirects API calls), text bodies parsed by us so empty and
+ * non-JSON bodies are handled in one place, HTTP/1.1.
+ */
+const baseGot: Got = got.extend({
+  retry: { limit: 0 },
+  throwHttpErrors: false,
+  followRedirect: false,
+  responseType: 'text',
+  http2: false,
+  decompress: true,
+});
+
+/** Below this, a last try is not worth starting after a wait (it would only time out). */
+const MIN_TRY_MS = 50;
+
+/** Upper bound of logged error bodies. */
+const MAX_LOGGED_BODY = 2048;
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Creates the transport: the keep-alive agents, the got instance built on them, the retry loop and a
+ * circuit breaker per service.
+ */
+export function createUpstreamTransport(options: UpstreamTransportOptions = {}): UpstreamTransport {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const deadlineMs = Math.max(options.deadlineMs ?? 30_000, 1);
+  const maxRetries = Math.max(0, Math.floor(options.maxRetries ?? 3));
+  const baseMs = options.retryBaseMs ?? 200;
+  const maxMs = options.retryMaxDelayMs ?? 10_000;
+  const random = options.random ?? Math.random;
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const logger = options.logger;
+  const appName = options.applicationName ?? 'partner-bff-gateway';
+
+  // HTTP/1.1 keep-alive: reuse TCP+TLS connections across calls. Idle sockets are dropped after 30 s,
+  // before typical upstream idle timeouts; a reused socket the server just closed fails with ECONNRESET,
+  // which the loop retries.
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64, maxFreeSockets: 16, timeout: 30_000, scheduling: 'lifo' as const };
+  const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+  const client = baseGot.extend({ agent: agents, headers: { 'user-agent': appName } });
+
+  const breakers = new Map<UpstreamService, CircuitBreaker>();
+  const breakerFor = (service: UpstreamService): CircuitBreaker | undefined => {
+    if (options.circuitBreaker === false) return undefined;
+    let breaker = breakers.get(service);
+    if (!breaker) breakers.set(service, (breaker = new CircuitBreaker(options.circuitBreaker ?? {}, now)));
+    return breaker;
+  };
+
+  const policy: RetryPolicy = {
+    maxRetries,
+    timeoutMs,
+    deadlineMs,
+    now,
+    sleep,
+    delay: (attempt, retryAfterHeader) => computeRetryDelay({ attempt, retryAfterHeader, now: now(), random, baseMs, maxMs }),
+  };
+
+  type TryOutcome =
+    | { readonly ok: true; readonly response: UpstreamResponse<unknown> }
+    | { readonly ok: false; readonly error: UpstreamError; readonly retryable: boolean; readonly retryAfterHeader?: string };
+
+  async function tryOnce(req: UpstreamRequest, headers: Record<string, string>, body: string | undefined, timeout: number): Promise<TryOutcome> {
+    const { service, caller } = req;
+    let res: GotResponse<string>;
+    try {
+      res = await client(req.url, { method: req.method, headers, body, timeout: { request: timeout } });
+    } catch (err) {
+      if (!(err instanceof RequestError)) throw err;
+      // No answer: connection refused/reset, socket hang up, try timeout (ETIMEDOUT), DNS…
+      const reason = err.code === 'ETIMEDOUT' ? `timed out after ${timeout} ms` : `connection failed (${err.code})`;
+      const error = new UpstreamError({
+        service,
+        status: 0,
+        message: `${serviceName(service)} did not answer: ${reason}`,
+        correlationId: caller.correlationId,
+        cause: err,
+      });
+      return { ok: false, error, retryable: isRetryableErrorCode(err.code) };
+    }
+
+    const status = res.statusCode;
+    const resHeaders = res.headers as HeaderBag;
+    if (status >= 200 && status < 300) {
+      const text = res.body ?? '';
+      let parsed: unknown;
+      if (text.trim() !== '') {
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          const error = new UpstreamError({
+            service,
+            status,
+            message: `${serviceName(service)} answered ${status} with a body that is not JSON`,
+            requestId: upstreamRequestId(service, resHeaders),
+            correlationId: caller.correlationId,
+          });
+          return { ok: false, error, retryable: false };
+        }
+      }
+      return { ok: true, response: { status, headers: resHeaders, body: parsed, requestId: upstreamRequestId(service, resHeaders), tries: 0 } };
+    }
+
+    const retryAfterHeader = headerValue(resHeaders, 'retry-after');
+    const askedMs = parseRetryAfter(retryAfterHeader, now());
+    // A 429 without (a readable) Retry-After still tells the client to wait: a nominal second.
+    const retryAfter = askedMs !== undefined ? toRetryAfterSeconds(askedMs) : status === 429 ? 1 : undefined;
+    const error = upstreamErrorFromResponse({ service, status, headers: resHeaders, body: res.body, correlationId: caller.correlationId, retryAfter });
+    logger?.debug(
+      { service, status, upstreamCode: error.upstreamCode, upstreamRequestId: error.requestId, correlationId: caller.correlationId, body: sanitizeMessage(res.body ?? '', MAX_LOGGED_BODY) },
+      'upstream error answer',
+    );
+    return { ok: false, error, retryable: isRetryableStatus(status), retryAfterHeader };
+  }
+
+  async function run(req: UpstreamRequest): Promise<UpstreamResponse<unknown>> {
+    const { service, caller } = req;
+    const started = now();
+    const deadlineAt = Math.min(started + deadlineMs, req.deadlineAt ?? Number.POSITIVE_INFINITY);
+    const token = await caller.getToken(service);
+    const body = req.json === undefined ? undefined : JSON.stringify(req.json);
+    const requestId = service === 'partner-center' ? (req.requestId ?? randomUUID()) : undefined;
+    const cvBase = service === 'partner-center' ? correlationVectorBase(caller.correlationId) : '';
+    const path = safePath(req.url);
+
+    let lastError: UpstreamError | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const remaining = deadlineAt - now();
+      if (remaining <= 0) {
+        throw (
+          lastError ??
+          new UpstreamError({ service, status: 0, message: `${serviceName(service)} call exceeded its deadline`, correlationId: caller.correlationId })
+        );
+      }
+      const headers: Record<string, string> = {
+        ...withoutReserved(req.headers),
+        accept: 'application/json',
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(service === 'partner-center'
+          ? {
+              'ms-correlationid': caller.correlationId,
+              'ms-requestid': requestId!,
+              'ms-cv': `${cvBase}.${attempt + 1}`,
+              'x-locale': 'en-US',
+              'ms-partnercenter-application': appName,
+            }
+          : {
+              'client-request-id': caller.correlationId,
+              ...(attempt > 0 ? { 'retry-attempt': String(attempt) } : {}),
+            }),
+      };
+      const tryStarted = now();
+      const outcome = await tryOnce(req, headers, body, Math.min(timeoutMs, remaining));
+      const log = { service, method: req.method, path, attempt, elapsedMs: now() - tryStarted, correlationId: caller.correlationId };
+      if (outcome.ok) {
+        logger?.debug({ ...log, status: outcome.response.status, upstreamRequestId: outcome.response.requestId }, 'upstream call');
+        return { ...outcome.response, tries: attempt + 1 };
+      }
+      lastError = outcome.error;
+      if (!outcome.retryable || attempt >= maxRetries) throw outcome.error;
+      const { delayMs } = policy.delay(attempt, outcome.retryAfterHeader);
+      if (delayMs + Math.min(MIN_TRY_MS, timeoutMs) > deadlineAt - now()) {
+        // Fail fast: waiting would end past the deadline (UPSTREAM.md §1.7: honour Retry-After, so
+        // retrying earlier than asked is not an option). The error carries `retryAfter` for the client.
+        logger?.debug({ ...log, status: outcome.error.status, delayMs }, 'upstream retry would pass the deadline');
+        throw outcome.error;
+      }
+      logger?.debug({ ...log, status: outcome.error.status, upstreamCode: outcome.error.upstreamCode, delayMs }, 'upstream retry');
+      await sleep(delayMs);
+    }
+  }
+
+  return {
+    policy,
+    async request<T>(req: UpstreamRequest): Promise<UpstreamResponse<T>> {
+      const breaker = breakerFor(req.service);
+      const permit = breaker?.acquire() ?? { allowed: true, probe: false };
+      if (!permit.allowed) {
+        throw new UpstreamError({
+          service: req.service,
+          status: 0,
+          message: `${serviceName(req.service)} is unavailable (circuit open after repeated failures)`,
+          correlationId: req.caller.correlationId,
+        });
+      }
+      try {
+        const response = await run(req);
+        breaker?.success();
+        return response as UpstreamResponse<T>;
+      } catch (err) {
+        // Only this service's own failures move its breaker (a token-service error does not).
+        if (err instanceof UpstreamError && err.service === req.service) {
+          if (err.code === 'UPSTREAM_UNAVAILABLE') {
+            breaker?.failure();
+            logger?.warn(
+              { service: req.service, status: err.status, upstreamRequestId: err.requestId, correlationId: err.correlationId, message: err.message, circuit: breaker?.state },
+              'upstream unavailable',
+            );
+          } else breaker?.success();
+        } else breaker?.release(permit);
+        throw err;
+      }
+    },
+    async probe(url, probeTimeoutMs) {
+      try {
+        const res = await client(url, { method: 'GET', headers: { accept: 'application/json' }, timeout: { request: probeTimeoutMs } });
+        return { reachable: true, status: res.statusCode };
+      } catch (err) {
+        if (err instanceof RequestError) return { reachable: false, error: err.code === 'ETIMEDOUT' ? 'timeout' : err.code };
+        return { reachable: false, error: 'invalid request' };
+      }
+    },
+    circuitState: (service) => breakers.get(service)?.state ?? 'closed',
+    close() {
+      agents.http.destroy();
+      agents.https.destroy();
+    },
+  };
+}
+
+function serviceName(service: UpstreamService): string {
+  return service === 'partner-center' ? 'Partner Center' : 'Microsoft Graph';
+}
+
+function upstreamRequestId(service: UpstreamService, headers: HeaderBag): string | undefined {
+  return headerValue(headers, service === 'partner-center' ? 'ms-requestid' : 'request-id');
+}
+
+/** `Retry-After` ms → whole seconds for `extensions.retryAfter` (rounded up, at least 1). */
+function toRetryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/** Headers a caller may not set: the transport owns them. */
+const RESERVED_HEADERS = new Set([
+  'authorization',
+  'accept',
+  'content-type',
+  'content-length',
+  'host',
+  'cookie',
+  'ms-correlationid',
+  'ms-requestid',
+  'ms-cv',
+  'client-request-id',
+  'retry-attempt',
+  'transfer-encoding',
+  'connection',
+]);
+
+function withoutReserved(headers: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (!RESERVED_HEADERS.has(name.toLowerCase())) out[name.toLowerCase()] = value;
+  }
+  return out;
+}
+
+/**
+ * Base of the Partner Center correlation vector (`MS-CV`, UPSTREAM.md §1.3): 22 base64 characters of
+ * 128 bits (the CV v2 base length), taken from the correlation id so one request's vectors are
+ * recognisable; the transport appends `.<try>`.
+ */
+export function correlationVectorBase(correlationId: string): string {
+  const hex = correlationId.replace(/-/g, '');
+  const bytes = /^[0-9a-f]{32}$/i.test(hex) ? Buffer.from(hex, 'hex') : createHash('sha256').update(correlationId).digest().subarray(0, 16);
+  return bytes.toString('base64').replace(/=+$/, '');
+}
+
+/** The path of a URL, for logs (the query may carry continuation tokens). */
+function safePath(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return '(invalid url)';
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * Partner Center client: one typed method per REST call the features need (UPSTREAM.md §1.5, §1.6),
+ * bound to one caller (token source, correlation id, idempotency key). Wire resources are typed as
+ * Partner Center answers them (camelCase, §1.4). Every failure is an `UpstreamError` from the transport
+ * or a `BadUserInputError` raised before anything is sent.
+ *
+ * Path safety: ids reach a path only after `assertGuid` and through `encodeURIComponent`, so an id such
+ * as `../profiles/support` or one holding `/ ? # %2f` is refused and never changes the path.
+ */
+import { BadUserInputError } from '../errors.js';
+import { createCursorCodec } from './cursor.js';
+import type { Page } from './cursor.js';
+import { unexpectedAnswer } from './errors.js';
+import type { UpstreamCaller, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './http.js';
+import { requestIdForWrite } from './request-id.js';
+
+export type { Page } from './cursor.js';
+
+/** `GET` path of the support profile (UPSTREAM.md §1.5). */
+export const SUPPORT_PROFILE_GET_PATH = '/v1/profiles/support';
+
+/**
+ * `PUT` path of the support profile. UPSTREAM.md §1.5 [CONFLICT]: the "Update support profile" page (the
+ * project's seed) says `/v1/profiles/supportprofile`; the .NET SDK and the REST reference use
+ * `/v1/profiles/support`. DESIGN.md follows the seed; switching is this one line (the emulator accepts both).
+ */
+export const SUPPORT_PROFILE_PUT_PATH = '/v1/profiles/supportprofile';
+
+/** Largest page Partner Center documents for user lists (UPSTREAM.md §1.6: examples use 500). */
+export const MAX_PAGE_SIZE = 500;
+
+/** A link of a Partner Center resource (UPSTREAM.md §1.4). */
+export interface ResourceLink {
+  readonly uri: string;
+  readonly method?: string;
+  readonly headers?: ReadonlyArray<{ readonly key: string; readonly value: string }>;
+}
+
+/** `links` of a Partner Center resource. */
+export interface ResourceLinks {
+  readonly self?: ResourceLink;
+  readonly next?: ResourceLink;
+  readonly previous?: ResourceLink;
+}
+
+/** `attributes` of a Partner Center resource. */
+export interface ResourceAttributes {
+  readonly etag?: string;
+  readonly objectType?: string;
+}
+
+/** The partner's support profile (UPSTREAM.md §1.5). `null` clears a field in a PUT. */
+export interface SupportProfileResource {
+  email?: string | null;
+  telephone?: string | null;
+  website?: string | null;
+  profileType?: string;
+  links?: ResourceLinks;
+  attributes?: ResourceAttributes;
+  /** Properties this gateway does not know are kept, so the full-resource PUT does not drop them. */
+  [extra: string]: unknown;
+}
+
+/** A customer tenant's user (UPSTREAM.md §1.6). */
+export interface CustomerUserResource {
+  readonly id: string;
+  readonly userPrincipalName?: string;
+  readonly firstName?: string;
+  readonly lastName?: string;
+  readonly displayName?: string;
+  readonly phoneNumber?: string;
+  readonly usageLocation?: string;
+  readonly immutableId?: string;
+  /** `active` | `inactive` (soft-deleted); other strings may appear. */
+  readonly state?: string;
+  /** `none` | `managed` | `federated`. */
+  readonly userDomainType?: string;
+  readonly lastDirectorySyncTime?: string | null;
+  readonly softDeletionTime?: string | null;
+  readonly links?: ResourceLinks;
+  readonly attributes?: ResourceAttributes;
+}
+
+/**
+ * A customer user PATCH: exactly the keys to change (`null` clears), e.g. `displayName`, `usageLocation`,
+ * `state`, `passwordProfile: { password, forceChangePassword }`. The client adds `attributes`.
+ */
+export type CustomerUserPatch = Readonly<Record<string, unknown>>;
+
+/** Options of `listCustomerUsers`. */
+export interface ListCustomerUsersOptions {
+  /** Page size, 1–500 (ignored with a cursor: the continuation keeps the first page's size). */
+  readonly size: number;
+  /** The `nextCursor` of the previous page. */
+  readonly cursor?: string;
+}
+
+/** The Partner Center operations of one caller. */
+export interface PartnerCenterClient {
+  /** `GET /v1/profiles/support`. */
+  getSupportProfile(): Promise<SupportProfileResource>;
+  /** `PUT` of the FULL resource (read, merge, put back: UPSTREAM.md §1.5). Carries `MS-RequestId`. */
+  putSupportProfile(resource: SupportProfileResource): Promise<SupportProfileResource>;
+  /** `GET /v1/customers/{customerId}/users/{userId}`. */
+  getCustomerUser(customerId: string, userId: string): Promise<CustomerUserResource>;
+  /** `PATCH /v1/customers/{customerId}/users/{userId}` with the given keys. Carries `MS-RequestId`. */
+  patchCustomerUser(customerId: string, userId: string, patch: CustomerUserPatch): Promise<CustomerUserResource>;
+  /** One page of `GET /v1/customers/{customerId}/users`. */
+  listCustomerUsers(customerId: string, options: ListCustomerUsersOptions): Promise<Page<CustomerUserResource>>;
+}
+
+/** Options of `createPartnerCenterClient`. */
+export interface PartnerCenterClientOptions {
+  readonly transport: UpstreamTransport;
+  /** Partner Center root without `/v1` (`config.endpoints.partnerCenterUrl`). */
+  readonly baseUrl: string;
+  readonly caller: UpstreamCaller;
+  /** Key protecting paging cursors (see cursor.ts). @default a random key per process */
+  readonly cursorKey?: string | Uint8Array;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Throws `BadUserInputError(field)` unless `value` is a GUID (Partner Center tenant and user ids are). */
+export function assertGuid(field: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string' || !GUID.test(value)) throw new BadUserInputError(field, 'must be a GUID');
+}
+
+/** The continuation of a user list: Partner Center's `links.next` (UPSTREAM.md §1.6). */
+interface UsersContinuation {
+  /** Customer the list belongs to (lower case). */
+  readonly c: string;
+  /** `links.next.uri` as Partner Center gave it (checked again with `usersNextUrl` when followed). */
+  readonly u: string;
+  /** `links.next.headers` as `[name, value]` pairs (`MS-ContinuationToken`). */
+  readonly h: ReadonlyArray<readonly [string, string]>;
+}
+
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+const HEADER_VALUE = /^[\x20-\x7e\t]{0,8192}$/;
+
+const isUsersContinuation = (v: unknown): v is UsersContinuation => {
+  if (typeof v !== 'object' || v === null) return false;
+  const { c, u, h } = v as Record<string, unknown>;
+  return (
+    typeof c === 'string' &&
+    typeof u === 'string' &&
+    Array.isArray(h) &&
+    h.length <= 10 &&
+    h.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && typeof p[1] === 'string' && HEADER_NAME.test(p[0]) && HEADER_VALUE.test(p[1]))
+  );
+};
+
+/** Creates the client bound to one caller. Cheap: create one per request. */
+export function createPartnerCenterClient(options: PartnerCenterClientOptions): PartnerCenterClient {
+  const { transport, caller } = options;
+  const root = new URL(options.baseUrl);
+  const rootPath = root.pathname.replace(/\/+$/, '');
+  const base = `${root.origin}${rootPath}`;
+  const cursors = createCursorCodec('partner-center/users', isUsersContinuation, options.cursorKey);
+
+  const call = <T>(req: Omit<UpstreamRequest, 'service' | 'caller'>): Promise<UpstreamResponse<T>> =>
+    transport.request<T>({ ...req, service: 'partner-center', caller });
+
+  /** The body as an object (and with a string `id` when `withId`), else UPSTREAM_ERROR. */
+  function objectBody<T>(res: UpstreamResponse<unknown>, withId: boolean): T {
+    const body = res.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || (withId && typeof (body as { id?: unknown }).id !== 'string')) {
+      throw unexpectedAnswer('partner-center', res, caller.correlationId, 'a body that is not the expected resource');
+    }
+    return body as T;
+  }
+
+  const userPath = (customerId: string, userId: string): string => {
+    assertGuid('customerId', customerId);
+    assertGuid('userId', userId);
+    return `/v1/customers/${encodeURIComponent(customerId)}/users/${encodeURIComponent(userId)}`;
+  };
+
+  /**
+   * The absolute URL of `links.next.uri` when it stays on this customer's user list, else undefined.
+   * The uri comes relative and usually WITHOUT `/v1` (UPSTREAM.md §1.4), so `/v1` is added unless
+   * present. Checked on the parsed URL, after dot-segment and `%2e` normalisation, so no spelling of
+   * `..` or an encoded slash can move it elsewhere; a uri that would change host (`//…`) is refused.
+   */
+  function usersNextUrl(uri: unknown, customerId: string): string | undefined {
+    if (typeof uri !== 'string' || uri.length > 4096 || !uri.startsWith('/') || uri.startsWith('//') || /[\\\s#]/.test(uri)) return undefined;
+    const versioned = /^\/v1\//i.test(uri) ? uri : `/v1${uri}`;
+    let url: URL;
+    try {
+      url = new URL(`${base}${versioned}`);
+    } catch {
+      return undefined;
+    }
+    const expected = `${rootPath}/v1/customers/${customerId}/users`.toLowerCase();
+    if (url.origin !== root.origin || url.username || url.password || url.pathname.toLowerCase() !== expected) return undefined;
+    return url.href;
+  }
+
+  return {
+    async getSupportProfile() {
+      const res = await call<unknown>({ method: 'GET', url: `${base}${SUPPORT_PROFILE_GET_PATH}` });
+      return objectBody<SupportProfileResource>(res, false);
+    },
+
+    async putSupportProfile(resource) {
+      const operation = `PUT ${SUPPORT_PROFILE_PUT_PATH}`;
+      const res = await call<unknown>({
+        method: 'PUT',
+        url: `${base}${SUPPORT_PROFILE_PUT_PATH}`,
+        json: resource,
+        // One id for the whole logical write, reused by every retry (UPSTREAM.md §1.3).
+        requestId: requestIdForWrite(caller.idempotency, operation),
+      });
+      return objectBody<SupportProfileResource>(res, false);
+    },
+
+    async getCustomerUser(customerId, userId) {
+      const res = await call<unknown>({ method: 'GET', url: `${base}${userPath(customerId, userId)}` });
+      return objectBody<CustomerUserResource>(res, true);
+    },
+
+    async patchCustomerUser(customerId, userId, patch) {
+      const path = userPath(customerId, userId);
+      const body: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(patch)) if (value !== undefined) body[key] = value;
+      // Partner Center wants the object type on every user write (UPSTREAM.md §1.6 examples).
+      body.attributes = { objectType: 'CustomerUser' };
+      // The identity uses the lower-cased path so a resend with differently cased GUIDs is the same write.
+      const res = await call<unknown>({
+        method: 'PATCH',
+        url: `${base}${path}`,
+        json: body,
+        requestId: requestIdForWrite(caller.idempotency, `PATCH ${path.toLowerCase()}`),
+      });
+      return objectBody<CustomerUserResource>(res, true);
+    },
+
+    async listCustomerUsers(customerId, { size, cursor }) {
+      assertGuid('customerId', customerId);
+      const customer = customerId.toLowerCase();
+      let url: string;
+      let headers: Record<string, string> | undefined;
+      if (cursor !== undefined) {
+        const next = cursors.decode(cursor, 'after');
+        const checked = next.c === customer ? usersNextUrl(next.u, customer) : undefined;
+        if (!checked) throw new BadUserInputError('after', 'invalid cursor');
+        url = checked;
+        headers = Object.fromEntries(next.h);
+      } else {
+        if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) throw new BadUserInputError('first', `must be from 1 to ${MAX_PAGE_SIZE}`);
+        url = `${base}/v1/customers/${encodeURIComponent(customer)}/users?size=${size}`;
+      }
+
+      const res = await call<unknown>({ method: 'GET', url, headers });
+      const collection = objectBody<{ items?: unknown; links?: ResourceLinks }>(res, false);
+      if (!Array.isArray(collection.items)) throw unexpectedAnswer('partner-center', res, caller.correlationId, 'a collection without items');
+      const items = collection.items as CustomerUserResource[];
+
+      const next = collection.links?.next;
+      if (!next) return { items };
+      // Follow links.next verbatim with every header it lists (UPSTREAM.md §1.6, the SDK's enumerator).
+      const nextUri = usersNextUrl(next.uri, customer);
+      const nextHeaders = (Array.isArray(next.headers) ? next.headers : []).map((h): [string, string] => [String(h?.key), String(h?.value)]);
+      const payload: UsersContinuation = { c: customer, u: String(next.uri), h: nextHeaders };
+      if (!nextUri || !isUsersContinuation(payload)) {
+        throw unexpectedAnswer('partner-center', res, caller.correlationId, 'a next-page link outside this customer\'s users');
+      }
+      return { items, nextCursor: cursors.encode(payload) };
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * `/readyz` support (DESIGN.md, HTTP surface): are the upstreams reachable? Probed on demand, never in
+ * the background, and the answer is cached for at most 10 s so a probe storm cannot hammer the
+ * upstreams. A probe is one unauthenticated GET of the upstream root: any HTTP answer, even 401 or 404,
+ * proves DNS, TCP and TLS work; only "no answer" makes the gateway unready. Graph is probed only when
+ * the cloud has the one Graph feature the gateway uses (UPSTREAM.md §2.4).
+ */
+import type { CloudEndpoints } from '../config.js';
+import type { UpstreamService, UpstreamTransport } from './http.js';
+
+/** One upstream's state in the report. */
+export interface UpstreamReadiness {
+  readonly reachable: boolean;
+  /** HTTP status of the probe's answer. */
+  readonly status?: number;
+  /** Why it is unreachable (`timeout`, `ECONNREFUSED`…). */
+  readonly error?: string;
+  /** The transport's circuit breaker for this service. */
+  readonly circuit: 'closed' | 'open' | 'half-open';
+}
+
+/** What `/readyz` answers. */
+export interface ReadinessReport {
+  readonly ready: boolean;
+  /** ISO time of the probe the report comes from. */
+  readonly checkedAt: string;
+  readonly upstreams: Partial<Record<UpstreamService, UpstreamReadiness>>;
+}
+
+/** Options of `createReadinessProbe`. */
+export interface ReadinessProbeOptions {
+  readonly transport: UpstreamTransport;
+  readonly endpoints: CloudEndpoints;
+  /** How long a report is reused (capped at 10 s by the contract). @default 10000 */
+  readonly cacheMs?: number;
+  /** Timeout of one probe. @default 2000 */
+  readonly timeoutMs?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Checks readiness on demand. */
+export interface ReadinessProbe {
+  check(): Promise<ReadinessReport>;
+}
+
+/** Creates the probe; concurrent `check()` calls share one probe. */
+export function createReadinessProbe(options: ReadinessProbeOptions): ReadinessProbe {
+  const { transport, endpoints } = options;
+  const cacheMs = Math.min(10_000, Math.max(0, options.cacheMs ?? 10_000));
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const now = options.now ?? Date.now;
+  const targets: Array<[UpstreamService, string]> = [['partner-center', endpoints.partnerCenterUrl]];
+  if (endpoints.externalUserProfiles) targets.push(['graph', endpoints.graphUrl]);
+
+  let cached: { at: number; report: ReadinessReport } | undefined;
+  let inFlight: Promise<ReadinessReport> | undefined;
+
+  async function probeAll(): Promise<ReadinessReport> {
+    const at = now();
+    const entries = await Promise.all(
+      targets.map(async ([service, url]): Promise<[UpstreamService, UpstreamReadiness]> => {
+        const result = await transport.probe(`${url.replace(/\/+$/, '')}/`, timeoutMs);
+        const circuit = transport.circuitState(service);
+        return [service, result.reachable ? { reachable: true, status: result.status, circuit } : { reachable: false, error: result.error, circuit }];
+      }),
+    );
+    const report: ReadinessReport = {
+      ready: entries.every(([, r]) => r.reachable),
+      checkedAt: new Date(at).toISOString(),
+      upstreams: Object.fromEntries(entries),
+    };
+    cached = { at, report };
+    return report;
+  }
+
+  return {
+    check() {
+      if (cached && now() - cached.at < cacheMs) return Promise.resolve(cached.report);
+      inFlight ??= probeAll().finally(() => {
+        inFlight = undefined;
+      });
+      return inFlight;
+    },
+  };
+}

@@ -1,0 +1,281 @@
+/**
+ * The transport against a throwaway local server: retries, deadline, timeouts, connection faults,
+ * headers. Time-sensitive assertions use the injected clock/sleep, never wall-clock measurements.
+ */
+import { randomUUID } from 'node:crypto';
+import { createUpstreamTransport, correlationVectorBase } from '../src/upstream/http.js';
+import type { UpstreamCaller, UpstreamTransport, UpstreamTransportOptions } from '../src/upstream/http.js';
+import { UpstreamError } from '../src/upstream/errors.js';
+import { AuthenticationError } from '../src/errors.js';
+import { startTestUpstream } from './helpers/upstream-server.js';
+import type { TestUpstream } from './helpers/upstream-server.js';
+
+let upstream: TestUpstream;
+let transport: UpstreamTransport | undefined;
+let tokenCalls = 0;
+const caller: UpstreamCaller = {
+  correlationId: randomUUID(),
+  getToken: async () => {
+    tokenCalls++;
+    return 'test-token';
+  },
+};
+
+function makeTransport(options: UpstreamTransportOptions = {}): UpstreamTransport {
+  transport = createUpstreamTransport({ timeoutMs: 1000, deadlineMs: 3000, retryBaseMs: 1, retryMaxDelayMs: 5, circuitBreaker: false, ...options });
+  return transport;
+}
+
+/** A sleep that records what it was asked for and waits for real (short values only). */
+function recordingSleep(): { sleeps: number[]; sleep: (ms: number) => Promise<void> } {
+  const sleeps: number[] = [];
+  return { sleeps, sleep: (ms) => (sleeps.push(ms), new Promise((r) => setTimeout(r, ms))) };
+}
+
+async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
+  try {
+    await promise;
+  } catch (e) {
+    return e as UpstreamError;
+  }
+  throw new Error('expected a failure');
+}
+
+beforeEach(async () => {
+  upstream = await startTestUpstream();
+  tokenCalls = 0;
+});
+afterEach(async () => {
+  transport?.close();
+  transport = undefined;
+  await upstream.close();
+});
+
+const pc = (path = '/v1/profiles/support') => ({ service: 'partner-center' as const, caller, method: 'GET' as const, url: `${upstream.url}${path}` });
+const graph = (path = '/beta/directory/externalUserProfiles/p1') => ({ service: 'graph' as const, caller, method: 'GET' as const, url: `${upstream.url}${path}` });
+
+describe('headers', () => {
+  it('sends auth, accept, correlation id, MS-CV, locale and an MS-RequestId to Partner Center', async () => {
+    upstream.setHandler(() => ({ status: 200, body: { email: 'a@b.c' }, headers: { 'ms-requestid': 'up-1' } }));
+    const res = await makeTransport().request<{ email: string }>(pc());
+    expect(res).toMatchObject({ status: 200, body: { email: 'a@b.c' }, requestId: 'up-1', tries: 1 });
+    const h = upstream.requests[0]!.headers;
+    expect(h.authorization).toBe('Bearer test-token');
+    expect(h.accept).toBe('application/json');
+    expect(h['ms-correlationid']).toBe(caller.correlationId);
+    expect(h['ms-cv']).toBe(`${correlationVectorBase(caller.correlationId)}.1`);
+    expect(h['ms-cv']).toMatch(/^[A-Za-z0-9+/]{22}\.1$/);
+    expect(h['x-locale']).toBe('en-US');
+    expect(h['ms-requestid']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(h['client-request-id']).toBeUndefined();
+  });
+
+  it('sends client-request-id and Retry-Attempt on retries to Graph', async () => {
+    upstream.setHandler((_req, i) => (i < 2 ? { status: 503 } : { status: 200, body: { id: 'p1' } }));
+    const res = await makeTransport().request(graph());
+    expect(res.tries).toBe(3);
+    expect(upstream.requests.map((r) => r.headers['retry-attempt'])).toEqual([undefined, '1', '2']);
+    expect(upstream.requests.every((r) => r.headers['client-request-id'] === caller.correlationId)).toBe(true);
+    expect(upstream.requests[0]!.headers['ms-correlationid']).toBeUndefined();
+  });
+
+  it('does not let a caller override the transport headers', async () => {
+    await makeTransport().request({ ...pc(), headers: { Authorization: 'Bearer stolen', 'MS-ContinuationToken': 'tok' } });
+    expect(upstream.requests[0]!.headers.authorization).toBe('Bearer test-token');
+    expect(upstream.requests[0]!.headers['ms-continuationtoken']).toBe('tok');
+  });
+});
+
+describe('retries', () => {
+  it('429 then success: one logical call, one token, waits exactly the Retry-After', async () => {
+    upstream.setHandler((_req, i) => (i === 0 ? { status: 429, headers: { 'retry-after': '0.05' }, body: { statusCode: 429, message: 'slow down' } } : { status: 200, body: {} }));
+    const { sleeps, sleep } = recordingSleep();
+    const res = await makeTransport({ sleep }).request(pc());
+    expect(res.tries).toBe(2);
+    expect(sleeps).toEqual([50]);
+    expect(tokenCalls).toBe(1);
+    // The retry of one logical call keeps its MS-RequestId; MS-CV counts the tries.
+    const [a, b] = upstream.requests;
+    expect(b!.headers['ms-requestid']).toBe(a!.headers['ms-requestid']);
+    expect([a!.headers['ms-cv'], b!.headers['ms-cv']].map((cv) => String(cv).split('.')[1])).toEqual(['1', '2']);
+  });
+
+  it('retries 503 and 504 up to maxRetries, then fails UPSTREAM_UNAVAILABLE', async () => {
+    upstream.setHandler((_req, i) => ({ status: i % 2 ? 504 : 503, headers: { 'ms-requestid': `r${i}` } }));
+    const err = await failure(makeTransport({ maxRetries: 2 }).request(pc()));
+    expect(upstream.requests).toHaveLength(3);
+    expect(err).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 503, requestId: 'r2' });
+  });
+
+  it('persistent 500 → UPSTREAM_UNAVAILABLE carrying the upstream request id, not retried (UPSTREAM.md §3.1)', async () => {
+    upstream.setHandler(() => ({ status: 500, headers: { 'ms-requestid': 'pc-500' }, body: { code: 2000, description: 'Internal error', source: 'PartnerFD' } }));
+    const err = await failure(makeTransport().request(pc()));
+    expect(upstream.requests).toHaveLength(1);
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 500, requestId: 'pc-500', upstreamCode: '2000', correlationId: caller.correlationId });
+  });
+
+  it('403 with a Partner Center body → FORBIDDEN carrying the upstream code, not retried', async () => {
+    upstream.setHandler(() => ({ status: 403, headers: { 'ms-requestid': 'pc-403' }, body: { code: 900150, description: 'The role lacks rights', data: [], source: 'PartnerFD' } }));
+    const err = await failure(makeTransport().request(pc()));
+    expect(upstream.requests).toHaveLength(1);
+    expect(err.code).toBe('FORBIDDEN');
+    expect(err.extensions()).toEqual({ upstream: { service: 'partner-center', status: 403, code: '900150', requestId: 'pc-403', correlationId: caller.correlationId } });
+  });
+
+  it.each([400, 401, 404, 409, 412])('never retries %i', async (status) => {
+    upstream.setHandler(() => ({ status }));
+    await failure(makeTransport().request(graph()));
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('maps a 2xx with a non-JSON body to UPSTREAM_ERROR, and an empty 2xx to no body', async () => {
+    upstream.setHandler(() => ({ status: 200, body: '<html>proxy login</html>' }));
+    expect((await failure(makeTransport().request(pc()))).code).toBe('UPSTREAM_ERROR');
+    upstream.setHandler(() => ({ status: 204 }));
+    expect((await transport!.request(graph())).body).toBeUndefined();
+  });
+
+  it('does not follow redirects (they would carry the bearer token elsewhere)', async () => {
+    upstream.setHandler(() => ({ status: 302, headers: { location: 'http://example.invalid/steal' } }));
+    const err = await failure(makeTransport().request(pc()));
+    expect(err).toMatchObject({ code: 'UPSTREAM_ERROR', status: 302 });
+  });
+});
+
+describe('deadline', () => {
+  it('never waits past the deadline (fake clock)', async () => {
+    let t = 0;
+    const sleeps: number[] = [];
+    upstream.setHandler(() => ({ status: 503 }));
+    const tr = makeTransport({
+      deadlineMs: 1000,
+      maxRetries: 10,
+      retryBaseMs: 400,
+      retryMaxDelayMs: 10_000,
+      random: () => 0.999,
+      now: () => t,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        t += ms;
+      },
+    });
+    const err = await failure(tr.request(pc()));
+    expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(sleeps).toEqual([399]); // the next wait (799 ms) would end past the deadline: stop instead
+    expect(t).toBeLessThanOrEqual(1000);
+    expect(upstream.requests).toHaveLength(2);
+  });
+
+  it('fails fast with RATE_LIMITED + retryAfter when Retry-After exceeds the deadline', async () => {
+    upstream.setHandler(() => ({ status: 429, headers: { 'retry-after': '120', 'ms-requestid': 'pc-429' }, body: { statusCode: 429, message: 'Rate limit is exceeded. Try again in 120 seconds.' } }));
+    const { sleeps, sleep } = recordingSleep();
+    const err = await failure(makeTransport({ sleep }).request(pc()));
+    expect(sleeps).toEqual([]);
+    expect(upstream.requests).toHaveLength(1);
+    expect(err).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 120, requestId: 'pc-429' });
+    expect(err.extensions().retryAfter).toBe(120);
+  });
+
+  it('honours an HTTP-date Retry-After against the deadline too', async () => {
+    const t = Date.parse('2025-02-13T10:00:00Z');
+    upstream.setHandler(() => ({ status: 429, headers: { 'retry-after': 'Thu, 13 Feb 2025 10:01:00 GMT' } }));
+    const err = await failure(makeTransport({ now: () => t }).request(graph()));
+    expect(err).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 60 });
+  });
+
+  it('still 429 after the retries → RATE_LIMITED with the last Retry-After', async () => {
+    upstream.setHandler(() => ({ status: 429, headers: { 'retry-after': '0.01' } }));
+    const err = await failure(makeTransport({ maxRetries: 2 }).request(graph()));
+    expect(upstream.requests).toHaveLength(3);
+    expect(err).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 1 });
+  });
+
+  it('a 429 without Retry-After still carries a retryAfter', async () => {
+    upstream.setHandler(() => ({ status: 429 }));
+    const err = await failure(makeTransport({ maxRetries: 0 }).request(graph()));
+    expect(err.retryAfter).toBe(1);
+  });
+});
+
+describe('connection faults', () => {
+  it('retries a connection reset and succeeds', async () => {
+    upstream.setHandler((_req, i) => (i === 0 ? { reset: true } : { status: 200, body: { ok: true } }));
+    const res = await makeTransport().request(pc());
+    expect(res.tries).toBe(2);
+  });
+
+  it('persistent reset → UPSTREAM_UNAVAILABLE with status 0', async () => {
+    upstream.setHandler(() => ({ reset: true }));
+    const err = await failure(makeTransport({ maxRetries: 2 }).request(pc()));
+    expect(upstream.requests).toHaveLength(3);
+    expect(err).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 0 });
+    expect(err.message).toMatch(/connection failed \(ECONNRESET\)/);
+  });
+
+  it('connection refused → UPSTREAM_UNAVAILABLE', async () => {
+    const url = upstream.url;
+    await upstream.close();
+    const err = await failure(makeTransport({ maxRetries: 1 }).request({ ...pc(), url: `${url}/v1/profiles/support` }));
+    expect(err).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 0 });
+    upstream = await startTestUpstream(); // for afterEach
+  });
+
+  it('a timed-out try is retried like a connection failure', async () => {
+    upstream.setHandler((_req, i) => (i === 0 ? { hang: true } : { status: 200, body: {} }));
+    const res = await makeTransport({ timeoutMs: 100 }).request(graph());
+    expect(res.tries).toBe(2);
+  });
+
+  it('a call that keeps timing out fails UPSTREAM_UNAVAILABLE within its deadline', async () => {
+    upstream.setHandler(() => ({ hang: true }));
+    const err = await failure(makeTransport({ timeoutMs: 100, deadlineMs: 250, maxRetries: 10 }).request(graph()));
+    expect(err).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 0 });
+    expect(err.message).toMatch(/timed out/);
+    // Tries of 100 ms, the last shortened to what is left of 250 ms: never a 4th one.
+    expect(upstream.requests.length).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('token source', () => {
+  it('lets its error propagate unchanged and sends nothing', async () => {
+    const refused = new AuthenticationError('token expired');
+    const err = await failure(makeTransport().request({ ...pc(), caller: { ...caller, getToken: async () => Promise.reject(refused) } }));
+    expect(err).toBe(refused);
+    expect(upstream.requests).toHaveLength(0);
+  });
+});
+
+describe('circuit breaker', () => {
+  it('opens after 5 failed logical calls and then fails fast without a request', async () => {
+    upstream.setHandler(() => ({ status: 500 }));
+    const tr = makeTransport({ circuitBreaker: {} });
+    for (let i = 0; i < 5; i++) await failure(tr.request(pc()));
+    expect(tr.circuitState('partner-center')).toBe('open');
+    const err = await failure(tr.request(pc()));
+    expect(err).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 0 });
+    expect(upstream.requests).toHaveLength(5);
+    // Per service: Graph is unaffected.
+    upstream.setHandler(() => ({ status: 200, body: {} }));
+    await tr.request(graph());
+    expect(tr.circuitState('graph')).toBe('closed');
+  });
+
+  it('4xx answers do not open it', async () => {
+    upstream.setHandler(() => ({ status: 404 }));
+    const tr = makeTransport({ circuitBreaker: {} });
+    for (let i = 0; i < 6; i++) await failure(tr.request(pc()));
+    expect(upstream.requests).toHaveLength(6);
+  });
+});
+
+describe('probe', () => {
+  it('counts any HTTP answer as reachable and no answer as unreachable', async () => {
+    upstream.setHandler(() => ({ status: 404 }));
+    const tr = makeTransport();
+    expect(await tr.probe(`${upstream.url}/`, 500)).toEqual({ reachable: true, status: 404 });
+    expect(upstream.requests[0]!.headers.authorization).toBeUndefined();
+    upstream.setHandler(() => ({ reset: true }));
+    expect(await tr.probe(`${upstream.url}/`, 500)).toEqual({ reachable: false, error: 'ECONNRESET' });
+  });
+});

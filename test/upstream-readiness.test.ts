@@ -1,0 +1,54 @@
+import { CLOUD_ENDPOINTS } from '../src/config.js';
+import { createUpstreamTransport } from '../src/upstream/http.js';
+import type { UpstreamTransport } from '../src/upstream/http.js';
+import { createReadinessProbe } from '../src/upstream/readiness.js';
+import { startTestUpstream } from './helpers/upstream-server.js';
+import type { TestUpstream } from './helpers/upstream-server.js';
+
+let upstream: TestUpstream;
+let transport: UpstreamTransport;
+beforeEach(async () => {
+  upstream = await startTestUpstream(() => ({ status: 404 }));
+  transport = createUpstreamTransport();
+});
+afterEach(async () => {
+  transport.close();
+  await upstream.close();
+});
+
+const endpoints = (over: Partial<(typeof CLOUD_ENDPOINTS)['global']> = {}) => ({
+  ...CLOUD_ENDPOINTS.global,
+  partnerCenterUrl: upstream.url,
+  graphUrl: upstream.url,
+  ...over,
+});
+
+describe('readiness probe', () => {
+  it('is ready when every upstream answers anything, and caches the answer (≤ 10 s)', async () => {
+    let t = 0;
+    const probe = createReadinessProbe({ transport, endpoints: endpoints(), now: () => t, cacheMs: 60_000 });
+    const [a, b] = await Promise.all([probe.check(), probe.check()]); // one probe for both
+    expect(a).toBe(b);
+    expect(a.ready).toBe(true);
+    expect(a.upstreams).toEqual({
+      'partner-center': { reachable: true, status: 404, circuit: 'closed' },
+      graph: { reachable: true, status: 404, circuit: 'closed' },
+    });
+    expect(upstream.requests).toHaveLength(2);
+    t = 9_999;
+    await probe.check();
+    expect(upstream.requests).toHaveLength(2);
+    t = 10_000; // cacheMs is capped at 10 s
+    await probe.check();
+    expect(upstream.requests).toHaveLength(4);
+  });
+
+  it('is unready when an upstream does not answer; Graph is not probed outside the global cloud', async () => {
+    const probe = createReadinessProbe({ transport, endpoints: endpoints({ partnerCenterUrl: 'http://127.0.0.1:1', externalUserProfiles: false }) });
+    const report = await probe.check();
+    expect(report.ready).toBe(false);
+    expect(report.upstreams['partner-center']).toMatchObject({ reachable: false, error: 'ECONNREFUSED' });
+    expect(report.upstreams.graph).toBeUndefined();
+    expect(upstream.requests).toHaveLength(0);
+  });
+});
