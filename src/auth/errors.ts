@@ -18,14 +18,8 @@ function upstreamExtension(details: IdentityProviderDetails): Record<string, unk
   return { upstream: { service: 'identity', status: details.status, code: details.code, correlationId: details.correlationId } };
 }
 
-/**
- * The identity provider could not be reached, timed out or answered 5xx/429 while exchanging the caller's
- * token for an upstream one. The caller's token may be fine, so this is not `UNAUTHENTICATED`: a client
- * should retry rather than sign the user out.
- */
-export class TokenExchangeUnavailableError extends GatewayError {
-  override readonly name = 'TokenExchangeUnavailableError';
-  readonly code = 'UPSTREAM_UNAVAILABLE' as const;
+/** A failed exchange of the caller's token for an upstream one; carries what the identity provider said. */
+abstract class TokenExchangeError extends GatewayError {
   constructor(
     message: string,
     readonly details: IdentityProviderDetails = {},
@@ -38,22 +32,23 @@ export class TokenExchangeUnavailableError extends GatewayError {
 }
 
 /**
+ * The identity provider could not be reached, timed out or answered 5xx/429 while exchanging the caller's
+ * token for an upstream one. The caller's token may be fine, so this is not `UNAUTHENTICATED`: a client
+ * should retry rather than sign the user out.
+ */
+export class TokenExchangeUnavailableError extends TokenExchangeError {
+  override readonly name = 'TokenExchangeUnavailableError';
+  readonly code = 'UPSTREAM_UNAVAILABLE' as const;
+}
+
+/**
  * The identity provider refused the exchange for a reason that is not the caller's token: the gateway's
  * own registration is wrong (`invalid_client`, `unauthorized_client`, `invalid_scope`, ...). An operator
  * must fix it; the client cannot.
  */
-export class TokenExchangeFailedError extends GatewayError {
+export class TokenExchangeFailedError extends TokenExchangeError {
   override readonly name = 'TokenExchangeFailedError';
   readonly code = 'UPSTREAM_ERROR' as const;
-  constructor(
-    message: string,
-    readonly details: IdentityProviderDetails = {},
-  ) {
-    super(message);
-  }
-  override extensions(): Record<string, unknown> {
-    return upstreamExtension(this.details);
-  }
 }
 
 /**

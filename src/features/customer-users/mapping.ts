@@ -2,6 +2,7 @@
  * Partner Center wire format <-> GraphQL. Enums travel lower snake_case on the wire (UPSTREAM.md §1.4);
  * an enum value this gateway does not know maps to null with a warning instead of failing the query.
  */
+import { dateOrNull, textOrNull } from '../../graphql/wire-values.js';
 import type { Logger } from '../../logger.js';
 import type { CustomerUserResource } from '../../upstream/partner-center.js';
 import { CustomerUser, CustomerUserState, UpdateCustomerUserInput, UserDomainType } from './types.js';
@@ -19,29 +20,21 @@ function enumValue<E extends Record<string, string>>(
   return known ? (wire as E[keyof E]) : null;
 }
 
-function dateValue(raw: unknown): Date | null {
-  if (typeof raw !== 'string' || raw === '') return null;
-  const date = new Date(raw);
-  return Number.isNaN(date.getTime()) ? null : date;
-}
-
-const text = (raw: unknown): string | null => (typeof raw === 'string' ? raw : null);
-
 export function toCustomerUser(resource: CustomerUserResource, customerId: string, log: Pick<Logger, 'warn'>): CustomerUser {
   return {
     id: resource.id,
     customerId,
-    userPrincipalName: text(resource.userPrincipalName),
-    firstName: text(resource.firstName),
-    lastName: text(resource.lastName),
-    displayName: text(resource.displayName),
-    phoneNumber: text(resource.phoneNumber),
-    usageLocation: text(resource.usageLocation),
-    immutableId: text(resource.immutableId),
+    userPrincipalName: textOrNull(resource.userPrincipalName),
+    firstName: textOrNull(resource.firstName),
+    lastName: textOrNull(resource.lastName),
+    displayName: textOrNull(resource.displayName),
+    phoneNumber: textOrNull(resource.phoneNumber),
+    usageLocation: textOrNull(resource.usageLocation),
+    immutableId: textOrNull(resource.immutableId),
     state: enumValue(CustomerUserState, resource.state, 'state', log),
     userDomainType: enumValue(UserDomainType, resource.userDomainType, 'userDomainType', log),
-    lastDirectorySyncTime: dateValue(resource.lastDirectorySyncTime),
-    softDeletionTime: dateValue(resource.softDeletionTime),
+    lastDirectorySyncTime: dateOrNull(resource.lastDirectorySyncTime),
+    softDeletionTime: dateOrNull(resource.softDeletionTime),
   };
 }
 

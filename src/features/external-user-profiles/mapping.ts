@@ -1,39 +1,31 @@
+import { booleanOrNull, dateOrNull, textOrNull } from '../../graphql/wire-values.js';
 import type { ExternalUserProfileResource } from '../../upstream/graph.js';
 import type { ExternalUserProfile, PhysicalOfficeAddress, UpdateExternalUserProfileInput } from './types.js';
-
-const text = (raw: unknown): string | null => (typeof raw === 'string' ? raw : null);
-const flag = (raw: unknown): boolean | null => (typeof raw === 'boolean' ? raw : null);
-
-function dateValue(raw: unknown): Date | null {
-  if (typeof raw !== 'string' || raw === '') return null;
-  const date = new Date(raw);
-  return Number.isNaN(date.getTime()) ? null : date;
-}
 
 const ADDRESS_FIELDS = ['city', 'countryOrRegion', 'officeLocation', 'postalCode', 'state', 'street'] as const;
 
 function toAddress(raw: unknown): PhysicalOfficeAddress | null {
   if (!raw || typeof raw !== 'object') return null;
   const source = raw as Record<string, unknown>;
-  return Object.fromEntries(ADDRESS_FIELDS.map((f) => [f, text(source[f])])) as unknown as PhysicalOfficeAddress;
+  return Object.fromEntries(ADDRESS_FIELDS.map((f) => [f, textOrNull(source[f])])) as unknown as PhysicalOfficeAddress;
 }
 
 /** Graph JSON -> GraphQL. Extra properties (open type, UPSTREAM.md §2.1) are ignored. */
 export function toExternalUserProfile(resource: ExternalUserProfileResource): ExternalUserProfile {
   return {
     id: resource.id,
-    displayName: text(resource.displayName),
-    companyName: text(resource.companyName),
-    department: text(resource.department),
-    jobTitle: text(resource.jobTitle),
-    phoneNumber: text(resource.phoneNumber),
+    displayName: textOrNull(resource.displayName),
+    companyName: textOrNull(resource.companyName),
+    department: textOrNull(resource.department),
+    jobTitle: textOrNull(resource.jobTitle),
+    phoneNumber: textOrNull(resource.phoneNumber),
     address: toAddress(resource.address),
-    isDiscoverable: flag(resource.isDiscoverable),
-    isEnabled: flag(resource.isEnabled),
-    supervisorId: text(resource.supervisorId),
-    createdBy: text(resource.createdBy),
-    createdDateTime: dateValue(resource.createdDateTime),
-    deletedDateTime: dateValue(resource.deletedDateTime),
+    isDiscoverable: booleanOrNull(resource.isDiscoverable),
+    isEnabled: booleanOrNull(resource.isEnabled),
+    supervisorId: textOrNull(resource.supervisorId),
+    createdBy: textOrNull(resource.createdBy),
+    createdDateTime: dateOrNull(resource.createdDateTime),
+    deletedDateTime: dateOrNull(resource.deletedDateTime),
   };
 }
 
