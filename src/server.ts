@@ -125,6 +125,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     // Apollo's CSRF prevention stays on (the default), and batched HTTP requests stay off (DESIGN.md, Limits).
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    // main.ts owns SIGTERM/SIGINT (drain, then exit 0); Apollo's own handlers would re-raise the signal.
+    stopOnTerminationSignals: false,
     plugins: [
       fastifyApolloDrainPlugin(app),
       createRequestLoggingPlugin(),

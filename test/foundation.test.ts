@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findFieldsWithoutPermission, findPermissionsWithoutField } from '../src/auth/auth-checker.js';
@@ -118,6 +119,39 @@ describe('configuration errors', () => {
     const result = run({ PORT: 'eighty' });
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toBe('Configuration error: PORT must be a whole number from 0 to 65535');
+  });
+});
+
+describe('process lifecycle', () => {
+  it('starts on the emulator with no configuration, serves viewer, and exits 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['dist/src/main.js'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', PORT: '0', EMULATOR_PORT: '0', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = once(child, 'exit');
+    try {
+      while (!/listening on (http:\/\/\S+)/.test(stdout)) {
+        await Promise.race([once(child.stdout, 'data'), exited.then(() => Promise.reject(new Error(`exited early: ${stdout}`)))]);
+      }
+      const url = /listening on (http:\/\/\S+)/.exec(stdout)![1]!;
+      const token = /"Authorization": "Bearer ([^"]+)"/.exec(stdout)?.[1];
+      expect(token).toBeDefined();
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ viewer { authenticated } supportProfile { id } }' }),
+      });
+      const body = (await response.json()) as { data: { viewer: { authenticated: boolean }; supportProfile: { id: string } } };
+      expect(body.data.viewer.authenticated).toBe(true);
+      expect(body.data.supportProfile.id).toBeTruthy();
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const [code] = await exited;
+    expect(code).toBe(0);
   });
 });
 
