@@ -109,6 +109,11 @@ export interface Config {
     readonly manifestPath?: string;
   };
   readonly logLevel: string;
+  /**
+   * Secret that signs paging cursors. Unset: a random key per process, so a cursor only works on the
+   * replica (and process lifetime) that issued it; set the same value on every replica to share them.
+   */
+  readonly cursorSecret?: string;
 }
 
 /** A configuration mistake: its message is one line naming the variable and the fix. */
@@ -175,6 +180,7 @@ const envSchema = z.object({
   PERSISTED_QUERIES: oneOf(['off', 'allow', 'only']).optional(),
   PERSISTED_QUERIES_MANIFEST: z.string().min(1).optional(),
   LOG_LEVEL: oneOf(LOG_LEVELS).optional(),
+  CURSOR_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
 });
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -272,6 +278,7 @@ export function loadConfig(env: Env = process.env): Config {
     introspection: e.INTROSPECTION ?? !production,
     persistedQueries: Object.freeze({ mode: e.PERSISTED_QUERIES ?? 'allow', manifestPath: e.PERSISTED_QUERIES_MANIFEST }),
     logLevel: e.LOG_LEVEL ?? 'info',
+    cursorSecret: e.CURSOR_SECRET,
   };
   return Object.freeze(config);
 }

@@ -4,7 +4,7 @@
  * transport, the token verifier and the upstream token source from the config and hands them to the
  * per-request context.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDisableSuggestions } from '@apollo/server/plugin/disableSuggestions';
@@ -137,7 +137,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   await apollo.start();
 
   const handler = fastifyApolloHandler(apollo, {
-    context: createContextFunction({ config, log, verifier, upstreamTokens, transport, cursorKey: randomBytes(32) }),
+    context: createContextFunction({ config, log, verifier, upstreamTokens, transport, cursorKey: cursorKeyFrom(config) }),
   });
   app.route({ method: ['GET', 'POST'], url: '/graphql', handler });
 
@@ -163,4 +163,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       transport.close();
     },
   };
+}
+
+/** The key that signs paging cursors: from CURSOR_SECRET (shared by replicas), else random per process. */
+function cursorKeyFrom(config: Config): Buffer {
+  return config.cursorSecret ? createHash('sha256').update(`partner-bff-cursor:${config.cursorSecret}`).digest() : randomBytes(32);
 }
