@@ -39,7 +39,11 @@ async function main(): Promise<void> {
     });
   }
 
-  const gateway = await createGateway(config, { logger: log });
+  const gateway = await createGateway(config, {
+    logger: log,
+    // On the emulator the explorer opens with the dev token filled in, so a query runs at once.
+    explorer: devToken ? { defaultHeaders: { Authorization: `Bearer ${devToken}` } } : undefined,
+  });
   const url = await gateway.listen();
 
   const lines = [``, `  Partner BFF gateway listening on ${url}`, `  GraphQL endpoint and explorer: ${url}/graphql`];
@@ -47,7 +51,7 @@ async function main(): Promise<void> {
     lines.push(
       `  Upstream: embedded emulator at ${emulator.url} (no credentials, no network)`,
       ``,
-      `  Dev token (valid 12 h), paste into the explorer's headers:`,
+      `  Dev token (valid 12 h), already filled in the explorer's headers; for other clients:`,
       `  {"Authorization": "Bearer ${devToken}"}`,
       ``,
       `  Other tokens: npm run token -- --scp "SupportProfile.Read" | --roles ExternalUserProfile.Read.All | --msa`,

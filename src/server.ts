@@ -1,13 +1,14 @@
 /**
  * The HTTP server: Fastify + Apollo Server 5. Routes: `POST`/`GET /graphql`, `GET /healthz`,
- * `GET /readyz` (DESIGN.md, HTTP surface). This is the composition root: it builds the one upstream
+ * `GET /readyz`, and outside production the explorer on `GET /graphql` for browsers, with its assets
+ * under `/explorer/` (DESIGN.md, HTTP surface). This is the composition root: it builds the one upstream
  * transport, the token verifier and the upstream token source from the config and hands them to the
- * per-request context.
+ * per-request context, and it wires the hardening (DESIGN.md, Limits): body limit, query limits,
+ * persisted queries, per-caller rate limit, CORS and CSRF prevention.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginDisableSuggestions } from '@apollo/server/plugin/disableSuggestions';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -18,6 +19,15 @@ import { createLogger, type Logger } from './logger.js';
 import { buildGatewaySchema } from './schema.js';
 import { formatError } from './graphql/format-error.js';
 import { createRequestLoggingPlugin } from './graphql/request-logging-plugin.js';
+import { createQueryLimits } from './graphql/query-limits.js';
+import {
+  createPersistedQueriesPlugin,
+  loadPersistedQueryManifest,
+  persistedQueriesOption,
+  type PersistedQueryManifest,
+} from './graphql/persisted-queries.js';
+import { createExplorer, registerExplorerAssets, type ExplorerOptions } from './http/explorer.js';
+import { createRateLimiter, InMemoryRateLimitStore, rateLimitKey, type RateLimitStore } from './http/rate-limit.js';
 import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier.js';
 import { createUpstreamTokenSource, type UpstreamTokenSource } from './auth/upstream-tokens.js';
 import { createUpstreamTransport, type UpstreamTransport } from './upstream/http.js';
@@ -30,8 +40,19 @@ export interface GatewayOptions {
   upstreamTokens?: UpstreamTokenSource;
   /** Replaces the token verifier built from the config (tests). */
   verifier?: TokenVerifier;
-  /** Extra Apollo plugins (e.g. hardening, added by later features). */
+  /** Extra Apollo plugins. */
   plugins?: ApolloServerPlugin<Context>[];
+  /**
+   * The explorer served outside production (there is none in production, whatever this says);
+   * `main.ts` passes the emulator's dev token as a default header.
+   * @default the explorer with no default headers
+   */
+  explorer?: ExplorerOptions;
+  /**
+   * Where the per-caller rate-limit buckets live (e.g. a shared store for several replicas).
+   * @default an in-memory token-bucket store sized by `config.rateLimitPerMinute` (none when it is 0)
+   */
+  rateLimitStore?: RateLimitStore;
 }
 
 export interface Gateway {
@@ -48,6 +69,11 @@ export interface Gateway {
 const LOCALHOST_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
 
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
+  // First, so a bad manifest stops start-up before anything holds a socket.
+  const manifest: PersistedQueryManifest | undefined =
+    config.persistedQueries.mode !== 'off' && config.persistedQueries.manifestPath
+      ? await loadPersistedQueryManifest(config.persistedQueries.manifestPath)
+      : undefined;
   const log = options.logger ?? createLogger({ level: config.logLevel });
   const schema = await buildGatewaySchema();
   const transport: UpstreamTransport = createUpstreamTransport({
@@ -62,6 +88,12 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   });
   const upstreamTokens = options.upstreamTokens ?? createUpstreamTokenSource(config);
   const readiness: ReadinessProbe = createReadinessProbe({ transport, endpoints: config.endpoints });
+  const limits = createQueryLimits({ limits: config.limits, hideSuggestions: config.production });
+  const persistedQueriesPlugin = createPersistedQueriesPlugin<Context>({ mode: config.persistedQueries.mode, manifest });
+  const rateLimiter =
+    options.rateLimitStore || config.rateLimitPerMinute > 0
+      ? createRateLimiter({ store: options.rateLimitStore ?? new InMemoryRateLimitStore({ perMinute: config.rateLimitPerMinute }) })
+      : undefined;
 
   const app: FastifyInstance = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -125,21 +157,55 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     // Apollo's CSRF prevention stays on (the default), and batched HTTP requests stay off (DESIGN.md, Limits).
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    // Hostile queries are refused at parse (tokens) and validation (depth, aliases, directives, cost).
+    parseOptions: limits.parseOptions,
+    validationRules: limits.validationRules,
+    persistedQueries: persistedQueriesOption(config.persistedQueries.mode),
     // main.ts owns SIGTERM/SIGINT (drain, then exit 0); Apollo's own handlers would re-raise the signal.
     stopOnTerminationSignals: false,
     plugins: [
       fastifyApolloDrainPlugin(app),
       createRequestLoggingPlugin(),
-      ...(config.production ? [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginDisableSuggestions()] : []),
+      // Apollo's landing page loads from a CDN: never served. Outside production our offline explorer replaces it.
+      ApolloServerPluginLandingPageDisabled(),
+      ...limits.plugins,
+      ...(persistedQueriesPlugin ? [persistedQueriesPlugin] : []),
       ...(options.plugins ?? []),
     ],
   });
   await apollo.start();
 
+  const buildContext = createContextFunction({ config, log, verifier, upstreamTokens, transport, cursorKey: cursorKeyFrom(config) });
   const handler = fastifyApolloHandler(apollo, {
-    context: createContextFunction({ config, log, verifier, upstreamTokens, transport, cursorKey: cursorKeyFrom(config) }),
+    // The rate limit is checked here, where the caller is first known, before the document is even
+    // parsed. A request refused for its token still counts against its address.
+    context: rateLimiter
+      ? async (request, reply) => {
+          let context: Context;
+          try {
+            context = await buildContext(request, reply);
+          } catch (error) {
+            await rateLimiter.check(rateLimitKey(null, request.ip));
+            throw error;
+          }
+          await rateLimiter.check(rateLimitKey(context.principal, request.ip));
+          return context;
+        }
+      : buildContext,
   });
-  app.route({ method: ['GET', 'POST'], url: '/graphql', handler });
+  const explorer = config.production ? undefined : createExplorer(options.explorer);
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/graphql',
+    // A browser opening the endpoint gets the explorer; everything else is GraphQL over HTTP.
+    preHandler: explorer
+      ? async (request, reply) => {
+          if (explorer.wants(request)) return explorer.send(reply);
+        }
+      : undefined,
+    handler,
+  });
+  if (explorer) registerExplorerAssets(app);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

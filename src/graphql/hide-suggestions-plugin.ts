@@ -1,0 +1,23 @@
+/**
+ * Apollo plugin: removes graphql-js's "Did you mean ...?" sentences from every error message of a
+ * request (validation, variable coercion, execution), so a caller cannot discover field, argument, type
+ * or enum-value names by guessing while introspection is off. Used in production (`query-limits.ts`).
+ */
+import type { ApolloServerPlugin } from '@apollo/server';
+
+/** One suggestion sentence, in graphql-js's field, argument, type and enum-value forms. */
+const SUGGESTION = / ?Did you mean [^?]*\?/g;
+
+export function createHideSuggestionsPlugin(): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors }) {
+          for (const error of errors) {
+            if (error.message.includes('Did you mean')) error.message = error.message.replace(SUGGESTION, '');
+          }
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,196 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { createGateway } from '../src/server.js';
+import { parsePersistedQueryManifest } from '../src/graphql/persisted-queries.js';
+import { startStack, type Stack } from './helpers/stack.js';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+const SUPPORT = 'query Support { supportProfile { id email } }';
+const ME = 'query Me { viewer { authenticated } }';
+const OTHER = 'query Other { supportProfile { id telephone } }';
+const SET_EMAIL = 'mutation SetEmail { updateSupportProfile(input: { email: "pq@contoso.example" }) { id email } }';
+
+/** Ids as Apollo's manifest generator writes them (SHA-256 of the body), and one hand-written id. */
+const manifest = {
+  format: 'apollo-persisted-query-manifest',
+  version: 1,
+  operations: [
+    { id: sha256(SUPPORT), name: 'Support', type: 'query', body: SUPPORT },
+    { id: 'me-v1', name: 'Me', type: 'query', body: ME },
+    { id: 'set-email-v1', name: 'SetEmail', type: 'mutation', body: SET_EMAIL },
+  ],
+};
+
+let dir: string;
+let manifestPath: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pq-'));
+  manifestPath = join(dir, 'manifest.json');
+  writeFileSync(manifestPath, JSON.stringify(manifest));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A mobile-style GET: the hash (and variables) in the URL, no document. */
+async function getByHash(stack: Stack, hash: string) {
+  const extensions = encodeURIComponent(JSON.stringify({ persistedQuery: { version: 1, sha256Hash: hash } }));
+  const response = await fetch(`${stack.url}/graphql?extensions=${extensions}`, {
+    headers: { authorization: `Bearer ${stack.token}`, 'apollo-require-preflight': 'true' },
+  });
+  return { status: response.status, body: (await response.json()) as { data?: any; errors?: Array<{ message: string; extensions?: any }> } };
+}
+
+/** A POST carrying both the document and its hash (APQ registration). */
+function register(stack: Stack, query: string) {
+  return fetch(`${stack.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token}` },
+    body: JSON.stringify({ query, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(query) } } }),
+  });
+}
+
+/** A POST carrying only a hash. */
+function postByHash(stack: Stack, hash: string) {
+  return fetch(`${stack.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token}` },
+    body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }),
+  });
+}
+
+const upstreamCalls = (stack: Stack) => stack.emulator.requests().filter((r) => r.service === 'partner-center' || r.service === 'graph');
+
+describe('PERSISTED_QUERIES=allow (default): APQ', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(() => stack.close());
+
+  it('answers an unknown hash PERSISTED_QUERY_NOT_FOUND, then runs it by hash once registered', async () => {
+    const first = await getByHash(stack, sha256(OTHER));
+    expect(first.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    const registered = await register(stack, OTHER);
+    expect(registered.status).toBe(200);
+    const again = await getByHash(stack, sha256(OTHER));
+    expect(again.status).toBe(200);
+    expect(again.body.data?.supportProfile.id).toEqual(expect.any(String));
+  });
+
+  it('refuses a document whose hash does not match', async () => {
+    const response = await fetch(`${stack.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token}` },
+      body: JSON.stringify({ query: ME, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(OTHER) } } }),
+    });
+    expect(response.status).toBe(400);
+  });
+});
+
+describe('PERSISTED_QUERIES=allow with a manifest', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { PERSISTED_QUERIES: 'allow', PERSISTED_QUERIES_MANIFEST: manifestPath } });
+  });
+  afterAll(() => stack.close());
+
+  it("accepts the manifest's ids as persisted query hashes, SHA-256 or not", async () => {
+    expect((await getByHash(stack, sha256(SUPPORT))).body.data?.supportProfile.id).toEqual(expect.any(String));
+    expect((await getByHash(stack, 'me-v1')).body.data).toEqual({ viewer: { authenticated: true } });
+  });
+
+  it('still runs any other document', async () => {
+    const { status, body } = await stack.graphql(OTHER);
+    expect(status).toBe(200);
+    expect(body.errors).toBeUndefined();
+  });
+});
+
+describe('PERSISTED_QUERIES=only', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { PERSISTED_QUERIES: 'only', PERSISTED_QUERIES_MANIFEST: manifestPath } });
+  });
+  beforeEach(() => stack.emulator.clearRequests());
+  afterAll(() => stack.close());
+
+  it('runs manifest operations by id', async () => {
+    expect((await getByHash(stack, sha256(SUPPORT))).body.data?.supportProfile.id).toEqual(expect.any(String));
+    expect((await getByHash(stack, 'me-v1')).body.data).toEqual({ viewer: { authenticated: true } });
+  });
+
+  it('runs a manifest document sent in full', async () => {
+    const { status, body } = await stack.graphql(SUPPORT);
+    expect(status).toBe(200);
+    expect(body.errors).toBeUndefined();
+  });
+
+  it('refuses any other document with BAD_REQUEST and no upstream call', async () => {
+    const { status, body } = await stack.graphql(OTHER);
+    expect(status).toBe(400);
+    expect(body.data).toBeUndefined();
+    expect(body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    expect(body.errors?.[0]?.message).toMatch(/PERSISTED_QUERIES=only/);
+    expect(upstreamCalls(stack)).toEqual([]);
+  });
+
+  it('answers an unknown hash PERSISTED_QUERY_NOT_FOUND and lets no one register a new document', async () => {
+    expect((await getByHash(stack, sha256(OTHER))).body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    const registered = await register(stack, OTHER);
+    expect(registered.status).toBe(400);
+    expect((await getByHash(stack, sha256(OTHER))).body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    expect(upstreamCalls(stack)).toEqual([]);
+  });
+
+  it('runs a manifest mutation over POST, never over GET', async () => {
+    const overGet = await getByHash(stack, 'set-email-v1');
+    expect(overGet.status).toBe(405);
+    expect(upstreamCalls(stack)).toEqual([]);
+    const overPost = await postByHash(stack, 'set-email-v1');
+    expect(overPost.status).toBe(200);
+    expect(((await overPost.json()) as any).data.updateSupportProfile.email).toBe('pq@contoso.example');
+  });
+});
+
+describe('PERSISTED_QUERIES=off', () => {
+  it('answers a hash PERSISTED_QUERY_NOT_SUPPORTED and runs full documents', async () => {
+    const stack = await startStack({ env: { PERSISTED_QUERIES: 'off' } });
+    try {
+      expect((await getByHash(stack, sha256(ME))).body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_SUPPORTED');
+      expect((await stack.graphql(ME)).body.data).toEqual({ viewer: { authenticated: true } });
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
+describe('manifest validation', () => {
+  it('accepts an Apollo persisted query manifest', () => {
+    const parsed = parsePersistedQueryManifest(manifest);
+    expect(parsed.byId.get('me-v1')).toBe(ME);
+    expect(parsed.bodyHashes.has(sha256(SUPPORT))).toBe(true);
+  });
+
+  it.each([
+    [{ format: 'something-else', version: 1, operations: [] }, /apollo-persisted-query-manifest/],
+    [{ format: 'apollo-persisted-query-manifest', version: 2, operations: [] }, /version 1/],
+    [{ format: 'apollo-persisted-query-manifest', version: 1 }, /operations/],
+    [{ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id: 'x' }] }, /operation 0/],
+    [
+      { format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id: 'x', body: ME }, { id: 'x', body: OTHER }] },
+      /twice/,
+    ],
+  ])('refuses a malformed manifest naming PERSISTED_QUERIES_MANIFEST (%#)', (json, why) => {
+    expect(() => parsePersistedQueryManifest(json)).toThrow(ConfigError);
+    expect(() => parsePersistedQueryManifest(json)).toThrow(why);
+    expect(() => parsePersistedQueryManifest(json)).toThrow(/^PERSISTED_QUERIES_MANIFEST /);
+  });
+
+  it('stops start-up when the manifest file is missing', async () => {
+    const config = loadConfig({ PERSISTED_QUERIES: 'only', PERSISTED_QUERIES_MANIFEST: join(dir, 'missing.json') });
+    await expect(createGateway(config)).rejects.toThrow(/^PERSISTED_QUERIES_MANIFEST cannot be read \(ENOENT\)/);
+  });
+});

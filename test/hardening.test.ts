@@ -1,0 +1,237 @@
+import { getIntrospectionQuery } from 'graphql';
+import { seedData } from '../src/emulator/index.js';
+import { startStack, type Stack } from './helpers/stack.js';
+
+/** Requests the gateway sent to Partner Center or Graph (token-issuer traffic is not an upstream call). */
+const upstreamCalls = (stack: Stack) => stack.emulator.requests().filter((r) => r.service === 'partner-center' || r.service === 'graph');
+
+const aliases = (n: number, field: string) => `query { ${Array.from({ length: n }, (_, i) => `a${i}: ${field}`).join(' ')} }`;
+
+/** `depth` nested selection sets: the support profile, then inline fragments on it. */
+function deepQuery(depth: number): string {
+  let inner = 'id';
+  for (let i = 2; i < depth; i++) inner = `... on SupportProfile { ${inner} }`;
+  return `query { supportProfile { ${inner} } }`;
+}
+
+describe('hostile queries (default limits)', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  beforeEach(() => stack.emulator.clearRequests());
+  afterAll(() => stack.close());
+
+  /** Sends `query`, expects a quick refusal with `code` and no upstream call, and returns the error message. */
+  async function expectRefused(query: string, status: number, code: string): Promise<string> {
+    const started = Date.now();
+    const { status: actual, body } = await stack.graphql(query);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(actual).toBe(status);
+    expect(body.data).toBeUndefined();
+    expect(body.errors?.[0]?.extensions?.code).toBe(code);
+    expect(upstreamCalls(stack)).toEqual([]);
+    return body.errors!.map((e) => e.message).join('\n');
+  }
+
+  it('refuses 500 aliases before execution', async () => {
+    const message = await expectRefused(aliases(500, '__typename'), 400, 'GRAPHQL_VALIDATION_FAILED');
+    expect(message).toMatch(/alias/i);
+    expect(message).not.toMatch(/^Syntax Error/);
+  });
+
+  it('refuses 500 aliased upstream reads (over the token limit) before parsing them all', async () => {
+    await expectRefused(aliases(500, 'supportProfile { id email }'), 400, 'GRAPHQL_PARSE_FAILED');
+  });
+
+  it('refuses a depth-20 query before execution', async () => {
+    expect(await expectRefused(deepQuery(20), 400, 'GRAPHQL_VALIDATION_FAILED')).toMatch(/depth limit of 10 exceeded, found 20/);
+  });
+
+  it('refuses a depth-20 introspection of __type (only __schema is exempt)', async () => {
+    let inner = 'name';
+    for (let i = 0; i < 17; i++) inner = `ofType { ${inner} }`;
+    await expectRefused(`{ __type(name: "Query") { fields { type { ${inner} } } } }`, 400, 'GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('refuses a query over the cost limit', async () => {
+    const query = 'query { externalUserProfiles(first: 1000) { nodes { id displayName companyName jobTitle address { city street } } } }';
+    expect(await expectRefused(query, 400, 'GRAPHQL_VALIDATION_FAILED')).toMatch(/cost limit of 5000 exceeded/i);
+  });
+
+  it('refuses more than 50 directives', async () => {
+    const query = `query { viewer { ${Array.from({ length: 51 }, () => 'authenticated @include(if: true)').join(' ')} } }`;
+    expect(await expectRefused(query, 400, 'GRAPHQL_VALIDATION_FAILED')).toMatch(/directives/i);
+  });
+
+  it('refuses a document over 2000 tokens with GRAPHQL_PARSE_FAILED', async () => {
+    const query = `query { viewer { ${Array.from({ length: 2100 }, () => 'authenticated').join(' ')} } }`;
+    expect(await expectRefused(query, 400, 'GRAPHQL_PARSE_FAILED')).toMatch(/2000 tokens/);
+  });
+
+  it('answers a 1 MB body 413 without reading it into a GraphQL request', async () => {
+    const padding = 'x'.repeat(1024 * 1024);
+    const started = Date.now();
+    const response = await fetch(`${stack.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token}` },
+      body: JSON.stringify({ query: `{ supportProfile { id } } # ${padding}` }),
+    });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(response.status).toBe(413);
+    const body = (await response.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
+    expect(body.errors[0]!.extensions.code).toBe('BAD_REQUEST');
+    expect(body.errors[0]!.message).toContain('524288');
+    expect(upstreamCalls(stack)).toEqual([]);
+  });
+
+  it('refuses batched HTTP requests', async () => {
+    const response = await fetch(`${stack.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token}` },
+      body: JSON.stringify([{ query: '{ supportProfile { id } }' }, { query: '{ supportProfile { email } }' }]),
+    });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { errors: Array<{ extensions: { code: string } }> };
+    expect(body.errors[0]!.extensions.code).toBe('BAD_REQUEST');
+    expect(upstreamCalls(stack)).toEqual([]);
+  });
+
+  it('lets the full introspection query through (what the explorer and codegen send)', async () => {
+    const { status, body } = await stack.graphql(getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true }));
+    expect(status).toBe(200);
+    expect(body.errors).toBeUndefined();
+    expect(body.data?.__schema.queryType.name).toBe('Query');
+  });
+
+  it('lets the README example operations through', async () => {
+    const customerId = seedData.customers[0]!.id;
+    const users = await stack.graphql(
+      'query Users($customerId: ID!, $after: String) { customerUsers(customerId: $customerId, first: 20, after: $after) { nodes { id displayName userPrincipalName state } pageInfo { hasNextPage endCursor } } }',
+      { customerId },
+    );
+    expect(users.body.errors).toBeUndefined();
+    const profiles = await stack.graphql('query Profiles { externalUserProfiles(first: 10) { nodes { id displayName companyName } pageInfo { hasNextPage endCursor } } }');
+    expect(profiles.body.errors).toBeUndefined();
+  });
+
+  it('refuses a mutation over GET (405) without running it', async () => {
+    const query = encodeURIComponent('mutation { updateSupportProfile(input: { email: "get@contoso.example" }) { id } }');
+    const response = await fetch(`${stack.url}/graphql?query=${query}`, {
+      headers: { authorization: `Bearer ${stack.token}`, 'apollo-require-preflight': 'true' },
+    });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+    expect(upstreamCalls(stack)).toEqual([]);
+  });
+
+  it('blocks a GET without a preflight-forcing header (CSRF prevention)', async () => {
+    const response = await fetch(`${stack.url}/graphql?query=${encodeURIComponent('{ supportProfile { id } }')}`, {
+      headers: { authorization: `Bearer ${stack.token}` },
+    });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(/Cross-Site Request Forgery/);
+    expect(upstreamCalls(stack)).toEqual([]);
+  });
+
+  it('blocks a simple text/plain POST (CSRF prevention)', async () => {
+    const response = await fetch(`${stack.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', authorization: `Bearer ${stack.token}` },
+      body: JSON.stringify({ query: 'mutation { updateSupportProfile(input: { email: "csrf@contoso.example" }) { id } }' }),
+    });
+    expect(response.status).toBe(400);
+    expect(upstreamCalls(stack)).toEqual([]);
+  });
+
+  it('answers a CORS preflight from a localhost page outside production', async () => {
+    const response = await fetch(`${stack.url}/graphql`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://localhost:5173',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type,idempotency-key',
+      },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    expect(response.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(response.headers.get('access-control-allow-headers')).toMatch(/authorization.*content-type.*idempotency-key/);
+  });
+
+  it('gives no CORS grant to another origin', async () => {
+    const response = await fetch(`${stack.url}/graphql`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('keeps field suggestions outside production', async () => {
+    const { body } = await stack.graphql('{ viewr { authenticated } }');
+    expect(body.errors?.[0]?.message).toMatch(/Did you mean "viewer"/);
+  });
+});
+
+describe('hardening in production', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { NODE_ENV: 'production', UPSTREAM: 'emulator', CORS_ORIGINS: 'https://app.contoso.example' } });
+  });
+  afterAll(() => stack.close());
+
+  it('serves no explorer: a browser GET gets no HTML', async () => {
+    const response = await fetch(`${stack.url}/graphql`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    expect(response.headers.get('content-type') ?? '').not.toMatch(/text\/html/);
+    expect(await response.text()).not.toMatch(/<html/i);
+    const asset = await fetch(`${stack.url}/explorer/ruru.js`);
+    expect(asset.status).toBe(404);
+  });
+
+  it('refuses introspection', async () => {
+    const { status, body } = await stack.graphql('{ __schema { queryType { name } } }');
+    expect(status).toBe(400);
+    expect(body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('hides field suggestions', async () => {
+    const { body } = await stack.graphql('{ viewr { authenticated } }');
+    expect(body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(body.errors?.[0]?.message).not.toMatch(/viewer|Did you mean/);
+  });
+
+  it('hides enum value suggestions in variable errors', async () => {
+    const { body } = await stack.graphql(
+      'mutation ($c: ID!, $u: ID!, $s: CustomerUserState) { updateCustomerUser(customerId: $c, userId: $u, input: { state: $s }) { id } }',
+      { c: seedData.customers[0]!.id, u: seedData.customers[0]!.userIds[0], s: 'ACTIV' },
+    );
+    expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(JSON.stringify(body)).not.toMatch(/Did you mean/);
+  });
+
+  it('grants CORS only to CORS_ORIGINS', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${stack.url}/graphql`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+    expect((await preflight('https://app.contoso.example')).headers.get('access-control-allow-origin')).toBe('https://app.contoso.example');
+    expect((await preflight('http://localhost:3000')).headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('still answers queries', async () => {
+    const { status, body } = await stack.graphql('{ viewer { authenticated } }');
+    expect(status).toBe(200);
+    expect(body.data?.viewer.authenticated).toBe(true);
+  });
+});
+
+describe('introspection in production with INTROSPECTION=true', () => {
+  it('is allowed', async () => {
+    const stack = await startStack({ env: { NODE_ENV: 'production', UPSTREAM: 'emulator', INTROSPECTION: 'true' } });
+    try {
+      const { status, body } = await stack.graphql('{ __schema { queryType { name } } }');
+      expect(status).toBe(200);
+      expect(body.data?.__schema.queryType.name).toBe('Query');
+    } finally {
+      await stack.close();
+    }
+  });
+});
