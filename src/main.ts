@@ -24,8 +24,9 @@ async function main(): Promise<void> {
   // The emulator is imported only in emulator mode: with UPSTREAM=microsoft it is never loaded or reachable.
   let emulator: import('./emulator/index.js').Emulator | undefined;
   let devToken: string | undefined;
+  let exampleIds: string[] = [];
   if (config.upstream === 'emulator') {
-    const { startEmulator, EMULATOR_GATEWAY_AUDIENCE } = await import('./emulator/index.js');
+    const { startEmulator, EMULATOR_GATEWAY_AUDIENCE, ALL_GATEWAY_SCOPES, seedData } = await import('./emulator/index.js');
     emulator = await startEmulator({ host: '127.0.0.1', port: config.emulatorPort });
     config = withEmulator(config, {
       url: emulator.url,
@@ -34,9 +35,14 @@ async function main(): Promise<void> {
       audience: EMULATOR_GATEWAY_AUDIENCE,
     });
     devToken = await emulator.mintToken({
-      scp: 'SupportProfile.ReadWrite CustomerUser.ReadWrite.All ExternalUserProfile.ReadWrite.All',
+      scp: ALL_GATEWAY_SCOPES,
       expiresInSeconds: 12 * 3600,
     });
+    const customer = seedData.customers[0]!;
+    exampleIds = [
+      `  Example ids: customerId ${customer.id} (${customer.companyName}), userId ${customer.userIds[0]},`,
+      `               externalUserProfile id ${seedData.externalUserProfileIds[0]}`,
+    ];
   }
 
   const gateway = await createGateway(config, {
@@ -55,6 +61,7 @@ async function main(): Promise<void> {
       `  {"Authorization": "Bearer ${devToken}"}`,
       ``,
       `  Other tokens: npm run token -- --scp "SupportProfile.Read" | --roles ExternalUserProfile.Read.All | --msa`,
+      ...exampleIds,
     );
   } else {
     lines.push(`  Upstream: Microsoft (${config.cloud} cloud)`);

@@ -26,6 +26,7 @@ import { createPrng } from './seed-data.js';
 import { EmulatorStore } from './state.js';
 
 export {
+  ALL_GATEWAY_SCOPES,
   EMULATOR_GATEWAY_AUDIENCE,
   GRAPH_RESOURCE,
   PARTNER_CENTER_RESOURCE,

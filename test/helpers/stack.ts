@@ -5,9 +5,10 @@
 import { loadConfig, withEmulator, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/server.js';
-import { startEmulator, EMULATOR_GATEWAY_AUDIENCE, type Emulator, type MintOptions } from '../../src/emulator/index.js';
+import { startEmulator, ALL_GATEWAY_SCOPES, EMULATOR_GATEWAY_AUDIENCE, type Emulator, type MintOptions } from '../../src/emulator/index.js';
 
-export const ALL_DELEGATED = 'SupportProfile.ReadWrite CustomerUser.ReadWrite.All ExternalUserProfile.ReadWrite.All';
+/** A delegated token's scopes with every gateway permission. */
+export const ALL_DELEGATED = ALL_GATEWAY_SCOPES;
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
   status: number;
