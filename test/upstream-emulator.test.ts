@@ -11,6 +11,7 @@ import { createPartnerCenterClient } from '../src/upstream/partner-center.js';
 import { createGraphClient } from '../src/upstream/graph.js';
 import { UpstreamError } from '../src/upstream/errors.js';
 import { BadUserInputError } from '../src/errors.js';
+import { rejectionOf } from './helpers/rejection.js';
 
 let emulator: Emulator;
 let transport: UpstreamTransport;
@@ -52,15 +53,6 @@ const graph = (caller = makeCaller()) =>
 
 const customer = () => seedData.customers.find((c) => c.userIds.length >= 3)!;
 
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await promise;
-  } catch (e) {
-    return e as UpstreamError;
-  }
-  throw new Error('expected a failure');
-}
-
 describe('Partner Center through the emulator', () => {
   it('reads and writes the support profile (PUT on the seed path)', async () => {
     const current = await pc().getSupportProfile();
@@ -100,7 +92,7 @@ describe('Partner Center through the emulator', () => {
 
   it('persistent 500 → UPSTREAM_UNAVAILABLE with the upstream request id', async () => {
     emulator.injectFault({ path: '/v1/profiles/support', status: 500, times: Infinity });
-    const err = await failure(pc().getSupportProfile());
+    const err = await rejectionOf<UpstreamError>(pc().getSupportProfile());
     expect(err).toBeInstanceOf(UpstreamError);
     expect(err).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 500 });
     expect(err.requestId).toMatch(/^[0-9a-f-]{36}$/);
@@ -108,7 +100,7 @@ describe('Partner Center through the emulator', () => {
 
   it('403 with a Partner Center body → FORBIDDEN carrying the upstream code', async () => {
     emulator.injectFault({ path: '/v1/profiles/support', status: 403, body: { code: 20002, description: 'No relationship', data: [], source: 'PartnerFD' } });
-    const err = await failure(pc().getSupportProfile());
+    const err = await rejectionOf<UpstreamError>(pc().getSupportProfile());
     expect(err).toMatchObject({ code: 'FORBIDDEN', upstreamCode: '20002', message: 'No relationship' });
   });
 
@@ -138,7 +130,7 @@ describe('Partner Center through the emulator', () => {
   it('refuses path-trick ids with nothing sent', async () => {
     const c = customer();
     for (const uid of ['../../profiles/support', `${c.userIds[0]}%2f..`, 'x/y']) {
-      expect(await failure(pc().getCustomerUser(c.id, uid))).toBeInstanceOf(BadUserInputError);
+      expect(await rejectionOf<UpstreamError>(pc().getCustomerUser(c.id, uid))).toBeInstanceOf(BadUserInputError);
     }
     expect(emulator.requests({ service: 'partner-center' })).toHaveLength(0);
   });

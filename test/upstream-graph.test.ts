@@ -9,6 +9,7 @@ import { BadUserInputError, NotAvailableInCloudError } from '../src/errors.js';
 import { createPartnerCenterClient } from '../src/upstream/partner-center.js';
 import { startTestUpstream } from './helpers/upstream-server.js';
 import type { RecordedRequest, Reply, TestUpstream } from './helpers/upstream-server.js';
+import { rejectionOf } from './helpers/rejection.js';
 
 let upstream: TestUpstream;
 let transport: UpstreamTransport;
@@ -43,15 +44,6 @@ afterEach(async () => {
   await upstream.close();
 });
 
-async function failure(promise: Promise<unknown>): Promise<Error & { code?: string; field?: string }> {
-  try {
-    await promise;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a failure');
-}
-
 describe('single profile', () => {
   it('GETs and PATCHes /beta/directory/externalUserProfiles/{id}; PATCH resolves on 204', async () => {
     expect(await client().getExternalUserProfile('p1')).toEqual(profile('p1'));
@@ -73,7 +65,7 @@ describe('single profile', () => {
     async (id) => {
       expect(isValidProfileId(id)).toBe(false);
       for (const op of [() => client().getExternalUserProfile(id), () => client().patchExternalUserProfile(id, { displayName: 'x' })]) {
-        const err = await failure(op());
+        const err = await rejectionOf(op());
         expect(err).toBeInstanceOf(BadUserInputError);
         expect(err.field).toBe('id');
       }
@@ -83,7 +75,7 @@ describe('single profile', () => {
 
   it('maps a Graph 404 to NOT_FOUND with the request id', async () => {
     upstream.setHandler(() => ({ status: 404, body: { error: { code: 'Request_ResourceNotFound', message: 'gone', innerError: { 'request-id': 'g-404' } } } }));
-    expect(await failure(client().getExternalUserProfile('p1'))).toMatchObject({ code: 'NOT_FOUND', requestId: 'g-404', upstreamCode: 'Request_ResourceNotFound' });
+    expect(await rejectionOf(client().getExternalUserProfile('p1'))).toMatchObject({ code: 'NOT_FOUND', requestId: 'g-404', upstreamCode: 'Request_ResourceNotFound' });
   });
 });
 
@@ -96,7 +88,7 @@ describe('national clouds (UPSTREAM.md §2.4)', () => {
       () => c.patchExternalUserProfile('p1', {}),
       () => c.batchGetExternalUserProfiles(['p1', 'p2']),
     ]) {
-      const err = await failure(op());
+      const err = await rejectionOf(op());
       expect(err).toBeInstanceOf(NotAvailableInCloudError);
       expect(err.code).toBe('NOT_AVAILABLE_IN_CLOUD');
     }
@@ -130,7 +122,7 @@ describe('paging', () => {
       status: 200,
       body: { value: [], '@odata.nextLink': link.replace('{url}', upstream.url).replace('{host}', new URL(upstream.url).host) },
     }));
-    const err = await failure(client().listExternalUserProfiles({ top: 1 }));
+    const err = await rejectionOf(client().listExternalUserProfiles({ top: 1 }));
     expect(err).toBeInstanceOf(UpstreamError);
     expect(err.code).toBe('UPSTREAM_ERROR');
   });
@@ -146,7 +138,7 @@ describe('paging', () => {
     const pcCursor = (await createPartnerCenterClient({ transport, baseUrl: upstream.url, caller, cursorKey: 'k' }).listCustomerUsers(CID, { size: 1 })).nextCursor!;
     const sent = upstream.requests.length;
     for (const cursor of [`${nextCursor!}x`, pcCursor, 'not-a-cursor']) {
-      const err = await failure(client().listExternalUserProfiles({ top: 1, cursor }));
+      const err = await rejectionOf(client().listExternalUserProfiles({ top: 1, cursor }));
       expect(err).toBeInstanceOf(BadUserInputError);
       expect(err.field).toBe('after');
     }
@@ -154,7 +146,7 @@ describe('paging', () => {
   });
 
   it('validates $top before sending', async () => {
-    for (const top of [0, 1000, 2.5]) expect(await failure(client().listExternalUserProfiles({ top }))).toBeInstanceOf(BadUserInputError);
+    for (const top of [0, 1000, 2.5]) expect(await rejectionOf(client().listExternalUserProfiles({ top }))).toBeInstanceOf(BadUserInputError);
     expect(upstream.requests).toHaveLength(0);
   });
 });

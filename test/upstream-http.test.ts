@@ -9,6 +9,7 @@ import { UpstreamError } from '../src/upstream/errors.js';
 import { AuthenticationError } from '../src/errors.js';
 import { startTestUpstream } from './helpers/upstream-server.js';
 import type { TestUpstream } from './helpers/upstream-server.js';
+import { rejectionOf } from './helpers/rejection.js';
 
 let upstream: TestUpstream;
 let transport: UpstreamTransport | undefined;
@@ -30,15 +31,6 @@ function makeTransport(options: UpstreamTransportOptions = {}): UpstreamTranspor
 function recordingSleep(): { sleeps: number[]; sleep: (ms: number) => Promise<void> } {
   const sleeps: number[] = [];
   return { sleeps, sleep: (ms) => (sleeps.push(ms), new Promise((r) => setTimeout(r, ms))) };
-}
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await promise;
-  } catch (e) {
-    return e as UpstreamError;
-  }
-  throw new Error('expected a failure');
 }
 
 beforeEach(async () => {
@@ -102,14 +94,14 @@ describe('retries', () => {
 
   it('retries 503 and 504 up to maxRetries, then fails UPSTREAM_UNAVAILABLE', async () => {
     upstream.setHandler((_req, i) => ({ status: i % 2 ? 504 : 503, headers: { 'ms-requestid': `r${i}` } }));
-    const err = await failure(makeTransport({ maxRetries: 2 }).request(pc()));
+    const err = await rejectionOf<UpstreamError>(makeTransport({ maxRetries: 2 }).request(pc()));
     expect(upstream.requests).toHaveLength(3);
     expect(err).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 503, requestId: 'r2' });
   });
 
   it('persistent 500 → UPSTREAM_UNAVAILABLE carrying the upstream request id, not retried (UPSTREAM.md §3.1)', async () => {
     upstream.setHandler(() => ({ status: 500, headers: { 'ms-requestid': 'pc-500' }, body: { code: 2000, description: 'Internal error', source: 'PartnerFD' } }));
-    const err = await failure(makeTransport().request(pc()));
+    const err = await rejectionOf<UpstreamError>(makeTransport().request(pc()));
     expect(upstream.requests).toHaveLength(1);
     expect(err).toBeInstanceOf(UpstreamError);
     expect(err).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 500, requestId: 'pc-500', upstreamCode: '2000', correlationId: caller.correlationId });
@@ -117,7 +109,7 @@ describe('retries', () => {
 
   it('403 with a Partner Center body → FORBIDDEN carrying the upstream code, not retried', async () => {
     upstream.setHandler(() => ({ status: 403, headers: { 'ms-requestid': 'pc-403' }, body: { code: 900150, description: 'The role lacks rights', data: [], source: 'PartnerFD' } }));
-    const err = await failure(makeTransport().request(pc()));
+    const err = await rejectionOf<UpstreamError>(makeTransport().request(pc()));
     expect(upstream.requests).toHaveLength(1);
     expect(err.code).toBe('FORBIDDEN');
     expect(err.extensions()).toEqual({ upstream: { service: 'partner-center', status: 403, code: '900150', requestId: 'pc-403', correlationId: caller.correlationId } });
@@ -125,20 +117,20 @@ describe('retries', () => {
 
   it.each([400, 401, 404, 409, 412])('never retries %i', async (status) => {
     upstream.setHandler(() => ({ status }));
-    await failure(makeTransport().request(graph()));
+    await rejectionOf<UpstreamError>(makeTransport().request(graph()));
     expect(upstream.requests).toHaveLength(1);
   });
 
   it('maps a 2xx with a non-JSON body to UPSTREAM_ERROR, and an empty 2xx to no body', async () => {
     upstream.setHandler(() => ({ status: 200, body: '<html>proxy login</html>' }));
-    expect((await failure(makeTransport().request(pc()))).code).toBe('UPSTREAM_ERROR');
+    expect((await rejectionOf<UpstreamError>(makeTransport().request(pc()))).code).toBe('UPSTREAM_ERROR');
     upstream.setHandler(() => ({ status: 204 }));
     expect((await transport!.request(graph())).body).toBeUndefined();
   });
 
   it('does not follow redirects (they would carry the bearer token elsewhere)', async () => {
     upstream.setHandler(() => ({ status: 302, headers: { location: 'http://example.invalid/steal' } }));
-    const err = await failure(makeTransport().request(pc()));
+    const err = await rejectionOf<UpstreamError>(makeTransport().request(pc()));
     expect(err).toMatchObject({ code: 'UPSTREAM_ERROR', status: 302 });
   });
 });
@@ -160,7 +152,7 @@ describe('deadline', () => {
         t += ms;
       },
     });
-    const err = await failure(tr.request(pc()));
+    const err = await rejectionOf<UpstreamError>(tr.request(pc()));
     expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
     expect(sleeps).toEqual([399]); // the next wait (799 ms) would end past the deadline: stop instead
     expect(t).toBeLessThanOrEqual(1000);
@@ -170,7 +162,7 @@ describe('deadline', () => {
   it('fails fast with RATE_LIMITED + retryAfter when Retry-After exceeds the deadline', async () => {
     upstream.setHandler(() => ({ status: 429, headers: { 'retry-after': '120', 'ms-requestid': 'pc-429' }, body: { statusCode: 429, message: 'Rate limit is exceeded. Try again in 120 seconds.' } }));
     const { sleeps, sleep } = recordingSleep();
-    const err = await failure(makeTransport({ sleep }).request(pc()));
+    const err = await rejectionOf<UpstreamError>(makeTransport({ sleep }).request(pc()));
     expect(sleeps).toEqual([]);
     expect(upstream.requests).toHaveLength(1);
     expect(err).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 120, requestId: 'pc-429' });
@@ -180,20 +172,20 @@ describe('deadline', () => {
   it('honours an HTTP-date Retry-After against the deadline too', async () => {
     const t = Date.parse('2025-02-13T10:00:00Z');
     upstream.setHandler(() => ({ status: 429, headers: { 'retry-after': 'Thu, 13 Feb 2025 10:01:00 GMT' } }));
-    const err = await failure(makeTransport({ now: () => t }).request(graph()));
+    const err = await rejectionOf<UpstreamError>(makeTransport({ now: () => t }).request(graph()));
     expect(err).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 60 });
   });
 
   it('still 429 after the retries → RATE_LIMITED with the last Retry-After', async () => {
     upstream.setHandler(() => ({ status: 429, headers: { 'retry-after': '0.01' } }));
-    const err = await failure(makeTransport({ maxRetries: 2 }).request(graph()));
+    const err = await rejectionOf<UpstreamError>(makeTransport({ maxRetries: 2 }).request(graph()));
     expect(upstream.requests).toHaveLength(3);
     expect(err).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 1 });
   });
 
   it('a 429 without Retry-After still carries a retryAfter', async () => {
     upstream.setHandler(() => ({ status: 429 }));
-    const err = await failure(makeTransport({ maxRetries: 0 }).request(graph()));
+    const err = await rejectionOf<UpstreamError>(makeTransport({ maxRetries: 0 }).request(graph()));
     expect(err.retryAfter).toBe(1);
   });
 });
@@ -207,7 +199,7 @@ describe('connection faults', () => {
 
   it('persistent reset → UPSTREAM_UNAVAILABLE with status 0', async () => {
     upstream.setHandler(() => ({ reset: true }));
-    const err = await failure(makeTransport({ maxRetries: 2 }).request(pc()));
+    const err = await rejectionOf<UpstreamError>(makeTransport({ maxRetries: 2 }).request(pc()));
     expect(upstream.requests).toHaveLength(3);
     expect(err).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 0 });
     expect(err.message).toMatch(/connection failed \(ECONNRESET\)/);
@@ -216,7 +208,7 @@ describe('connection faults', () => {
   it('connection refused → UPSTREAM_UNAVAILABLE', async () => {
     const url = upstream.url;
     await upstream.close();
-    const err = await failure(makeTransport({ maxRetries: 1 }).request({ ...pc(), url: `${url}/v1/profiles/support` }));
+    const err = await rejectionOf<UpstreamError>(makeTransport({ maxRetries: 1 }).request({ ...pc(), url: `${url}/v1/profiles/support` }));
     expect(err).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 0 });
     upstream = await startTestUpstream(); // for afterEach
   });
@@ -229,7 +221,7 @@ describe('connection faults', () => {
 
   it('a call that keeps timing out fails UPSTREAM_UNAVAILABLE within its deadline', async () => {
     upstream.setHandler(() => ({ hang: true }));
-    const err = await failure(makeTransport({ timeoutMs: 100, deadlineMs: 250, maxRetries: 10 }).request(graph()));
+    const err = await rejectionOf<UpstreamError>(makeTransport({ timeoutMs: 100, deadlineMs: 250, maxRetries: 10 }).request(graph()));
     expect(err).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 0 });
     expect(err.message).toMatch(/timed out/);
     // Tries of 100 ms, the last shortened to what is left of 250 ms: never a 4th one.
@@ -240,7 +232,7 @@ describe('connection faults', () => {
 describe('token source', () => {
   it('lets its error propagate unchanged and sends nothing', async () => {
     const refused = new AuthenticationError('token expired');
-    const err = await failure(makeTransport().request({ ...pc(), caller: { ...caller, getToken: async () => Promise.reject(refused) } }));
+    const err = await rejectionOf<UpstreamError>(makeTransport().request({ ...pc(), caller: { ...caller, getToken: async () => Promise.reject(refused) } }));
     expect(err).toBe(refused);
     expect(upstream.requests).toHaveLength(0);
   });
@@ -250,9 +242,9 @@ describe('circuit breaker', () => {
   it('opens after 5 failed logical calls and then fails fast without a request', async () => {
     upstream.setHandler(() => ({ status: 500 }));
     const tr = makeTransport({ circuitBreaker: {} });
-    for (let i = 0; i < 5; i++) await failure(tr.request(pc()));
+    for (let i = 0; i < 5; i++) await rejectionOf<UpstreamError>(tr.request(pc()));
     expect(tr.circuitState('partner-center')).toBe('open');
-    const err = await failure(tr.request(pc()));
+    const err = await rejectionOf<UpstreamError>(tr.request(pc()));
     expect(err).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 0 });
     expect(upstream.requests).toHaveLength(5);
     // Per service: Graph is unaffected.
@@ -264,7 +256,7 @@ describe('circuit breaker', () => {
   it('4xx answers do not open it', async () => {
     upstream.setHandler(() => ({ status: 404 }));
     const tr = makeTransport({ circuitBreaker: {} });
-    for (let i = 0; i < 6; i++) await failure(tr.request(pc()));
+    for (let i = 0; i < 6; i++) await rejectionOf<UpstreamError>(tr.request(pc()));
     expect(upstream.requests).toHaveLength(6);
   });
 });

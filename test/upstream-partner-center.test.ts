@@ -8,6 +8,7 @@ import { deriveRequestId } from '../src/upstream/request-id.js';
 import { BadUserInputError } from '../src/errors.js';
 import { startTestUpstream } from './helpers/upstream-server.js';
 import type { TestUpstream } from './helpers/upstream-server.js';
+import { rejectionOf } from './helpers/rejection.js';
 
 const CID = '2d6b3f4e-8a4b-4b1c-9b0e-1f2a3b4c5d6e';
 const UID = '8f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f';
@@ -30,15 +31,6 @@ afterEach(async () => {
   transport.close();
   await upstream.close();
 });
-
-async function failure(promise: Promise<unknown>): Promise<Error & { code?: string; field?: string }> {
-  try {
-    await promise;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('support profile', () => {
   it('GETs /v1/profiles/support and PUTs the full resource to the seed path', async () => {
@@ -109,7 +101,7 @@ describe('customer users', () => {
     ['userId', CID, 'not-a-guid'],
   ])('refuses a bad %s (customerId %p, userId %p) without sending anything', async (field, cid, uid) => {
     for (const op of [() => client().getCustomerUser(cid, uid), () => client().patchCustomerUser(cid, uid, { displayName: 'x' })]) {
-      const err = await failure(op());
+      const err = await rejectionOf(op());
       expect(err).toBeInstanceOf(BadUserInputError);
       expect(err.field).toBe(field);
     }
@@ -118,9 +110,9 @@ describe('customer users', () => {
 
   it('maps a 404 to NOT_FOUND and an answer without an id to UPSTREAM_ERROR', async () => {
     upstream.setHandler(() => ({ status: 404, body: { code: 60002, description: 'User object id not found' } }));
-    expect(await failure(client().getCustomerUser(CID, UID))).toMatchObject({ code: 'NOT_FOUND', upstreamCode: '60002' });
+    expect(await rejectionOf(client().getCustomerUser(CID, UID))).toMatchObject({ code: 'NOT_FOUND', upstreamCode: '60002' });
     upstream.setHandler(() => ({ status: 200, body: { displayName: 'no id' } }));
-    expect((await failure(client().getCustomerUser(CID, UID))).code).toBe('UPSTREAM_ERROR');
+    expect((await rejectionOf(client().getCustomerUser(CID, UID))).code).toBe('UPSTREAM_ERROR');
   });
 });
 
@@ -159,7 +151,7 @@ describe('customer user paging (UPSTREAM.md §1.6)', () => {
       () => client(caller, 'another-key').listCustomerUsers(CID, { size: 1, cursor: c }),
       () => client().listCustomerUsers(CID, { size: 1, cursor: 'garbage' }),
     ]) {
-      const err = await failure(op());
+      const err = await rejectionOf(op());
       expect(err).toBeInstanceOf(BadUserInputError);
       expect(err.field).toBe('after');
     }
@@ -174,11 +166,11 @@ describe('customer user paging (UPSTREAM.md §1.6)', () => {
     `https://evil.example/customers/${CID}/users`,
   ])('refuses an upstream next link %p that leaves this customer\'s users', async (uri) => {
     upstream.setHandler(() => ({ status: 200, body: page([UID], { uri, token: 't' }) }));
-    expect((await failure(client().listCustomerUsers(CID, { size: 1 }))).code).toBe('UPSTREAM_ERROR');
+    expect((await rejectionOf(client().listCustomerUsers(CID, { size: 1 }))).code).toBe('UPSTREAM_ERROR');
   });
 
   it('validates the page size before sending', async () => {
-    for (const size of [0, 501, 1.5]) expect(await failure(client().listCustomerUsers(CID, { size }))).toBeInstanceOf(BadUserInputError);
+    for (const size of [0, 501, 1.5]) expect(await rejectionOf(client().listCustomerUsers(CID, { size }))).toBeInstanceOf(BadUserInputError);
     expect(upstream.requests).toHaveLength(0);
   });
 });
