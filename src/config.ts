@@ -114,6 +114,11 @@ export interface Config {
    * replica (and process lifetime) that issued it; set the same value on every replica to share them.
    */
   readonly cursorSecret?: string;
+  /**
+   * Which `X-Forwarded-For` hops to trust for the client address (Fastify `trustProxy`): false, true,
+   * a hop count, or addresses/CIDRs. Matters for the per-address rate limit behind a reverse proxy.
+   */
+  readonly trustProxy: boolean | number | string[];
 }
 
 /** A configuration mistake: its message is one line naming the variable and the fix. */
@@ -180,6 +185,7 @@ const envSchema = z.object({
   PERSISTED_QUERIES: oneOf(['off', 'allow', 'only']).optional(),
   PERSISTED_QUERIES_MANIFEST: z.string().min(1).optional(),
   LOG_LEVEL: oneOf(LOG_LEVELS).optional(),
+  TRUST_PROXY: z.string().optional(),
   CURSOR_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
 });
 
@@ -279,8 +285,21 @@ export function loadConfig(env: Env = process.env): Config {
     persistedQueries: Object.freeze({ mode: e.PERSISTED_QUERIES ?? 'allow', manifestPath: e.PERSISTED_QUERIES_MANIFEST }),
     logLevel: e.LOG_LEVEL ?? 'info',
     cursorSecret: e.CURSOR_SECRET,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
   };
   return Object.freeze(config);
+}
+
+/** `TRUST_PROXY`: `true`/`false`, a hop count, or comma-separated addresses/CIDRs. */
+function parseTrustProxy(value: string | undefined): boolean | number | string[] {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!entries.every((entry) => /^[0-9a-f.:]+(\/\d{1,3})?$/i.test(entry))) {
+    throw new ConfigError('TRUST_PROXY must be true, false, a hop count, or comma-separated IP addresses/CIDRs');
+  }
+  return entries;
 }
 
 /** What the embedded emulator tells the config once it listens. */

@@ -103,6 +103,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     // The correlation id is the request id: every log line of the request carries it.
     genReqId: (req) => correlationIdFrom(req.headers['x-correlation-id']),
     return503OnClosing: true,
+    // The client address behind a reverse proxy (per-address rate limit); off unless TRUST_PROXY says so.
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -234,4 +236,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
 /** The key that signs paging cursors: from CURSOR_SECRET (shared by replicas), else random per process. */
 function cursorKeyFrom(config: Config): Buffer {
   return config.cursorSecret ? createHash('sha256').update(`partner-bff-cursor:${config.cursorSecret}`).digest() : randomBytes(32);
+}
+
+/** Trusts the first `hops` proxies of `X-Forwarded-For` (what Fastify does with a number, typed as a function). */
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }

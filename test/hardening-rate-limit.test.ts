@@ -126,3 +126,18 @@ describe('rate limit off (RATE_LIMIT_PER_MINUTE=0)', () => {
     }
   });
 });
+
+describe('rate limit behind a reverse proxy (TRUST_PROXY=1)', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { RATE_LIMIT_PER_MINUTE: '1', TRUST_PROXY: '1' } });
+  });
+  afterAll(() => stack.close());
+
+  it('keys anonymous callers by their forwarded address, not the proxy', async () => {
+    const ask = (client: string) => stack.graphql('{ viewer { authenticated } }', undefined, { token: null, headers: { 'x-forwarded-for': client } });
+    expect((await ask('203.0.113.1')).status).toBe(200);
+    expect((await ask('203.0.113.1')).status).toBe(429);
+    expect((await ask('203.0.113.2')).status).toBe(200);
+  });
+});
