@@ -60,8 +60,6 @@ export interface OperationInfo {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set by the correlation hook in server.ts before anything else runs. */
-    correlationId: string;
     /** Set by the context function; filled once Apollo resolves the operation. */
     graphqlOperation?: OperationInfo;
   }
@@ -88,7 +86,8 @@ function requestError(error: GatewayError, status: number, headers?: Record<stri
 export function createContextFunction(deps: ContextDependencies) {
   const { config, verifier, upstreamTokens, transport, cursorKey } = deps;
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<Context> => {
-    const correlationId = request.correlationId;
+    // Fastify's request id is the correlation id (server.ts `genReqId`).
+    const correlationId = request.id;
     const log = request.log as unknown as Logger;
     const operation: OperationInfo = {};
     request.graphqlOperation = operation;

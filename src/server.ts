@@ -108,7 +108,6 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   });
 
   app.addHook('onRequest', async (request, reply) => {
-    request.correlationId = request.id;
     void reply.header('x-correlation-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
