@@ -1,0 +1,765 @@
+/**
+ * `npm run bench`: what the gateway adds to a request, measured against the floor (the REST call sent
+ * straight to the emulator) and against a stock Apollo Server + RESTDataSource BFF (bench/baseline),
+ * in one run on one machine. See README.md, "Benchmark".
+ *
+ * Processes (all on 127.0.0.1): this one (load generator, reads the others' memory), the emulator in
+ * test mode with a fixed latency, the built gateway in production mode, the baseline. Each is its own
+ * process, so the gateway's RSS is the gateway's alone.
+ *
+ * Every scenario: a counting phase (a few sequential operations; upstream requests per operation and
+ * identity requests read from the emulator's request log, answers checked), a warm-up at low
+ * concurrency, then
+ *   - fixed rate: an open-loop paced generator at `--rate` req/s for `--duration` s → p50/p99
+ *     (see lib/load.ts for why not autocannon's overallRate);
+ *   - saturation: autocannon, `--connections` keep-alive connections, `--duration` s → req/s, and the
+ *     server's CPU time per operation;
+ * with the server's RSS sampled throughout (fixed rate first, so its RSS is that of a moderately loaded
+ * process, not of one that has just been saturated). Output: a Markdown table on stdout (progress on stderr),
+ * `bench/results/latest.json`, and on a full run a dated copy with the hardware line.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { seedData } from '../src/emulator/seed-data.js';
+import { startChild, type Child, type MemoryReport } from './lib/children.js';
+import { runAutocannonRate, runPaced, runSaturation, sendOnce, round, type RateResult, type SaturationResult, type Target } from './lib/load.js';
+import { profileMarkdown, summarizeProfile, type ProfileSummary } from './lib/profile.js';
+import { RssSampler, mb, readCpuSeconds, readMemory } from './lib/rss.js';
+
+// --- options ------------------------------------------------------------------------------------
+
+const SCENARIOS = ['floor', 'gateway', 'gateway-warn', 'baseline', 'aliases-gateway', 'aliases-baseline', 'mutation'] as const;
+type ScenarioId = (typeof SCENARIOS)[number];
+const GROUPS: Record<string, ScenarioId[]> = { aliases: ['aliases-gateway', 'aliases-baseline'], logging: ['gateway', 'gateway-warn'] };
+
+interface Options {
+  durationSec: number;
+  warmupSec: number;
+  connections: number;
+  rate: number;
+  latencyMs: number;
+  soakMin: number;
+  smoke: boolean;
+  only?: Set<string>;
+  outDir: string;
+  rateEngine: 'paced' | 'autocannon';
+  profile: boolean;
+  countOps: number;
+  /** Extra node flags for the gateway children (e.g. heap sizing experiments). */
+  gatewayNodeOptions: string[];
+}
+
+const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
+const DEFAULT_OUT = resolve(HERE, '../../bench/results');
+
+const USAGE = `Usage: npm run bench -- [options]
+
+  --duration <s>       seconds per measured phase (default 10)
+  --warmup <s>         warm-up seconds before each scenario (default 2)
+  --connections <n>    autocannon connections at saturation; socket cap of the paced run (default 50)
+  --rate <n>           fixed rate in req/s for the latency phase (default 200)
+  --latency <ms>       upstream latency of the emulator (default 5)
+  --soak <min>         afterwards, N minutes of the gateway supportProfile scenario at saturation,
+                       sampling the gateway's RSS every 10 s (add --only soak for the soak alone)
+  --only <list>        scenarios, comma separated: ${SCENARIOS.join(', ')}, aliases, logging, soak
+  --rate-engine <e>    paced (default) or autocannon (its overallRate mode, for comparison)
+  --profile            run gateway children under node --cpu-prof and print their hot spots
+  --gateway-node-options "<flags>"
+                       extra node flags for the gateway process, e.g. "--max-old-space-size=64"
+  --smoke              tiny durations (CI smoke test)
+  --out-dir <dir>      where latest.json goes (default bench/results)
+`;
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      rate: { type: 'string' },
+      latency: { type: 'string' },
+      soak: { type: 'string' },
+      only: { type: 'string', multiple: true },
+      'rate-engine': { type: 'string' },
+      profile: { type: 'boolean' },
+      smoke: { type: 'boolean' },
+      'out-dir': { type: 'string' },
+      'gateway-node-options': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const num = (name: string, value: string | undefined, fallback: number, min = 0): number => {
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}`);
+    return n;
+  };
+  const smoke = values.smoke ?? false;
+  const only = values.only?.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const known = new Set<string>([...SCENARIOS, ...Object.keys(GROUPS), 'soak']);
+  for (const o of only ?? []) if (!known.has(o)) throw new Error(`--only: unknown scenario '${o}' (known: ${[...known].join(', ')})`);
+  const engine = values['rate-engine'] ?? 'paced';
+  if (engine !== 'paced' && engine !== 'autocannon') throw new Error('--rate-engine must be paced or autocannon');
+  return {
+    durationSec: num('duration', values.duration, smoke ? 0.8 : 10, 0.2),
+    warmupSec: num('warmup', values.warmup, smoke ? 0.3 : 2, 0),
+    connections: Math.round(num('connections', values.connections, smoke ? 4 : 50, 1)),
+    rate: num('rate', values.rate, smoke ? 50 : 200, 1),
+    latencyMs: num('latency', values.latency, 5, 0),
+    soakMin: num('soak', values.soak, 0, 0),
+    smoke,
+    only: only?.length ? new Set(only.flatMap((o) => GROUPS[o] ?? [o])) : undefined,
+    outDir: resolve(values['out-dir'] ?? DEFAULT_OUT),
+    rateEngine: engine,
+    profile: values.profile ?? false,
+    countOps: smoke ? 3 : 10,
+    gatewayNodeOptions: (values['gateway-node-options'] ?? '').split(/\s+/).filter(Boolean),
+  };
+}
+
+const progress = (message: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+};
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// --- the emulator's controls --------------------------------------------------------------------
+
+interface RecordedRequest {
+  service: string;
+  method: string;
+  path: string;
+  batchOf?: string;
+}
+
+class EmulatorControl {
+  constructor(readonly url: string) {}
+
+  async mint(options: Record<string, unknown>): Promise<string> {
+    const res = await fetch(`${this.url}/_emulator/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(options),
+    });
+    if (!res.ok) throw new Error(`minting a token failed: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { token: string }).token;
+  }
+
+  async clear(): Promise<void> {
+    const res = await fetch(`${this.url}/_emulator/requests`, { method: 'DELETE' });
+    if (!res.ok) throw new Error(`clearing the request log failed: ${res.status}`);
+  }
+
+  async requests(service?: string): Promise<RecordedRequest[]> {
+    const res = await fetch(`${this.url}/_emulator/requests${service ? `?service=${service}` : ''}`);
+    if (!res.ok) throw new Error(`reading the request log failed: ${res.status}`);
+    return (await res.json()) as RecordedRequest[];
+  }
+}
+
+// --- scenarios ----------------------------------------------------------------------------------
+
+const SUPPORT_QUERY = 'query Support { supportProfile { id email telephone website } }';
+
+const ALIAS_COUNT = 25;
+const ALIASES_QUERY = `query Profiles {\n${seedData.externalUserProfileIds
+  .slice(0, ALIAS_COUNT)
+  .map((id, i) => `  p${i}: externalUserProfile(id: "${id}") { id displayName companyName jobTitle }`)
+  .join('\n')}\n}`;
+
+const MUTATION_QUERY = `mutation Rename($customerId: ID!, $userId: ID!) {
+  updateCustomerUser(customerId: $customerId, userId: $userId, input: { displayName: "Bench User", usageLocation: "DE" }) { id displayName usageLocation }
+}`;
+
+const graphqlTarget = (url: string, token: string, query: string, variables?: Record<string, unknown>): Target => ({
+  url,
+  method: 'POST',
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+  body: JSON.stringify(variables ? { query, variables } : { query }),
+});
+
+interface ScenarioResult {
+  id: ScenarioId | 'soak';
+  label: string;
+  server: 'emulator' | 'gateway' | 'baseline';
+  saturation: SaturationResult;
+  fixedRate: RateResult;
+  upstream: {
+    /** Top-level Partner Center + Graph HTTP requests per operation (a `$batch` counts once). */
+    callsPerOp: number;
+    /** `$batch` sub-requests per operation. */
+    batchSubRequestsPerOp: number;
+    /** Identity (token endpoint, JWKS) requests during the counting phase (the first operations of a token). */
+    identityRequestsFirstOps: number;
+    /** Identity requests during saturation + fixed-rate load (0 = tokens and keys are cached). */
+    identityRequestsDuringLoad: number;
+  };
+  /**
+   * The server's memory (MB): RSS before the scenario's load, peak sampled RSS during the fixed-rate run
+   * (which comes first, after a low-concurrency warm-up) and during the saturation run
+   * (peakUnderLoadMb = the larger), and the process's VmHWM (lifetime peak) after.
+   */
+  rss?: { beforeMb: number; peakSaturationMb: number; peakFixedRateMb: number; peakUnderLoadMb: number; hwmMb?: number };
+  /**
+   * CPU time per operation during the saturation run (µs, user + system, from /proc): the server's
+   * (the emulator's own for the floor) and the emulator's. Less sensitive to a noisy box than req/s.
+   */
+  cpu?: { serverUsPerOp?: number; emulatorUsPerOp?: number; serverCores?: number };
+}
+
+interface RunContext {
+  options: Options;
+  emulator: EmulatorControl;
+  emulatorPid: number;
+}
+
+async function countingPhase(
+  ctx: RunContext,
+  target: Target,
+): Promise<{ expectBody?: string; callsPerOp: number; subPerOp: number; identity: number }> {
+  const { emulator, options } = ctx;
+  // Requests the previous load phase left in flight (autocannon stops with answers outstanding; the
+  // server still makes their upstream calls) must not be counted: wait until the log stays empty.
+  for (let i = 0; i < 20; i++) {
+    await emulator.clear();
+    await sleep(250);
+    if ((await emulator.requests()).every((r) => r.service === 'control')) break;
+  }
+  const bodies: string[] = [];
+  for (let i = 0; i < options.countOps; i++) {
+    const { status, body } = await sendOnce(target);
+    if (status < 200 || status >= 300) throw new Error(`${target.url} answered ${status}: ${body.slice(0, 500)}`);
+    if (target.method === 'POST') {
+      // GraphQL: a 200 may still carry errors.
+      const parsed = JSON.parse(body) as { data?: unknown; errors?: unknown };
+      if (parsed.errors || !parsed.data) throw new Error(`${target.url} answered with errors: ${body.slice(0, 500)}`);
+    }
+    bodies.push(body);
+  }
+  const log = await emulator.requests();
+  const upstream = log.filter((r) => r.service === 'partner-center' || r.service === 'graph');
+  const top = upstream.filter((r) => r.batchOf === undefined).length;
+  const sub = upstream.length - top;
+  const identity = log.filter((r) => r.service === 'identity').length;
+  // Under load every answer must equal the counted ones, when those were all identical (they are here).
+  const same = bodies.every((b) => b === bodies[0]);
+  return {
+    expectBody: same ? bodies[0] : undefined,
+    callsPerOp: round(top / options.countOps, 2),
+    subPerOp: round(sub / options.countOps, 2),
+    identity,
+  };
+}
+
+async function measure(
+  ctx: RunContext,
+  spec: { id: ScenarioId; label: string; server: ScenarioResult['server']; target: Target; pid?: number },
+): Promise<ScenarioResult> {
+  const { options, emulator } = ctx;
+  progress(`${spec.id}: counting upstream requests over ${options.countOps} operations`);
+  const beforeKb = spec.pid ? (readMemory(spec.pid)?.rssKb ?? 0) : 0;
+  const counted = await countingPhase(ctx, spec.target);
+  const target: Target = { ...spec.target, expectBody: counted.expectBody };
+
+  // Warm-up at low concurrency: enough to get the hot paths optimised without growing the heap the way
+  // 50 concurrent requests do, so the fixed-rate phase sees the RSS of a moderately loaded server.
+  const warmConnections = Math.min(4, options.connections);
+  if (options.warmupSec > 0) {
+    progress(`${spec.id}: warm-up ${options.warmupSec} s (${warmConnections} connections)`);
+    await runSaturation(target, { connections: warmConnections, durationSec: options.warmupSec });
+  }
+  await emulator.clear();
+
+  progress(`${spec.id}: fixed rate ${options.rate} req/s (${options.rateEngine}), ${options.durationSec} s`);
+  const rateRun = (durationSec: number) =>
+    options.rateEngine === 'paced'
+      ? runPaced(target, { rate: options.rate, connections: options.connections, durationSec })
+      : runAutocannonRate(target, { rate: options.rate, connections: options.connections, durationSec });
+  await rateRun(Math.min(0.5, Math.max(0.2, options.warmupSec))); // the paced generator's own sockets
+  let sampler = spec.pid ? new RssSampler(spec.pid) : undefined;
+  const fixedRate = await rateRun(options.durationSec);
+  const peakFixedRateKb = sampler?.stop().peakKb ?? 0;
+  await sleep(300);
+
+  progress(`${spec.id}: saturation, ${options.connections} connections, ${options.durationSec} s`);
+  sampler = spec.pid ? new RssSampler(spec.pid) : undefined;
+  const serverPid = spec.pid ?? ctx.emulatorPid;
+  const cpu0 = { server: readCpuSeconds(serverPid), emulator: readCpuSeconds(ctx.emulatorPid), at: process.hrtime.bigint() };
+  const saturation = await runSaturation(target, { connections: options.connections, durationSec: options.durationSec });
+  const cpu1 = { server: readCpuSeconds(serverPid), emulator: readCpuSeconds(ctx.emulatorPid), at: process.hrtime.bigint() };
+  const peakSaturationKb = sampler?.stop().peakKb ?? 0;
+  const ops = Math.max(1, saturation.total);
+  const perOp = (a?: number, b?: number) => (a !== undefined && b !== undefined ? Math.round(((b - a) / ops) * 1e6) : undefined);
+  const cpu = {
+    serverUsPerOp: perOp(cpu0.server, cpu1.server),
+    emulatorUsPerOp: spec.pid ? perOp(cpu0.emulator, cpu1.emulator) : undefined,
+    serverCores:
+      cpu0.server !== undefined && cpu1.server !== undefined ? round((cpu1.server - cpu0.server) / (Number(cpu1.at - cpu0.at) / 1e9), 2) : undefined,
+  };
+
+  const identityDuringLoad = (await emulator.requests('identity')).length;
+  const memory = spec.pid ? readMemory(spec.pid) : undefined;
+  const result: ScenarioResult = {
+    id: spec.id,
+    label: spec.label,
+    server: spec.server,
+    saturation,
+    fixedRate,
+    upstream: {
+      callsPerOp: counted.callsPerOp,
+      batchSubRequestsPerOp: counted.subPerOp,
+      identityRequestsFirstOps: counted.identity,
+      identityRequestsDuringLoad: identityDuringLoad,
+    },
+    ...(spec.pid
+      ? {
+          rss: {
+            beforeMb: mb(beforeKb),
+            peakSaturationMb: mb(peakSaturationKb),
+            peakFixedRateMb: mb(peakFixedRateKb),
+            peakUnderLoadMb: mb(Math.max(peakSaturationKb, peakFixedRateKb)),
+            hwmMb: memory?.hwmKb ? mb(memory.hwmKb) : undefined,
+          },
+        }
+      : {}),
+    cpu,
+  };
+  const errs = saturation.errors + fixedRate.errors;
+  progress(
+    `${spec.id}: ${saturation.reqPerSec} req/s (${cpu.serverUsPerOp ?? '?'} µs CPU/op); p50 ${fixedRate.p50Ms} ms, p99 ${fixedRate.p99Ms} ms; ${counted.callsPerOp} upstream/op` +
+      `${result.rss ? `; peak RSS ${result.rss.peakUnderLoadMb} MB` : ''}${errs ? `; ${errs} ERRORS` : ''}`,
+  );
+  if (errs) progress(`${spec.id}: error detail ${JSON.stringify(saturation.detail)}, fixed-rate errors ${fixedRate.errors}`);
+  return result;
+}
+
+// --- children -----------------------------------------------------------------------------------
+
+interface EmulatorEndpoints {
+  url: string;
+  issuerTemplate: string;
+  jwksUrl: string;
+  audience: string;
+}
+
+function gatewayEnv(emu: EmulatorEndpoints, logLevel: string): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'production',
+    UPSTREAM: 'emulator',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: logLevel,
+    // The limiter would refuse bench load from one caller (600/min by default).
+    RATE_LIMIT_PER_MINUTE: '0',
+    MAX_ALIASES: '30',
+    PARTNER_CENTER_URL: emu.url,
+    GRAPH_URL: emu.url,
+    AUTH_ISSUER: emu.issuerTemplate,
+    AUTH_AUDIENCE: emu.audience,
+    AUTH_JWKS_URL: emu.jwksUrl,
+    // UPSTREAM_AUTH stays at its default, on-behalf-of (token exchange with the emulator's issuer, cached per caller).
+    BENCH_EMULATOR_URL: emu.url,
+  };
+}
+
+async function startGateway(ctx: RunContext, emu: EmulatorEndpoints, label: string, logLevel: string, extraFlags: string[] = []): Promise<Child> {
+  const profileDir = join(ctx.options.outDir, 'profiles');
+  if (ctx.options.profile) mkdirSync(profileDir, { recursive: true });
+  const nodeFlags = [...ctx.options.gatewayNodeOptions, ...extraFlags];
+  progress(`starting gateway (${label}, LOG_LEVEL=${logLevel}${ctx.options.profile ? ', --cpu-prof' : ''}${nodeFlags.length ? `, ${nodeFlags.join(' ')}` : ''})`);
+  return startChild({
+    name: `gateway-${label}`,
+    module: join(HERE, 'gateway-entry.js'),
+    env: gatewayEnv(emu, logLevel),
+    execArgv: [...nodeFlags, ...(ctx.options.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `gateway-${label}.cpuprofile`] : [])],
+  });
+}
+
+async function stopGateway(ctx: RunContext, child: Child, label: string, profiles: ProfileSummary[]): Promise<void> {
+  await child.stop();
+  if (!ctx.options.profile) return;
+  const file = join(ctx.options.outDir, 'profiles', `gateway-${label}.cpuprofile`);
+  for (let i = 0; i < 20 && !existsSync(file); i++) await sleep(250);
+  if (!existsSync(file)) {
+    progress(`no profile written at ${file}`);
+    return;
+  }
+  const summary = summarizeProfile(file);
+  profiles.push(summary);
+  process.stdout.write(`\n### Gateway CPU profile (${label})\n\n${profileMarkdown(summary)}\n`);
+}
+
+// --- soak ---------------------------------------------------------------------------------------
+
+interface SoakResult {
+  minutes: number;
+  reqPerSec: number;
+  errors: number;
+  /** Every 10 s, MB. */
+  samplesMb: number[];
+  firstMb: number;
+  lastMb: number;
+  maxMb: number;
+  /** (last sample − first sample) ÷ first sample, %: includes the heap's ramp-up at the start. */
+  rawGrowthPct: number;
+  /** Samples of the first min(60 s, 20 %) are the heap's ramp-up and left out of the steady-state figures. */
+  rampUpSec: number;
+  /** Steady state: (median of the last third − median of the first third) ÷ median of the first third, %. */
+  growthPct: number;
+  /** Least-squares slope over the steady-state samples, MB per minute. */
+  slopeMbPerMin: number;
+  /** Live heap (heapUsed after a full GC) right after the warm-up and at the end, MB: the leak signal. */
+  liveHeapStartMb?: number;
+  liveHeapEndMb?: number;
+  identityRequestsDuringSoak: number;
+}
+
+async function soak(ctx: RunContext, gateway: Child, target: Target): Promise<SoakResult> {
+  const { options, emulator } = ctx;
+  const counted = await countingPhase(ctx, target);
+  const t: Target = { ...target, expectBody: counted.expectBody };
+  if (options.warmupSec > 0) await runSaturation(t, { connections: options.connections, durationSec: options.warmupSec });
+  const liveHeap = async (): Promise<number | undefined> => {
+    const m = await gateway.ask<MemoryReport>({ kind: 'memory', gc: true }).catch(() => undefined);
+    return m?.gc ? round(m.heapUsed / 1024 ** 2, 1) : undefined;
+  };
+  const liveHeapStartMb = await liveHeap();
+  await emulator.clear();
+  const durationSec = Math.max(1, Math.round(options.soakMin * 60));
+  progress(`soak: ${options.soakMin} min of gateway supportProfile at saturation, RSS every 10 s`);
+  const sampler = new RssSampler(gateway.pid, 10_000);
+  const run = await runSaturation(t, { connections: options.connections, durationSec });
+  const { samples } = sampler.stop();
+  const liveHeapEndMb = await liveHeap();
+
+  const median = (xs: number[]): number => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? 0;
+  };
+  const all = samples.map((x) => ({ min: x.atMs / 60_000, mb: x.rssKb / 1024 }));
+  const rampUpSec = Math.min(60, durationSec * 0.2);
+  const steady = all.filter((x) => x.min * 60 >= rampUpSec);
+  const third = Math.max(1, Math.floor(steady.length / 3));
+  const head = median(steady.slice(0, third).map((x) => x.mb));
+  const tail = median(steady.slice(-third).map((x) => x.mb));
+  const mx = steady.reduce((a, x) => a + x.min, 0) / Math.max(1, steady.length);
+  const my = steady.reduce((a, x) => a + x.mb, 0) / Math.max(1, steady.length);
+  const slope =
+    steady.reduce((acc, x) => acc + (x.min - mx) * (x.mb - my), 0) / Math.max(1e-9, steady.reduce((acc, x) => acc + (x.min - mx) ** 2, 0));
+  const first = all[0]?.mb ?? 0;
+  const last = all[all.length - 1]?.mb ?? 0;
+  const result: SoakResult = {
+    minutes: options.soakMin,
+    reqPerSec: run.reqPerSec,
+    errors: run.errors,
+    samplesMb: all.map((x) => round(x.mb, 1)),
+    firstMb: round(first, 1),
+    lastMb: round(last, 1),
+    maxMb: round(Math.max(...all.map((x) => x.mb)), 1),
+    rawGrowthPct: round(((last - first) / Math.max(1e-9, first)) * 100, 1),
+    rampUpSec,
+    growthPct: round(((tail - head) / Math.max(1e-9, head)) * 100, 1),
+    slopeMbPerMin: round(slope, 2),
+    liveHeapStartMb,
+    liveHeapEndMb,
+    identityRequestsDuringSoak: (await emulator.requests('identity')).length,
+  };
+  progress(
+    `soak: ${result.reqPerSec} req/s, RSS ${result.firstMb} → ${result.lastMb} MB (max ${result.maxMb}), ` +
+      `steady-state growth ${result.growthPct} %, live heap ${liveHeapStartMb ?? '?'} → ${liveHeapEndMb ?? '?'} MB`,
+  );
+  return result;
+}
+
+// --- report -------------------------------------------------------------------------------------
+
+interface Goal {
+  goal: string;
+  target: string;
+  value: string;
+  met: boolean | null;
+}
+
+function hardware() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGb: round(os.totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+  };
+}
+
+function ratios(results: Map<string, ScenarioResult>, soakResult: SoakResult | undefined) {
+  const floor = results.get('floor');
+  const gw = results.get('gateway');
+  const gwWarn = results.get('gateway-warn');
+  const base = results.get('baseline');
+  const aGw = results.get('aliases-gateway');
+  const aBase = results.get('aliases-baseline');
+  const gatewayRuns = [...results.values()].filter((r) => r.server === 'gateway' && r.rss);
+  const gatewayRss = gatewayRuns.map((r) => r.rss!.peakUnderLoadMb);
+  const baselineRss = [...results.values()].filter((r) => r.server === 'baseline' && r.rss).map((r) => r.rss!.peakUnderLoadMb);
+  const div = (a: number, b: number) => (b > 0 ? round(a / b, 2) : null);
+  return {
+    gatewayOverheadP50Ms: gw && floor ? round(gw.fixedRate.p50Ms - floor.fixedRate.p50Ms, 3) : null,
+    gatewayOverheadP99Ms: gw && floor ? round(gw.fixedRate.p99Ms - floor.fixedRate.p99Ms, 3) : null,
+    baselineOverheadP50Ms: base && floor ? round(base.fixedRate.p50Ms - floor.fixedRate.p50Ms, 3) : null,
+    gatewayVsBaselineThroughput: gw && base ? div(gw.saturation.reqPerSec, base.saturation.reqPerSec) : null,
+    gatewayVsFloorThroughput: gw && floor ? div(gw.saturation.reqPerSec, floor.saturation.reqPerSec) : null,
+    gatewayVsBaselineCpuPerOp: gw?.cpu?.serverUsPerOp && base?.cpu?.serverUsPerOp ? div(gw.cpu.serverUsPerOp, base.cpu.serverUsPerOp) : null,
+    aliasesGatewayVsBaselineCpuPerOp:
+      aGw?.cpu?.serverUsPerOp && aBase?.cpu?.serverUsPerOp ? div(aGw.cpu.serverUsPerOp, aBase.cpu.serverUsPerOp) : null,
+    aliasesEmulatorCpuPerOp: aGw && aBase ? { gateway: aGw.cpu?.emulatorUsPerOp ?? null, baseline: aBase.cpu?.emulatorUsPerOp ?? null } : null,
+    aliasesGatewayVsBaselineThroughput: aGw && aBase ? div(aGw.saturation.reqPerSec, aBase.saturation.reqPerSec) : null,
+    aliasesGatewayVsBaselineP50: aGw && aBase ? div(aGw.fixedRate.p50Ms, aBase.fixedRate.p50Ms) : null,
+    upstreamCallsPerOperation: Object.fromEntries([...results.values()].map((r) => [r.id, r.upstream.callsPerOp])),
+    gatewayPeakRssMb: gatewayRss.length ? Math.max(...gatewayRss) : null,
+    /** Scenario 2's fixed-rate phase: the first load its gateway process sees, after a low-concurrency warm-up. */
+    gatewayPeakRssAtFixedRateMb: gw?.rss?.peakFixedRateMb ?? null,
+    baselinePeakRssMb: baselineRss.length ? Math.max(...baselineRss) : null,
+    logging:
+      gw && gwWarn
+        ? {
+            warnVsInfoThroughput: div(gwWarn.saturation.reqPerSec, gw.saturation.reqPerSec),
+            infoMinusWarnP50Ms: round(gw.fixedRate.p50Ms - gwWarn.fixedRate.p50Ms, 3),
+          }
+        : null,
+    soakGrowthPct: soakResult?.growthPct ?? null,
+  };
+}
+
+function goals(r: ReturnType<typeof ratios>, results: Map<string, ScenarioResult>): Goal[] {
+  const g: Goal[] = [];
+  const check = (goal: string, target: string, value: number | null, ok: (v: number) => boolean, unit = '') =>
+    g.push({ goal, target, value: value === null ? 'not measured' : `${value}${unit}`, met: value === null ? null : ok(value) });
+  check('gateway overhead p50 at fixed rate (gateway − floor)', '≤ 1 ms', r.gatewayOverheadP50Ms, (v) => v <= 1, ' ms');
+  check('gateway ÷ baseline throughput (supportProfile)', '≥ 1.5×', r.gatewayVsBaselineThroughput, (v) => v >= 1.5, '×');
+  const aGw = results.get('aliases-gateway')?.upstream.callsPerOp ?? null;
+  const aBase = results.get('aliases-baseline')?.upstream.callsPerOp;
+  check(`25 aliased reads: gateway upstream requests/op${aBase !== undefined ? ` (baseline ${aBase})` : ''}`, '≤ 2', aGw, (v) => v <= 2);
+  check(`gateway peak RSS at the fixed rate (${results.get('gateway') ? 'scenario 2' : '–'})`, '≤ 120 MB', r.gatewayPeakRssAtFixedRateMb, (v) => v <= 120, ' MB');
+  check(`gateway peak RSS at saturation (${[...results.values()].filter((x) => x.server === 'gateway').length} scenarios)`, '≤ 120 MB', r.gatewayPeakRssMb, (v) => v <= 120, ' MB');
+  check('soak RSS growth (steady state)', '≤ 5 %', r.soakGrowthPct, (v) => v <= 5, ' %');
+  return g;
+}
+
+function markdown(report: Report): string {
+  const rows = Object.values(report.scenarios).map((s) => {
+    const errors = s.saturation.errors + s.fixedRate.errors;
+    return `| ${s.label} | ${s.saturation.reqPerSec} | ${s.cpu?.serverUsPerOp ?? '–'} | ${s.fixedRate.p50Ms} | ${s.fixedRate.p99Ms} | ${s.upstream.callsPerOp}${
+      s.upstream.batchSubRequestsPerOp ? ` (${s.upstream.batchSubRequestsPerOp} in $batch)` : ''
+    } | ${s.server === 'gateway' ? `${s.upstream.identityRequestsFirstOps} / ${s.upstream.identityRequestsDuringLoad}` : '–'} | ${
+      s.rss ? `${s.rss.beforeMb} / ${s.rss.peakFixedRateMb} / ${s.rss.peakSaturationMb}` : '–'
+    } | ${errors} |`;
+  });
+  const { settings, hardware: hw } = report;
+  const lines = [
+    `## Gateway benchmark, ${report.date}`,
+    '',
+    `${hw.cpu}, ${hw.cores} cores, ${hw.memoryGb} GB, Node ${hw.node}, ${hw.os}`,
+    `Upstream latency ${settings.latencyMs} ms; saturation: ${settings.connections} connections × ${settings.durationSec} s; ` +
+      `fixed rate: ${settings.rate} req/s × ${settings.durationSec} s (${settings.rateEngine}); warm-up ${settings.warmupSec} s.`,
+    '',
+    `| scenario | req/s at saturation | server CPU µs/op | p50 ms @${settings.rate}/s | p99 ms @${settings.rate}/s | upstream req/op | identity req (first ${settings.countOps} ops / load) | RSS MB before / peak @rate / peak sat. | errors |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+  ];
+  const r = report.ratios;
+  lines.push('', '| ratio | value |', '|---|---:|');
+  const add = (name: string, v: unknown, unit = '') => {
+    if (v !== null && v !== undefined) lines.push(`| ${name} | ${String(v)}${unit} |`);
+  };
+  add('gateway overhead p50 (gateway − floor)', r.gatewayOverheadP50Ms, ' ms');
+  add('gateway overhead p99 (gateway − floor)', r.gatewayOverheadP99Ms, ' ms');
+  add('baseline overhead p50 (baseline − floor)', r.baselineOverheadP50Ms, ' ms');
+  add('gateway ÷ baseline req/s (supportProfile)', r.gatewayVsBaselineThroughput, '×');
+  add('gateway ÷ floor req/s', r.gatewayVsFloorThroughput, '×');
+  add('gateway ÷ baseline server CPU per op (supportProfile)', r.gatewayVsBaselineCpuPerOp, '×');
+  add('25 aliases: gateway ÷ baseline req/s', r.aliasesGatewayVsBaselineThroughput, '×');
+  add('25 aliases: gateway ÷ baseline server CPU per op', r.aliasesGatewayVsBaselineCpuPerOp, '×');
+  if (r.aliasesEmulatorCpuPerOp) add('25 aliases: upstream (emulator) CPU µs/op, gateway vs baseline', `${r.aliasesEmulatorCpuPerOp.gateway} vs ${r.aliasesEmulatorCpuPerOp.baseline}`);
+  add('25 aliases: gateway p50 ÷ baseline p50', r.aliasesGatewayVsBaselineP50, '×');
+  add('gateway peak RSS under load (saturation or fixed rate)', r.gatewayPeakRssMb, ' MB');
+  add(`gateway peak RSS at the fixed rate (${report.settings.rate} req/s)`, r.gatewayPeakRssAtFixedRateMb, ' MB');
+  add('baseline peak RSS under load', r.baselinePeakRssMb, ' MB');
+  if (r.logging) {
+    add('LOG_LEVEL=warn ÷ info req/s', r.logging.warnVsInfoThroughput, '×');
+    add('p50 info − warn', r.logging.infoMinusWarnP50Ms, ' ms');
+  }
+  if (report.soak) {
+    const k = report.soak;
+    add(`soak ${k.minutes} min at saturation: RSS first → last (max)`, `${k.firstMb} → ${k.lastMb} (${k.maxMb}) MB, ${k.rawGrowthPct} %`);
+    add(`soak RSS growth, steady state (after ${k.rampUpSec} s, first third → last third)`, k.growthPct, ' %');
+    add('soak RSS slope, steady state', k.slopeMbPerMin, ' MB/min');
+    if (k.liveHeapStartMb !== undefined) add('soak live heap after full GC, start → end', `${k.liveHeapStartMb} → ${k.liveHeapEndMb} MB`);
+    add('soak req/s (errors)', `${k.reqPerSec} (${k.errors})`);
+  }
+  lines.push('', '| goal | target | measured | met |', '|---|---|---|---|');
+  for (const g of report.goals) lines.push(`| ${g.goal} | ${g.target} | ${g.value} | ${g.met === null ? '–' : g.met ? 'yes' : '**no**'} |`);
+  return `${lines.join('\n')}\n`;
+}
+
+interface Report {
+  version: 1;
+  date: string;
+  generatedAt: string;
+  hardware: ReturnType<typeof hardware>;
+  settings: Omit<Options, 'only' | 'outDir'> & { only?: string[] };
+  scenarios: Record<string, ScenarioResult>;
+  ratios: ReturnType<typeof ratios>;
+  goals: Goal[];
+  soak?: SoakResult;
+  profiles?: ProfileSummary[];
+}
+
+// --- main ---------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const wants = (id: ScenarioId): boolean => !options.only || options.only.has(id);
+  const wantsSoak = options.soakMin > 0 && (!options.only || options.only.has('soak'));
+  if (options.only?.has('soak') && options.soakMin <= 0) throw new Error('--only soak needs --soak <minutes>');
+  for (const file of ['gateway-entry.js', 'emulator-entry.js', 'baseline/server.js']) {
+    if (!existsSync(join(HERE, file))) throw new Error(`${join(HERE, file)} is missing: run npm run build first`);
+  }
+
+  const children: Child[] = [];
+  const cleanup = async () => {
+    await Promise.all(children.splice(0).map((c) => c.stop(3_000).catch(() => undefined)));
+  };
+  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+
+  const results = new Map<string, ScenarioResult>();
+  const profiles: ProfileSummary[] = [];
+  let soakResult: SoakResult | undefined;
+  try {
+    progress(`starting emulator (test mode, latency ${options.latencyMs} ms)`);
+    const emuChild = await startChild({
+      name: 'emulator',
+      module: join(HERE, 'emulator-entry.js'),
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', BENCH_LATENCY_MS: String(options.latencyMs) },
+    });
+    children.push(emuChild);
+    const emu = emuChild.ready as EmulatorEndpoints;
+    const ctx: RunContext = { options, emulator: new EmulatorControl(emu.url), emulatorPid: emuChild.pid };
+
+    const expiresInSeconds = 12 * 3600;
+    const gatewayToken = await ctx.emulator.mint({
+      scp: 'SupportProfile.ReadWrite CustomerUser.ReadWrite.All ExternalUserProfile.ReadWrite.All',
+      expiresInSeconds,
+    });
+    // The floor and the passthrough baseline send tokens the upstreams accept as they are.
+    const partnerCenterToken = await ctx.emulator.mint({ audience: 'https://api.partnercenter.microsoft.com', scp: 'user_impersonation', expiresInSeconds });
+    const graphToken = await ctx.emulator.mint({ audience: 'https://graph.microsoft.com', scp: 'ExternalUserProfile.Read.All', expiresInSeconds });
+
+    // 1. floor
+    if (wants('floor')) {
+      const target: Target = { url: `${emu.url}/v1/profiles/support`, method: 'GET', headers: { authorization: `Bearer ${partnerCenterToken}`, accept: 'application/json' } };
+      results.set('floor', await measure(ctx, { id: 'floor', label: 'floor: GET /v1/profiles/support (emulator)', server: 'emulator', target }));
+    }
+
+    // 2, 4, 5. gateway (production, LOG_LEVEL=info)
+    if (wants('gateway') || wants('aliases-gateway') || wants('mutation')) {
+      const gw = await startGateway(ctx, emu, 'info', 'info');
+      children.push(gw);
+      const endpoint = `${gw.ready.url}/graphql`;
+      if (wants('gateway')) {
+        results.set('gateway', await measure(ctx, { id: 'gateway', label: 'gateway: supportProfile', server: 'gateway', pid: gw.pid, target: graphqlTarget(endpoint, gatewayToken, SUPPORT_QUERY) }));
+      }
+      if (wants('aliases-gateway')) {
+        results.set('aliases-gateway', await measure(ctx, { id: 'aliases-gateway', label: `gateway: ${ALIAS_COUNT} aliased externalUserProfile`, server: 'gateway', pid: gw.pid, target: graphqlTarget(endpoint, gatewayToken, ALIASES_QUERY) }));
+      }
+      if (wants('mutation')) {
+        const customer = seedData.customers[0]!;
+        const target = graphqlTarget(endpoint, gatewayToken, MUTATION_QUERY, { customerId: customer.id, userId: customer.userIds[0] });
+        results.set('mutation', await measure(ctx, { id: 'mutation', label: 'gateway: updateCustomerUser', server: 'gateway', pid: gw.pid, target }));
+      }
+      children.splice(children.indexOf(gw), 1);
+      await stopGateway(ctx, gw, 'info', profiles);
+    }
+
+    // 2 again, LOG_LEVEL=warn: what the request log line costs.
+    if (wants('gateway-warn')) {
+      const gw = await startGateway(ctx, emu, 'warn', 'warn');
+      children.push(gw);
+      results.set('gateway-warn', await measure(ctx, { id: 'gateway-warn', label: 'gateway: supportProfile, LOG_LEVEL=warn', server: 'gateway', pid: gw.pid, target: graphqlTarget(`${gw.ready.url}/graphql`, gatewayToken, SUPPORT_QUERY) }));
+      children.splice(children.indexOf(gw), 1);
+      await stopGateway(ctx, gw, 'warn', profiles);
+    }
+
+    // 3, 4. baseline
+    if (wants('baseline') || wants('aliases-baseline')) {
+      progress('starting baseline (Apollo Server 5 standalone + RESTDataSource)');
+      const base = await startChild({
+        name: 'baseline',
+        module: join(HERE, 'baseline/server.js'),
+        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', PARTNER_CENTER_URL: emu.url, GRAPH_URL: emu.url },
+      });
+      children.push(base);
+      const endpoint = `${base.ready.url}/`;
+      if (wants('baseline')) {
+        results.set('baseline', await measure(ctx, { id: 'baseline', label: 'baseline: supportProfile', server: 'baseline', pid: base.pid, target: graphqlTarget(endpoint, partnerCenterToken, SUPPORT_QUERY) }));
+      }
+      if (wants('aliases-baseline')) {
+        results.set('aliases-baseline', await measure(ctx, { id: 'aliases-baseline', label: `baseline: ${ALIAS_COUNT} aliased externalUserProfile`, server: 'baseline', pid: base.pid, target: graphqlTarget(endpoint, graphToken, ALIASES_QUERY) }));
+      }
+      children.splice(children.indexOf(base), 1);
+      await base.stop();
+    }
+
+    // 6. soak
+    if (wantsSoak) {
+      const gw = await startGateway(ctx, emu, 'soak', 'info', ['--expose-gc']);
+      children.push(gw);
+      soakResult = await soak(ctx, gw, graphqlTarget(`${gw.ready.url}/graphql`, gatewayToken, SUPPORT_QUERY));
+      children.splice(children.indexOf(gw), 1);
+      await stopGateway(ctx, gw, 'soak', profiles);
+    }
+  } finally {
+    await cleanup();
+  }
+
+  const date = new Date().toISOString().slice(0, 10);
+  const r = ratios(results, soakResult);
+  const { only, outDir: _outDir, ...settings } = options;
+  const report: Report = {
+    version: 1,
+    date,
+    generatedAt: new Date().toISOString(),
+    hardware: hardware(),
+    settings: { ...settings, ...(only ? { only: [...only] } : {}) },
+    scenarios: Object.fromEntries(results),
+    ratios: r,
+    goals: goals(r, results),
+    ...(soakResult ? { soak: soakResult } : {}),
+    ...(profiles.length ? { profiles } : {}),
+  };
+  process.stdout.write(`\n${markdown(report)}`);
+
+  mkdirSync(options.outDir, { recursive: true });
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  writeFileSync(join(options.outDir, 'latest.json'), json);
+  const written = [join(options.outDir, 'latest.json')];
+  // A dated copy (with the hardware line) only for full runs: every scenario, real durations.
+  if (!options.only && !options.smoke) {
+    writeFileSync(join(options.outDir, `${date}.json`), json);
+    written.push(join(options.outDir, `${date}.json`));
+  }
+  progress(`wrote ${written.join(', ')}`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,75 @@
+/**
+ * Keeps `npm run bench` runnable: the built bench (`dist/bench/run.js`, which `npm test` builds first)
+ * runs every scenario in `--smoke` mode (about a second each, a few connections, 127.0.0.1 only) and
+ * must print the table and write its JSON. No performance figure is asserted here, only that the
+ * bench works and counts what it claims to count.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const run = join(root, 'dist/bench/run.js');
+
+function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    // NODE_OPTIONS is jest's (--experimental-vm-modules): not for the bench and its children.
+    const child = spawn(process.execPath, [run, ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('bench smoke (npm run bench -- --smoke)', () => {
+  it('is built', () => {
+    expect(existsSync(run)).toBe(true);
+  });
+
+  it('runs every scenario briefly, prints the Markdown table and writes latest.json', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+    try {
+      const { code, stdout, stderr } = await runBench(['--smoke', '--out-dir', out]);
+      if (code !== 0) throw new Error(`bench exited ${code}\n${stderr.slice(-4000)}`);
+
+      expect(stdout).toMatch(/^\| scenario \| req\/s at saturation \|/m);
+      for (const row of ['floor: GET /v1/profiles/support', 'gateway: supportProfile |', 'baseline: supportProfile |', 'gateway: 25 aliased', 'baseline: 25 aliased', 'gateway: updateCustomerUser']) {
+        expect(stdout).toContain(`| ${row}`);
+      }
+      expect(stdout).toMatch(/^\| goal \| target \| measured \| met \|/m);
+
+      const report = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));
+      expect(Object.keys(report.scenarios).sort()).toEqual(
+        ['aliases-baseline', 'aliases-gateway', 'baseline', 'floor', 'gateway', 'gateway-warn', 'mutation'].sort(),
+      );
+      expect(report.hardware).toEqual(expect.objectContaining({ cores: expect.any(Number), node: process.version }));
+      for (const scenario of Object.values<any>(report.scenarios)) {
+        expect(scenario.saturation.reqPerSec).toBeGreaterThan(0);
+        expect(scenario.fixedRate.p50Ms).toBeGreaterThan(0);
+        expect(scenario.saturation.errors + scenario.fixedRate.errors).toBe(0);
+      }
+      // What the bench counts from the emulator's log: $batch for the gateway, one GET per alias for the baseline,
+      // and the on-behalf-of exchange once per token, never per request.
+      expect(report.scenarios['aliases-gateway'].upstream.callsPerOp).toBeLessThanOrEqual(2);
+      expect(report.scenarios['aliases-baseline'].upstream.callsPerOp).toBe(25);
+      expect(report.scenarios.gateway.upstream.callsPerOp).toBe(1);
+      expect(report.scenarios.gateway.upstream.identityRequestsDuringLoad).toBe(0);
+      expect(report.ratios.gatewayOverheadP50Ms).toEqual(expect.any(Number));
+      expect(report.ratios.gatewayVsBaselineThroughput).toEqual(expect.any(Number));
+      expect(report.ratios.gatewayPeakRssMb).toBeGreaterThan(0);
+      // A smoke run never leaves a dated results file.
+      expect(existsSync(join(out, `${report.date}.json`))).toBe(false);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
