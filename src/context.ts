@@ -123,44 +123,72 @@ export function createContextFunction(deps: ContextDependencies) {
         principal && idempotencyKey ? { tenantId: principal.tenantId, objectId: principal.objectId, key: idempotencyKey } : undefined,
     };
 
-    // Lazily created: a request that never touches an upstream pays for none of this.
-    let partnerCenter: PartnerCenterClient | undefined;
-    let graph: GraphClient | undefined;
-    let customerUsers: CustomerUserLoader | undefined;
-    let externalUserProfiles: ExternalUserProfileLoader | undefined;
-    const context: Context = {
-      correlationId,
-      log,
-      operation,
-      principal,
-      idempotencyKey,
-      get partnerCenter() {
-        return (partnerCenter ??= createPartnerCenterClient({
-          transport,
-          baseUrl: config.endpoints.partnerCenterUrl,
-          caller,
-          cursorKey,
-        }));
-      },
-      get graph() {
-        return (graph ??= createGraphClient({
+    const upstream: UpstreamClientFactory = {
+      partnerCenter: () => createPartnerCenterClient({ transport, baseUrl: config.endpoints.partnerCenterUrl, caller, cursorKey }),
+      graph: () =>
+        createGraphClient({
           transport,
           baseUrl: config.endpoints.graphUrl,
           externalUserProfilesAvailable: config.endpoints.externalUserProfiles,
           cloudName: config.cloud,
           caller,
           cursorKey,
-        }));
-      },
-      loaders: {
-        get customerUsers() {
-          return (customerUsers ??= createCustomerUserLoader(context.partnerCenter));
-        },
-        get externalUserProfiles() {
-          return (externalUserProfiles ??= createExternalUserProfileLoader(context.graph));
-        },
-      },
+        }),
     };
-    return context;
+    return new RequestContext(correlationId, log, operation, principal, idempotencyKey, upstream);
   };
+}
+
+interface UpstreamClientFactory {
+  partnerCenter(): PartnerCenterClient;
+  graph(): GraphClient;
+}
+
+/**
+ * The context of one request. Clients and loaders are created on first use, so a request that never
+ * touches an upstream pays for none of them. The getters live on the prototype on purpose: Apollo
+ * copies the context object per operation (own properties only), and own getters would be invoked
+ * by that copy, building every client for every request (bench profile).
+ */
+class RequestContext implements Context {
+  private partnerCenterClient: PartnerCenterClient | undefined;
+  private graphClient: GraphClient | undefined;
+  private requestLoaders: RequestLoaders | undefined;
+
+  constructor(
+    readonly correlationId: string,
+    readonly log: Logger,
+    readonly operation: OperationInfo,
+    readonly principal: Principal | null,
+    readonly idempotencyKey: string | undefined,
+    private readonly upstream: UpstreamClientFactory,
+  ) {}
+
+  get partnerCenter(): PartnerCenterClient {
+    return (this.partnerCenterClient ??= this.upstream.partnerCenter());
+  }
+
+  get graph(): GraphClient {
+    return (this.graphClient ??= this.upstream.graph());
+  }
+
+  get loaders(): RequestLoaders {
+    return (this.requestLoaders ??= new RequestLoaders(this));
+  }
+}
+
+/** Per-request DataLoaders, each created on first use over its upstream client. */
+class RequestLoaders {
+  private customerUserLoader: CustomerUserLoader | undefined;
+  private externalUserProfileLoader: ExternalUserProfileLoader | undefined;
+
+  constructor(private readonly context: Pick<Context, 'partnerCenter' | 'graph'>) {}
+
+  get customerUsers(): CustomerUserLoader {
+    return (this.customerUserLoader ??= createCustomerUserLoader(this.context.partnerCenter));
+  }
+
+  get externalUserProfiles(): ExternalUserProfileLoader {
+    return (this.externalUserProfileLoader ??= createExternalUserProfileLoader(this.context.graph));
+  }
 }

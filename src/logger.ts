@@ -1,33 +1,44 @@
 /**
- * The process logger (pino, JSON lines). Credentials never reach a log line: `Authorization`
- * headers, tokens, client secrets and any `password` (at any depth pino can address) are redacted.
+ * The process logger (pino, JSON lines). Credentials never reach a log line: errors are serialized
+ * to a fixed set of fields (so a got error's request options, with their `Authorization` header,
+ * never are), and the places a token or password could appear in a logged object are redacted.
+ *
+ * The redaction paths are concrete on purpose: pino's `*` wildcards make it copy and walk every
+ * logged object, which cost ~9 µs and 34 KB per request in the benchmark (bench/README section).
  */
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-/** Paths redacted from every log line (pino `redact`; `*` matches one level). */
+/** Paths redacted from every log line. */
 export const REDACTED_PATHS = [
   'authorization',
   'headers.authorization',
   'req.headers.authorization',
   'request.headers.authorization',
-  '*.authorization',
   'token',
-  '*.token',
   'accessToken',
-  '*.accessToken',
   'clientSecret',
-  '*.clientSecret',
   'password',
-  '*.password',
-  '*.*.password',
-  '*.*.*.password',
   'passwordProfile',
-  '*.passwordProfile',
-  '*.*.passwordProfile',
+  'input.passwordProfile',
   'variables.input.passwordProfile',
+  'body.passwordProfile',
 ];
+
+/** The only fields of an error that are logged (stack traces stay in the log, never in a response). */
+function serializeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const { code, status } = error as Error & { code?: unknown; status?: unknown };
+  return {
+    type: error.name,
+    message: error.message,
+    ...(code !== undefined ? { code } : {}),
+    ...(status !== undefined ? { status } : {}),
+    stack: error.stack,
+    ...(error.cause !== undefined ? { cause: serializeError(error.cause) } : {}),
+  };
+}
 
 export interface LoggerOptions {
   /** pino level. @default 'info' */
@@ -43,6 +54,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       level: options.level ?? 'info',
       base: { service: 'partner-bff-gateway' },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      serializers: { err: serializeError, error: serializeError },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     options.destination,

@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -169,6 +169,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       createRequestLoggingPlugin(),
       // Apollo's landing page loads from a CDN: never served. Outside production our offline explorer replaces it.
       ApolloServerPluginLandingPageDisabled(),
+      // No field sets cache hints (every answer is per-caller data), so the per-field cache-control
+      // hook is pure cost; answers are marked no-store on the route instead.
+      ApolloServerPluginCacheControlDisabled(),
       ...limits.plugins,
       ...(persistedQueriesPlugin ? [persistedQueriesPlugin] : []),
       ...(options.plugins ?? []),
@@ -204,6 +207,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           if (explorer.wants(request)) return explorer.send(reply);
         }
       : undefined,
+    // Every answer is the caller's own data: clients cache it in their normalized store, never a shared cache.
+    onSend: async (_request, reply) => {
+      if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
+    },
     handler,
   });
   if (explorer) registerExplorerAssets(app);

@@ -198,8 +198,10 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
 
   // HTTP/1.1 keep-alive: reuse TCP+TLS connections across calls. Idle sockets are dropped after 30 s,
   // before typical upstream idle timeouts; a reused socket the server just closed fails with ECONNRESET,
-  // which the loop retries.
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64, maxFreeSockets: 16, timeout: 30_000, scheduling: 'lifo' as const };
+  // which the loop retries. Every socket may stay pooled (maxFreeSockets = maxSockets): a smaller pool
+  // closed and reopened connections under load (bench: ~370 new connections/s at 50 in flight, +14 % CPU).
+  const maxSockets = options.maxSockets ?? 64;
+  const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets, timeout: 30_000, scheduling: 'lifo' as const };
   const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
   const client = baseGot.extend({ agent: agents, headers: { 'user-agent': appName } });
 
