@@ -10,7 +10,7 @@
  * embedded emulator. Reports the listening URL to the parent over IPC.
  */
 import 'reflect-metadata';
-import { ConfigError, loadConfig, withEmulator, type Config } from '../src/config.js';
+import { loadConfigOrExit, withEmulator, type Config } from '../src/config.js';
 import { EMULATOR_GATEWAY_AUDIENCE } from '../src/emulator/constants.js';
 import { createLogger } from '../src/logger.js';
 import { createGateway } from '../src/server.js';
@@ -22,16 +22,7 @@ if (!emulatorUrl) {
   process.exit(1);
 }
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`Configuration error: ${error.message}\n`);
-    process.exit(1);
-  }
-  throw error;
-}
+let config: Config = loadConfigOrExit();
 if (config.upstream === 'emulator') {
   config = withEmulator(config, {
     url: emulatorUrl,

@@ -302,6 +302,20 @@ function parseTrustProxy(value: string | undefined): boolean | number | string[]
   return entries;
 }
 
+/**
+ * For process entry points: `loadConfig`, but a configuration mistake prints its one line
+ * (`Configuration error: CLOUD must be one of ...`) and exits 1, without a stack trace.
+ */
+export function loadConfigOrExit(env: Env = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`Configuration error: ${error.message}\n`);
+    process.exit(1);
+  }
+}
+
 /** What the embedded emulator tells the config once it listens. */
 export interface EmulatorEndpoints {
   readonly url: string;

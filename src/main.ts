@@ -4,21 +4,12 @@
  * and exits 0. A configuration mistake prints one line and exits 1, without a stack trace.
  */
 import 'reflect-metadata';
-import { ConfigError, loadConfig, withEmulator, type Config } from './config.js';
+import { loadConfigOrExit, withEmulator, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { createGateway } from './server.js';
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  let config: Config = loadConfigOrExit();
   const log = createLogger({ level: config.logLevel });
 
   // The emulator is imported only in emulator mode: with UPSTREAM=microsoft it is never loaded or reachable.

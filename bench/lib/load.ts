@@ -52,8 +52,9 @@ export interface RateResult {
   lateSends?: number;
 }
 
-export async function runSaturation(target: Target, options: { connections: number; durationSec: number }): Promise<SaturationResult> {
-  const result: AutocannonResult = await autocannon({
+/** What every autocannon run of a target shares. */
+function autocannonOptions(target: Target, options: { connections: number; durationSec: number }) {
+  return {
     url: target.url,
     method: target.method,
     headers: target.headers,
@@ -62,7 +63,11 @@ export async function runSaturation(target: Target, options: { connections: numb
     duration: options.durationSec,
     timeout: 30,
     ...(target.expectBody !== undefined ? { expectBody: target.expectBody } : {}),
-  });
+  };
+}
+
+export async function runSaturation(target: Target, options: { connections: number; durationSec: number }): Promise<SaturationResult> {
+  const result: AutocannonResult = await autocannon(autocannonOptions(target, options));
   const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([k, v]) => [k, v.count]));
   const ok = result['2xx'] - result.mismatches;
   return {
@@ -81,17 +86,7 @@ export async function runAutocannonRate(
   target: Target,
   options: { rate: number; connections: number; durationSec: number },
 ): Promise<RateResult> {
-  const result: AutocannonResult = await autocannon({
-    url: target.url,
-    method: target.method,
-    headers: target.headers,
-    body: target.body,
-    connections: options.connections,
-    duration: options.durationSec,
-    overallRate: options.rate,
-    timeout: 30,
-    ...(target.expectBody !== undefined ? { expectBody: target.expectBody } : {}),
-  });
+  const result: AutocannonResult = await autocannon({ ...autocannonOptions(target, options), overallRate: options.rate });
   return {
     engine: 'autocannon',
     targetRate: options.rate,
