@@ -130,6 +130,7 @@ describe('customer users', () => {
     [{ userPrincipalName: 'no-at-sign' }, 'input.userPrincipalName'],
     [{ usageLocation: 'USA' }, 'input.usageLocation'],
     [{ firstName: 'x'.repeat(65) }, 'input.firstName'],
+    [{ state: 'INACTIVE' }, 'input.state'],
     [{}, 'input'],
   ])('refuses invalid input %j naming %s, with nothing sent', async (input, field) => {
     stack.emulator.clearRequests();

@@ -1,4 +1,4 @@
-import { IsEmail, IsISO31661Alpha2, Length, MaxLength, MinLength, ValidateNested } from 'class-validator';
+import { Equals, IsEmail, IsISO31661Alpha2, Length, MaxLength, MinLength, ValidateNested } from 'class-validator';
 import { DateTimeResolver } from 'graphql-scalars';
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
 import { PageInfo } from '../../graphql/pagination.js';
@@ -117,6 +117,11 @@ export class UpdateCustomerUserInput {
   @ValidateNested()
   passwordProfile?: PasswordProfileInput | null;
 
-  @Field(() => CustomerUserState, { nullable: true, description: 'ACTIVE restores a soft-deleted user.' })
+  /**
+   * Partner Center restores a soft-deleted user with a PATCH of `state: active` (UPSTREAM.md §1.6);
+   * soft deletion is a DELETE, not a PATCH to `inactive`, so INACTIVE is refused here.
+   */
+  @Field(() => CustomerUserState, { nullable: true, description: 'ACTIVE restores a soft-deleted user; INACTIVE cannot be set.' })
+  @Equals(CustomerUserState.ACTIVE, { message: 'can only be ACTIVE (restores a soft-deleted user); deleting a user is not an update' })
   state?: CustomerUserState | null;
 }
