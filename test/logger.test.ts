@@ -11,6 +11,7 @@ describe('logger', () => {
     const { log, text } = capture();
     log.info({ headers: { authorization: 'Bearer secret-token' }, token: 'tok-1', variables: { input: { passwordProfile: { password: 'Pa55-word!' } } } });
     log.info({ password: 'Pa55-word!', passwordProfile: { password: 'Pa55-word!' } });
+    log.info({ patch: { password: 'Pa55-word!' }, upstream: { token: 'tok-1', accessToken: 'tok-1' } });
     expect(text()).not.toMatch(/secret-token|tok-1|Pa55-word!/);
     expect(text()).toContain('[redacted]');
   });
