@@ -154,8 +154,11 @@ const csv = z.string().transform((v) =>
     .filter(Boolean),
 );
 
-/** Every variable of the contract, as strings in, typed values out. Unset variables stay undefined. */
-const envSchema = z.object({
+/**
+ * Every variable the gateway reads, as strings in, typed values out (unset stays undefined).
+ * test/config.test.ts checks that .env.example and the README document each one.
+ */
+export const envSchema = z.object({
   NODE_ENV: z.string().optional(),
   PORT: integer(0, 65535).optional(),
   HOST: z.string().min(1, { error: 'must not be empty' }).optional(),

@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, envSchema, loadConfig } from '../src/config.js';
+
+const configError = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  return undefined;
+};
+
+const MICROSOFT = {
+  UPSTREAM: 'microsoft',
+  AUTH_ISSUER: 'https://login.microsoftonline.com/{tenantid}/v2.0',
+  AUTH_AUDIENCE: 'api://gateway',
+  AZURE_CLIENT_ID: 'client',
+  AZURE_CLIENT_SECRET: 'secret',
+};
+
+describe('config', () => {
+  it('defaults to the emulator, the global cloud and the contract limits', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 4000,
+      host: '127.0.0.1',
+      upstream: 'emulator',
+      cloud: 'global',
+      upstreamAuth: 'on-behalf-of',
+      upstreamTimeoutMs: 10_000,
+      upstreamDeadlineMs: 30_000,
+      rateLimitPerMinute: 600,
+      introspection: true,
+      limits: { maxDepth: 10, maxAliases: 30, maxCost: 5000, maxTokens: 2000, maxDirectives: 50, maxBodyBytes: 524_288 },
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('takes the national cloud endpoints, with explicit roots winning', () => {
+    expect(loadConfig({ CLOUD: 'china' }).endpoints).toMatchObject({
+      partnerCenterUrl: 'https://partner.partnercenterapi.microsoftonline.cn',
+      graphUrl: 'https://microsoftgraph.chinacloudapi.cn',
+      externalUserProfiles: false,
+    });
+    expect(loadConfig({ CLOUD: 'usgov', GRAPH_URL: 'https://graph.example/' }).endpoints.graphUrl).toBe('https://graph.example');
+  });
+
+  it('needs issuer, audience and app credentials for UPSTREAM=microsoft', () => {
+    expect(configError({ ...MICROSOFT, AUTH_ISSUER: '' })).toMatch(/^AUTH_ISSUER is required/);
+    expect(configError({ ...MICROSOFT, AUTH_AUDIENCE: '' })).toMatch(/^AUTH_AUDIENCE is required/);
+    expect(configError({ ...MICROSOFT, AZURE_CLIENT_SECRET: '' })).toMatch(/AZURE_CLIENT_SECRET are required/);
+    expect(configError({ ...MICROSOFT, AZURE_CLIENT_SECRET: '', UPSTREAM_AUTH: 'passthrough' })).toBeUndefined();
+  });
+
+  it('requires https in production except on loopback', () => {
+    const production = { ...MICROSOFT, NODE_ENV: 'production' };
+    expect(configError({ ...production, GRAPH_URL: 'http://graph.internal' })).toBe(
+      'GRAPH_URL must use https in production (plain http is allowed only on loopback hosts)',
+    );
+    expect(configError({ ...production, GRAPH_URL: 'http://127.0.0.1:9000' })).toBeUndefined();
+    expect(loadConfig(production)).toMatchObject({ introspection: false, corsOrigins: [] });
+  });
+
+  it.each([
+    [{ UPSTREAM_TIMEOUT_MS: '5000', UPSTREAM_DEADLINE_MS: '1000' }, 'UPSTREAM_DEADLINE_MS must be at least UPSTREAM_TIMEOUT_MS'],
+    [{ MAX_DEPTH: '0' }, 'MAX_DEPTH must be from 1 to 1000'],
+    [{ INTROSPECTION: 'yes' }, 'INTROSPECTION must be true or false'],
+    [{ PERSISTED_QUERIES: 'only' }, 'PERSISTED_QUERIES_MANIFEST is required when PERSISTED_QUERIES=only'],
+    [{ PARTNER_CENTER_URL: 'ftp://x' }, 'PARTNER_CENTER_URL must be an absolute http(s) URL'],
+    [{ CURSOR_SECRET: 'short' }, 'CURSOR_SECRET must be at least 32 characters'],
+  ])('refuses %j with one line naming the variable', (env, message) => {
+    expect(configError(env)).toBe(message);
+  });
+});
+
+describe('documentation of the configuration', () => {
+  const variables = Object.keys(envSchema.shape);
+  const envExample = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
+  it.each(variables)('.env.example and the README document %s', (name) => {
+    expect(envExample).toMatch(new RegExp(`^${name}=`, 'm'));
+    expect(readme).toContain(`\`${name}\``);
+  });
+});
