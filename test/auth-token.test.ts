@@ -156,7 +156,7 @@ describe('token verifier', () => {
     }
   });
 
-  it('accepts the {tenantid} placeholder for any tenant, discovering the keys once per tenant', async () => {
+  it('accepts the {tenantid} placeholder for any tenant, discovering the keys once through common', async () => {
     const template = `${idp.url}/{tenantid}/v2.0`;
     const v = createTokenVerifier({ issuers: [template], audience: AUDIENCE });
     for (const tid of [TENANT_A, TENANT_B]) {
@@ -165,10 +165,22 @@ describe('token verifier', () => {
         const token = await mintToken(key1, { issuer, audience: AUDIENCE, tid, oid: `${USER.slice(0, -1)}${i}` }, { claims: { scp: 'SupportProfile.Read' } });
         await expect(v.verify(bearer(token))).resolves.toMatchObject({ tenantId: tid });
       }
-      expect(idp.count(`/${tid}/v2.0/.well-known/openid-configuration`)).toBe(1);
+      expect(idp.count(`/${tid}/v2.0/.well-known/openid-configuration`)).toBe(0);
     }
-    // Both tenants share one JWKS URL, hence one key set.
+    // One discovery document and one key set for every tenant.
+    expect(idp.count('/common/v2.0/.well-known/openid-configuration')).toBe(1);
     expect(idp.count(KEYS_PATH)).toBe(1);
+  });
+
+  it('makes no outbound request per made-up tenant in unsigned tokens', async () => {
+    const v = createTokenVerifier({ issuers: [`${idp.url}/{tenantid}/v2.0`], audience: AUDIENCE });
+    const forged = [1, 2, 3, 4, 5].map((n) => `0000000${n}-0000-4000-8000-000000000000`);
+    for (const tid of forged) {
+      const token = await mintToken(key1, { issuer: `${idp.url}/${tid}/v2.0`, audience: AUDIENCE, tid, oid: USER }, { claims: { scp: 'X.Read' } });
+      await v.verify(bearer(token)).catch(() => undefined);
+    }
+    expect(forged.map((tid) => idp.count(`/${tid}/v2.0/.well-known/openid-configuration`))).toEqual([0, 0, 0, 0, 0]);
+    expect(idp.count('/common/v2.0/.well-known/openid-configuration')).toBe(1);
   });
 
   it('refuses a placeholder-issuer token whose tid is not the tenant in its issuer', async () => {

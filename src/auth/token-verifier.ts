@@ -103,14 +103,20 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     return keySet;
   }
 
-  /** The `jwks_uri` of an issuer, from its OpenID configuration: fetched once per resolved issuer. */
+  /**
+   * The `jwks_uri` of an issuer, from its OpenID configuration: fetched once per discovery document.
+   * A `{tenantid}` issuer is discovered once, through Entra's `common` document (whose issuer is the
+   * placeholder form and whose keys sign every tenant's tokens), not once per tenant: otherwise any
+   * caller could make the gateway fetch a document for every made-up `tid` it puts in an unsigned token.
+   */
   function discoverJwksUrl(issuer: AcceptedIssuer): Promise<string> {
-    let pending = discovered.get(issuer.resolved);
+    const discoveryIssuer = HAS_PLACEHOLDER.test(issuer.template) ? issuer.template.replace(PLACEHOLDERS, 'common') : issuer.resolved;
+    let pending = discovered.get(discoveryIssuer);
     if (!pending) {
-      pending = fetchJwksUrl(issuer, fetchTimeoutMs);
-      discovered.set(issuer.resolved, pending);
+      pending = fetchJwksUrl(discoveryIssuer, issuer, fetchTimeoutMs);
+      discovered.set(discoveryIssuer, pending);
       // A failure is remembered only briefly: long enough to spare the issuer a burst, short enough to recover.
-      pending.catch(() => discovered.set(issuer.resolved, pending!, Date.now() + DISCOVERY_FAILURE_TTL_MS));
+      pending.catch(() => discovered.set(discoveryIssuer, pending!, Date.now() + DISCOVERY_FAILURE_TTL_MS));
     }
     return pending;
   }
@@ -263,8 +269,8 @@ function tenantNamedBy(template: string, tid: string): string | undefined {
   return segments.find((segment) => GUID.test(segment));
 }
 
-async function fetchJwksUrl(issuer: AcceptedIssuer, timeoutMs: number): Promise<string> {
-  const url = `${issuer.resolved.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+async function fetchJwksUrl(discoveryIssuer: string, issuer: AcceptedIssuer, timeoutMs: number): Promise<string> {
+  const url = `${discoveryIssuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
   const response = await fetch(url, { redirect: 'manual', headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
   if (response.status >= 400 && response.status < 500 && response.status !== 429) throw new IssuerNotFound();
   if (response.status !== 200) throw new Error(`OpenID configuration answered ${response.status}`);

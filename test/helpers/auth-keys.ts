@@ -78,9 +78,11 @@ export async function startIdentityServer(keys: SigningKey[]): Promise<IdentityS
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify(body));
     };
-    const discovery = /^\/([0-9a-f-]{36})\/v2\.0\/\.well-known\/openid-configuration$/.exec(path);
+    const discovery = /^\/([0-9a-f-]{36}|common)\/v2\.0\/\.well-known\/openid-configuration$/.exec(path);
     if (discovery) {
-      return json(200, { issuer: `${url}/${discovery[1]}/v2.0`, jwks_uri: `${url}/discovery/v2.0/keys`, id_token_signing_alg_values_supported: ['RS256'] });
+      // Entra's multi-tenant document names the placeholder form as its issuer.
+      const tenant = discovery[1] === 'common' ? '{tenantid}' : discovery[1];
+      return json(200, { issuer: `${url}/${tenant}/v2.0`, jwks_uri: `${url}/discovery/v2.0/keys`, id_token_signing_alg_values_supported: ['RS256'] });
     }
     if (path === '/discovery/v2.0/keys') return json(200, { keys: state.keys.map((k) => k.jwk) });
     return json(404, { error: 'invalid_tenant' });
