@@ -4,6 +4,11 @@
  */
 import { ValidateBy, isFQDN, type ValidationOptions } from 'class-validator';
 
+/** A class-validator decorator from a predicate and the message a client sees when it fails. */
+function rule(name: string, validate: (value: unknown) => boolean, message: string) {
+  return (options?: ValidationOptions): PropertyDecorator => ValidateBy({ name, validator: { validate, defaultMessage: () => message } }, options);
+}
+
 /** Separators a person types in a phone number; between them, 4 to 20 digits with an optional leading `+`. */
 const PHONE = /^\+?[\d\s\-().]*$/;
 
@@ -14,18 +19,7 @@ export function isPhoneNumber(value: unknown): boolean {
 }
 
 /** Digits with an optional `+`, spaces, dashes, dots and parentheses; 4 to 20 digits. */
-export function IsPhoneNumber(options?: ValidationOptions): PropertyDecorator {
-  return ValidateBy(
-    {
-      name: 'isPhoneNumber',
-      validator: {
-        validate: isPhoneNumber,
-        defaultMessage: () => 'must be a phone number: 4 to 20 digits, optionally with +, spaces, dashes or parentheses',
-      },
-    },
-    options,
-  );
-}
+export const IsPhoneNumber = rule('isPhoneNumber', isPhoneNumber, 'must be a phone number: 4 to 20 digits, optionally with +, spaces, dashes or parentheses');
 
 /**
  * A web site: a host name with or without `http://`/`https://` (the seed's own example is
@@ -49,31 +43,9 @@ export function isWebsite(value: unknown): boolean {
   return isFQDN(url.hostname, { require_tld: true });
 }
 
-export function IsWebsite(options?: ValidationOptions): PropertyDecorator {
-  return ValidateBy(
-    {
-      name: 'isWebsite',
-      validator: {
-        validate: isWebsite,
-        defaultMessage: () => 'must be a web site: a host name such as www.contoso.com, optionally with http:// or https://',
-      },
-    },
-    options,
-  );
-}
+export const IsWebsite = rule('isWebsite', isWebsite, 'must be a web site: a host name such as www.contoso.com, optionally with http:// or https://');
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A directory object id: a GUID, as Entra ID assigns them. */
-export function IsDirectoryObjectId(options?: ValidationOptions): PropertyDecorator {
-  return ValidateBy(
-    {
-      name: 'isDirectoryObjectId',
-      validator: {
-        validate: (value: unknown) => typeof value === 'string' && GUID.test(value),
-        defaultMessage: () => 'must be a directory object id (a GUID)',
-      },
-    },
-    options,
-  );
-}
+export const IsDirectoryObjectId = rule('isDirectoryObjectId', (value) => typeof value === 'string' && GUID.test(value), 'must be a directory object id (a GUID)');
