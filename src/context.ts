@@ -18,6 +18,7 @@ import { createPartnerCenterClient, type PartnerCenterClient } from './upstream/
 import { createGraphClient, type GraphClient } from './upstream/graph.js';
 import { createCustomerUserLoader, type CustomerUserLoader } from './features/customer-users/loaders.js';
 import { createExternalUserProfileLoader, type ExternalUserProfileLoader } from './features/external-user-profiles/loaders.js';
+import { isGuid } from './guid.js';
 
 /** The one context type used everywhere: `ApolloServer<Context>`, `AuthChecker<Context>`, resolvers. */
 export interface Context {
@@ -50,7 +51,6 @@ export interface ContextDependencies {
   readonly cursorKey: Buffer;
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What the request log line says about the GraphQL operation. */
 export interface OperationInfo {
@@ -68,7 +68,7 @@ declare module 'fastify' {
 /** The caller's `x-correlation-id` when it is a GUID (DESIGN.md, Upstream behaviour), else a new one. */
 export function correlationIdFrom(header: string | string[] | undefined): string {
   const value = Array.isArray(header) ? header[0] : header;
-  return value && GUID.test(value) ? value.toLowerCase() : randomUUID();
+  return isGuid(value) ? value.toLowerCase() : randomUUID();
 }
 
 /** A request-level error with an HTTP status, as Apollo Server expects from a context function. */

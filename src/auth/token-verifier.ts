@@ -24,6 +24,7 @@ import { AuthenticationError } from '../errors.js';
 import { SigningKeysUnavailableError } from './errors.js';
 import { ExpiringLru } from './lru.js';
 import { principalFromClaims, type AccessTokenClaims, type Principal } from './principal.js';
+import { isGuid } from '../guid.js';
 
 /** Options of {@link createTokenVerifier}; `Config.auth` provides the first three. */
 export interface TokenVerifierOptions {
@@ -64,7 +65,6 @@ export interface TokenVerifier {
 /** Entra's placeholder for "the token's tenant" in multi-tenant issuers. */
 const HAS_PLACEHOLDER = /\{tenantid\}/i;
 const PLACEHOLDERS = /\{tenantid\}/gi;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 /** How long a failed OpenID configuration lookup is remembered, so a burst of requests makes one fetch. */
 const DISCOVERY_FAILURE_TTL_MS = 5_000;
@@ -136,7 +136,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     for (const template of issuers) {
       if (HAS_PLACEHOLDER.test(template)) {
         // Only a GUID may stand in for the placeholder: it ends up in a URL we fetch.
-        if (typeof tid !== 'string' || !GUID.test(tid)) continue;
+        if (!isGuid(tid)) continue;
         const resolved = template.replace(PLACEHOLDERS, tid);
         if (resolved === iss) return { template, resolved };
       } else if (template === iss) {
@@ -266,7 +266,7 @@ function rotatingKeySet(jwksUrl: string, timeoutMs: number, cooldownMs: number, 
 function tenantNamedBy(template: string, tid: string): string | undefined {
   const segments = template.replace(/^[a-z]+:\/\/[^/]*/i, '').split('/');
   if (segments.some((segment) => /^\{tenantid\}$/i.test(segment))) return tid;
-  return segments.find((segment) => GUID.test(segment));
+  return segments.find(isGuid);
 }
 
 async function fetchJwksUrl(discoveryIssuer: string, issuer: AcceptedIssuer, timeoutMs: number): Promise<string> {

@@ -3,6 +3,7 @@
  * the client: `BadUserInputError` prefixes them with the field's path.
  */
 import { ValidateBy, isFQDN, type ValidationOptions } from 'class-validator';
+import { isGuid } from '../guid.js';
 
 /** A class-validator decorator from a predicate and the message a client sees when it fails. */
 function rule(name: string, validate: (value: unknown) => boolean, message: string) {
@@ -45,7 +46,5 @@ export function isWebsite(value: unknown): boolean {
 
 export const IsWebsite = rule('isWebsite', isWebsite, 'must be a web site: a host name such as www.contoso.com, optionally with http:// or https://');
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** A directory object id: a GUID, as Entra ID assigns them. */
-export const IsDirectoryObjectId = rule('isDirectoryObjectId', (value) => typeof value === 'string' && GUID.test(value), 'must be a directory object id (a GUID)');
+export const IsDirectoryObjectId = rule('isDirectoryObjectId', isGuid, 'must be a directory object id (a GUID)');

@@ -13,6 +13,7 @@ import type { Page } from './cursor.js';
 import { unexpectedAnswer } from './errors.js';
 import type { UpstreamCaller, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './http.js';
 import { requestIdForWrite } from './request-id.js';
+import { isGuid } from '../guid.js';
 
 export type { Page } from './cursor.js';
 
@@ -119,11 +120,9 @@ export interface PartnerCenterClientOptions {
   readonly cursorKey?: string | Uint8Array;
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Throws `BadUserInputError(field)` unless `value` is a GUID (Partner Center tenant and user ids are). */
 export function assertGuid(field: string, value: unknown): asserts value is string {
-  if (typeof value !== 'string' || !GUID.test(value)) throw new BadUserInputError(field, 'must be a GUID');
+  if (!isGuid(value)) throw new BadUserInputError(field, 'must be a GUID');
 }
 
 /** The continuation of a user list: Partner Center's `links.next` (UPSTREAM.md §1.6). */
