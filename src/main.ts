@@ -64,6 +64,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down: draining in-flight requests');
+    // In-flight requests end within the upstream deadline; past that (plus a margin), stop anyway.
+    setTimeout(() => {
+      log.error('drain did not finish in time; exiting');
+      process.exit(1);
+    }, config.upstreamDeadlineMs + 5_000).unref();
     try {
       await gateway.close();
       await emulator?.close();

@@ -107,6 +107,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
   });
 
+  // Draining: Fastify closes the connections that are idle when `close()` starts, but a keep-alive
+  // connection busy at that moment would stay open after its answer and keep `close()` waiting forever.
+  // Answers finished while draining therefore ask the client to close the connection.
+  let closing = false;
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
+
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-correlation-id', request.id);
   });
@@ -233,6 +241,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       return `http://${host}:${port}`;
     },
     async close() {
+      closing = true;
       await app.close(); // the drain plugin stops Apollo after in-flight requests finish
       transport.close();
     },
