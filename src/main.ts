@@ -51,7 +51,8 @@ async function main(): Promise<void> {
       `  Dev token (valid 12 h), already filled in the explorer's headers; for other clients:`,
       `  {"Authorization": "Bearer ${devToken}"}`,
       ``,
-      `  Other tokens: npm run token -- --scp "SupportProfile.Read" | --roles ExternalUserProfile.Read.All | --msa`,
+      // The token CLI assumes the default emulator port; name the URL when it is another one.
+      `  Other tokens: npm run token -- ${emulator.url === 'http://127.0.0.1:4010' ? '' : `--url ${emulator.url} `}--scp "SupportProfile.Read" | --roles ExternalUserProfile.Read.All | --msa`,
       ...exampleIds,
     );
   } else {
