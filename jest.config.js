@@ -11,4 +11,5 @@ export default {
   setupFiles: ['<rootDir>/test/setup.ts'],
   testTimeout: 30000,
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };
