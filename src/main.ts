@@ -43,12 +43,14 @@ async function main(): Promise<void> {
   });
   const url = await gateway.listen();
 
-  const lines = [``, `  Partner BFF gateway listening on ${url}`, `  GraphQL endpoint and explorer: ${url}/graphql`];
+  // The explorer exists outside production only (server.ts).
+  const explorer = !config.production;
+  const lines = [``, `  Partner BFF gateway listening on ${url}`, `  GraphQL endpoint${explorer ? ' and explorer (open it in a browser)' : ''}: ${url}/graphql`];
   if (emulator && devToken) {
     lines.push(
       `  Upstream: embedded emulator at ${emulator.url} (no credentials, no network)`,
       ``,
-      `  Dev token (valid 12 h), already filled in the explorer's headers; for other clients:`,
+      explorer ? `  Dev token (valid 12 h), already filled in the explorer's headers; for other clients:` : `  Dev token (valid 12 h):`,
       `  {"Authorization": "Bearer ${devToken}"}`,
       ``,
       // The token CLI assumes the default emulator port; name the URL when it is another one.
