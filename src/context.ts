@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { GraphQLError } from 'graphql';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
-import { GatewayError } from './errors.js';
+import { BadUserInputError, GatewayError } from './errors.js';
+import { requestLevelError } from './graphql/format-error.js';
 import type { Principal } from './auth/principal.js';
 import type { TokenVerifier } from './auth/token-verifier.js';
 import type { UpstreamTokenSource } from './auth/upstream-tokens.js';
@@ -71,17 +71,6 @@ export function correlationIdFrom(header: string | string[] | undefined): string
   return isGuid(value) ? value.toLowerCase() : randomUUID();
 }
 
-/** A request-level error with an HTTP status, as Apollo Server expects from a context function. */
-function requestError(error: GatewayError, status: number, headers?: Record<string, string>): GraphQLError {
-  return new GraphQLError(error.message, {
-    extensions: {
-      code: error.code,
-      ...error.extensions(),
-      http: { status, headers: new Map(Object.entries(headers ?? {})) },
-    },
-  });
-}
-
 /** Returns the Apollo context function for the Fastify integration. */
 export function createContextFunction(deps: ContextDependencies) {
   const { config, verifier, upstreamTokens, transport, cursorKey } = deps;
@@ -98,19 +87,17 @@ export function createContextFunction(deps: ContextDependencies) {
     } catch (error) {
       if (error instanceof GatewayError && error.code === 'UNAUTHENTICATED') {
         // RFC 6750 §3: tell the client why its bearer token was refused.
-        throw requestError(error, 401, { 'www-authenticate': 'Bearer error="invalid_token"' });
+        throw requestLevelError(error, 401, { 'www-authenticate': 'Bearer error="invalid_token"' });
       }
       // Signing keys unreachable: the token may be fine, so the client should retry, not sign out.
-      if (error instanceof GatewayError) throw requestError(error, 503);
+      if (error instanceof GatewayError) throw requestLevelError(error, 503);
       throw error;
     }
 
     const rawKey = request.headers['idempotency-key'];
     const idempotencyKey = Array.isArray(rawKey) ? rawKey[0] : rawKey;
     if (idempotencyKey !== undefined && !isValidIdempotencyKey(idempotencyKey)) {
-      throw new GraphQLError('Idempotency-Key header must be 1 to 255 printable ASCII characters', {
-        extensions: { code: 'BAD_USER_INPUT', field: 'Idempotency-Key', http: { status: 400 } },
-      });
+      throw requestLevelError(new BadUserInputError('Idempotency-Key', 'must be 1 to 255 printable ASCII characters'), 400);
     }
 
     const caller: UpstreamCaller = {

@@ -5,7 +5,7 @@
  * correlation id) by the logging plugin, never sent. Like Apollo's own `errorNormalize.ts`, this never
  * throws.
  */
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GatewayError } from '../errors.js';
 
@@ -46,4 +46,19 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     ...(formatted.path ? { path: formatted.path } : {}),
     extensions: { code: 'INTERNAL_SERVER_ERROR' },
   };
+}
+
+/**
+ * A gateway error raised before execution (in the context function: bad token, bad header, rate
+ * limit), as Apollo Server expects it: a GraphQLError whose `extensions.http` sets the HTTP status
+ * and headers of the whole response.
+ */
+export function requestLevelError(error: GatewayError, status: number, headers?: Record<string, string>): GraphQLError {
+  return new GraphQLError(error.message, {
+    extensions: {
+      code: error.code,
+      ...error.extensions(),
+      http: { status, headers: new Map(Object.entries(headers ?? {})) },
+    },
+  });
 }

@@ -15,8 +15,9 @@
  * below counts per process; with several replicas, a shared store (e.g. Redis running the same
  * arithmetic in a Lua script, keyed by the same keys) can replace it without touching the rest.
  */
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import { RateLimitedError } from '../errors.js';
+import { requestLevelError } from '../graphql/format-error.js';
 import type { Principal } from '../auth/principal.js';
 
 /** The answer of a store for one request. */
@@ -121,13 +122,7 @@ export function rateLimitKey(principal: Pick<Principal, 'tenantId' | 'objectId'>
 export function rateLimitedError(retryAfterMs: number): GraphQLError {
   const retryAfter = Math.max(1, Math.ceil(retryAfterMs / 1000));
   const error = new RateLimitedError(`Too many requests: retry after ${retryAfter} s`, retryAfter);
-  return new GraphQLError(error.message, {
-    extensions: {
-      code: error.code,
-      ...error.extensions(),
-      http: { status: 429, headers: new Map([['retry-after', String(retryAfter)]]) },
-    },
-  });
+  return requestLevelError(error, 429, { 'retry-after': String(retryAfter) });
 }
 
 export interface RateLimiterOptions {
