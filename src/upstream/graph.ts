@@ -63,8 +63,6 @@ export interface ListExternalUserProfilesOptions {
 export interface GraphClient {
   /** Throws `NotAvailableInCloudError` outside the global cloud. */
   assertAvailable(): void;
-  /** Throws `BadUserInputError(field)` unless `id` is an acceptable profile id. */
-  assertProfileId(field: string, id: unknown): asserts id is string;
   /** `GET /beta/directory/externalUserProfiles/{id}`. */
   getExternalUserProfile(id: string): Promise<ExternalUserProfileResource>;
   /** One page of `GET /beta/directory/externalUserProfiles`. */
@@ -266,7 +264,6 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
 
   return {
     assertAvailable,
-    assertProfileId,
 
     async getExternalUserProfile(id) {
       assertAvailable();

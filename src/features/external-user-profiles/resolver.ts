@@ -10,8 +10,7 @@ export class ExternalUserProfileResolver {
   @Authorized()
   @Query(() => ExternalUserProfile, { nullable: true, description: 'One external user profile; null with NOT_FOUND when missing.' })
   async externalUserProfile(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<ExternalUserProfile> {
-    ctx.graph.assertAvailable();
-    ctx.graph.assertProfileId('id', id);
+    // The Graph client refuses a bad id (BAD_USER_INPUT) or a cloud without profiles before any call.
     return toExternalUserProfile(await ctx.loaders.externalUserProfiles.load(id));
   }
 
@@ -34,8 +33,6 @@ export class ExternalUserProfileResolver {
     @Arg('input', () => UpdateExternalUserProfileInput) input: UpdateExternalUserProfileInput,
     @Ctx() ctx: Context,
   ): Promise<ExternalUserProfile> {
-    ctx.graph.assertAvailable();
-    ctx.graph.assertProfileId('id', id);
     requireSomeField('input', input);
     await ctx.graph.patchExternalUserProfile(id, toExternalUserProfilePatch(input));
     // Graph answers the PATCH with 204 and no body (UPSTREAM.md §2.2). A follow-up read, rather than
