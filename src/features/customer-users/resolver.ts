@@ -16,6 +16,7 @@ export class CustomerUserResolver {
     @Arg('userId', () => ID) userId: string,
     @Ctx() ctx: Context,
   ): Promise<CustomerUser> {
+    // Checked here too: the loader key joins both ids with `/`, which only validated GUIDs make safe.
     assertGuid('customerId', customerId);
     assertGuid('userId', userId);
     const resource = await ctx.loaders.customerUsers.load(customerUserKey(customerId, userId));
@@ -30,7 +31,6 @@ export class CustomerUserResolver {
     @Arg('after', () => String, { nullable: true, description: 'The endCursor of the previous page.' }) after: string | null,
     @Ctx() ctx: Context,
   ): Promise<CustomerUserConnection> {
-    assertGuid('customerId', customerId);
     const size = pageSize(first);
     // A continuation link carries the page size of the first call (UPSTREAM.md §1.6): `first` on later pages is advisory.
     const page = await ctx.partnerCenter.listCustomerUsers(customerId, { size, cursor: after ?? undefined });
@@ -47,8 +47,6 @@ export class CustomerUserResolver {
     @Arg('input', () => UpdateCustomerUserInput) input: UpdateCustomerUserInput,
     @Ctx() ctx: Context,
   ): Promise<CustomerUser> {
-    assertGuid('customerId', customerId);
-    assertGuid('userId', userId);
     requireSomeField('input', input);
     const updated = await ctx.partnerCenter.patchCustomerUser(customerId, userId, toCustomerUserPatch(input));
     const key = customerUserKey(customerId, userId);
