@@ -6,7 +6,7 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema } from 'type-graphql';
 import { authChecker } from './auth/auth-checker.js';
-import { validateInputArgument } from './graphql/validate-input.js';
+import { validateInputArgument } from './features/shared/validate-input.js';
 import { ViewerResolver } from './features/viewer/resolver.js';
 import { SupportProfileResolver } from './features/support-profile/resolver.js';
 import { CustomerUserResolver } from './features/customer-users/resolver.js';

@@ -17,20 +17,20 @@ import type { Config } from './config.js';
 import { createContextFunction, correlationIdFrom, type Context } from './context.js';
 import { createLogger, type Logger } from './logger.js';
 import { buildGatewaySchema } from './schema.js';
-import { formatError } from './graphql/format-error.js';
-import { createRequestLoggingPlugin } from './graphql/request-logging-plugin.js';
-import { createQueryLimits } from './graphql/query-limits.js';
+import { formatError } from './plugins/format-error.js';
+import { createRequestLoggingPlugin } from './plugins/request-log.js';
+import { createQueryLimits } from './plugins/query-limits.js';
 import {
   createPersistedQueriesPlugin,
   loadPersistedQueryManifest,
   persistedQueriesOption,
   type PersistedQueryManifest,
-} from './graphql/persisted-queries.js';
-import { createExplorer, registerExplorerAssets, type ExplorerOptions } from './http/explorer.js';
-import { createRateLimiter, InMemoryRateLimitStore, rateLimitKey, type RateLimitStore } from './http/rate-limit.js';
+} from './plugins/persisted-queries.js';
+import { createExplorer, registerExplorerAssets, type ExplorerOptions } from './plugins/explorer.js';
+import { createRateLimiter, InMemoryRateLimitStore, rateLimitKey, type RateLimitStore } from './plugins/rate-limit.js';
 import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier.js';
 import { createUpstreamTokenSource, type UpstreamTokenSource } from './auth/upstream-tokens.js';
-import { createUpstreamTransport, type UpstreamTransport } from './upstream/http.js';
+import { createUpstreamTransport, type UpstreamTransport } from './upstream/transport.js';
 import { createReadinessProbe, type ReadinessProbe } from './upstream/readiness.js';
 
 export interface GatewayOptions {

@@ -24,8 +24,8 @@ const files = sourceFiles(src).map((file) => ({ path: relative(src, file), impor
 const under = (folder: string) => files.filter((f) => f.path.startsWith(`${folder}/`));
 
 describe('architecture', () => {
-  it('has one got instance: only src/upstream/http.ts imports got', () => {
-    expect(files.filter((f) => f.imports.includes('got')).map((f) => f.path)).toEqual(['upstream/http.ts']);
+  it('has one got instance: only src/upstream/transport.ts imports got', () => {
+    expect(files.filter((f) => f.imports.includes('got')).map((f) => f.path)).toEqual(['upstream/transport.ts']);
   });
 
   it('keeps src/upstream/ free of GraphQL, auth and features', () => {

@@ -13,7 +13,7 @@ import { loadConfig, withEmulator } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createGateway, type Gateway } from '../src/server.js';
 import { EMULATOR_GATEWAY_AUDIENCE, startEmulator, type Emulator } from '../src/emulator/index.js';
-import { EXPLORER_ASSETS_PATH, prefersHtml } from '../src/http/explorer.js';
+import { EXPLORER_ASSETS_PATH, prefersHtml } from '../src/plugins/explorer.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';

@@ -4,7 +4,7 @@ import { KeyedSerializer } from '../src/features/support-profile/serialize.js';
 import { toCustomerUser, toCustomerUserPatch } from '../src/features/customer-users/mapping.js';
 import { CustomerUserState } from '../src/features/customer-users/types.js';
 import { toExternalUserProfilePatch } from '../src/features/external-user-profiles/mapping.js';
-import { isPhoneNumber, isWebsite } from '../src/graphql/validators.js';
+import { isPhoneNumber, isWebsite } from '../src/features/shared/validators.js';
 
 describe('support profile merge', () => {
   const current = {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createGateway } from '../src/server.js';
-import { parsePersistedQueryManifest } from '../src/graphql/persisted-queries.js';
+import { parsePersistedQueryManifest } from '../src/plugins/persisted-queries.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');

@@ -1,4 +1,4 @@
-import { InMemoryRateLimitStore, rateLimitKey, type RateLimitDecision } from '../src/http/rate-limit.js';
+import { InMemoryRateLimitStore, rateLimitKey, type RateLimitDecision } from '../src/plugins/rate-limit.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 describe('InMemoryRateLimitStore (token bucket)', () => {

@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { GRAPH_RESOURCE, PARTNER_CENTER_RESOURCE, seedData, startEmulator } from '../src/emulator/index.js';
 import type { Emulator } from '../src/emulator/index.js';
-import { createUpstreamTransport } from '../src/upstream/http.js';
-import type { UpstreamCaller, UpstreamTransport } from '../src/upstream/http.js';
+import { createUpstreamTransport } from '../src/upstream/transport.js';
+import type { UpstreamCaller, UpstreamTransport } from '../src/upstream/transport.js';
 import { createPartnerCenterClient } from '../src/upstream/partner-center.js';
 import { createGraphClient } from '../src/upstream/graph.js';
 import { UpstreamError } from '../src/upstream/errors.js';

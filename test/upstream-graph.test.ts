@@ -1,7 +1,7 @@
 /** The Graph client against a throwaway local server: ids, cloud, paging, and `$batch`. */
 import { randomUUID } from 'node:crypto';
-import { createUpstreamTransport } from '../src/upstream/http.js';
-import type { UpstreamCaller, UpstreamTransport, UpstreamTransportOptions } from '../src/upstream/http.js';
+import { createUpstreamTransport } from '../src/upstream/transport.js';
+import type { UpstreamCaller, UpstreamTransport, UpstreamTransportOptions } from '../src/upstream/transport.js';
 import { createGraphClient, isValidProfileId } from '../src/upstream/graph.js';
 import type { GraphClient } from '../src/upstream/graph.js';
 import { UpstreamError } from '../src/upstream/errors.js';

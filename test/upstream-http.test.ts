@@ -3,8 +3,8 @@
  * headers. Time-sensitive assertions use the injected clock/sleep, never wall-clock measurements.
  */
 import { randomUUID } from 'node:crypto';
-import { createUpstreamTransport, correlationVectorBase } from '../src/upstream/http.js';
-import type { UpstreamCaller, UpstreamTransport, UpstreamTransportOptions } from '../src/upstream/http.js';
+import { createUpstreamTransport, correlationVectorBase } from '../src/upstream/transport.js';
+import type { UpstreamCaller, UpstreamTransport, UpstreamTransportOptions } from '../src/upstream/transport.js';
 import { UpstreamError } from '../src/upstream/errors.js';
 import { AuthenticationError } from '../src/errors.js';
 import { startTestUpstream } from './helpers/upstream-server.js';

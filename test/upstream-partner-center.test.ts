@@ -1,7 +1,7 @@
 /** The Partner Center client against a throwaway local server: paths, ids, idempotency, paging. */
 import { randomUUID } from 'node:crypto';
-import { createUpstreamTransport } from '../src/upstream/http.js';
-import type { UpstreamCaller, UpstreamTransport } from '../src/upstream/http.js';
+import { createUpstreamTransport } from '../src/upstream/transport.js';
+import type { UpstreamCaller, UpstreamTransport } from '../src/upstream/transport.js';
 import { createPartnerCenterClient, SUPPORT_PROFILE_PUT_PATH } from '../src/upstream/partner-center.js';
 import type { PartnerCenterClient } from '../src/upstream/partner-center.js';
 import { deriveRequestId } from '../src/upstream/request-id.js';

@@ -1,6 +1,6 @@
 import { CLOUD_ENDPOINTS } from '../src/config.js';
-import { createUpstreamTransport } from '../src/upstream/http.js';
-import type { UpstreamTransport } from '../src/upstream/http.js';
+import { createUpstreamTransport } from '../src/upstream/transport.js';
+import type { UpstreamTransport } from '../src/upstream/transport.js';
 import { createReadinessProbe } from '../src/upstream/readiness.js';
 import { startTestUpstream } from './helpers/upstream-server.js';
 import type { TestUpstream } from './helpers/upstream-server.js';

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { GRAPH_RESOURCE, PERSONAL_ACCOUNT_TENANT_ID } from './constants.js';
-import { isGuid, isPlainObject, mediaType, parseJsonBody, pathSegments } from './http.js';
-import type { EmuRequest, EmuResponse, ServiceHandler } from './http.js';
+import { isGuid, isPlainObject, mediaType, parseJsonBody, pathSegments } from './messages.js';
+import type { EmuRequest, EmuResponse, ServiceHandler } from './messages.js';
 import { bearerToken } from './identity.js';
 import type { TokenIssuer, VerifiedToken } from './identity.js';
 import type { StoredAddress, StoredExternalUserProfile } from './seed-data.js';

@@ -14,8 +14,8 @@ import {
   PARTNER_CENTER_RESOURCE,
   PERSONAL_ACCOUNT_TENANT_ID,
 } from './constants.js';
-import { isGuid, mediaType, pathSegments } from './http.js';
-import type { EmuRequest, EmuResponse, ServiceHandler } from './http.js';
+import { isGuid, mediaType, pathSegments } from './messages.js';
+import type { EmuRequest, EmuResponse, ServiceHandler } from './messages.js';
 import { seedData } from './seed-data.js';
 
 /** Options of a dev/test token minted by the emulator. */

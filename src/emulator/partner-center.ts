@@ -5,8 +5,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { PARTNER_CENTER_DELEGATED_SCOPE, PARTNER_CENTER_RESOURCE, PERSONAL_ACCOUNT_TENANT_ID } from './constants.js';
-import { isGuid, isPlainObject, parseJsonBody, pathSegments } from './http.js';
-import type { EmuRequest, EmuResponse, ServiceHandler } from './http.js';
+import { isGuid, isPlainObject, parseJsonBody, pathSegments } from './messages.js';
+import type { EmuRequest, EmuResponse, ServiceHandler } from './messages.js';
 import { bearerToken } from './identity.js';
 import type { TokenIssuer, VerifiedToken } from './identity.js';
 import type { StoredCustomer, StoredCustomerUser, StoredSupportProfile } from './seed-data.js';

@@ -3,7 +3,7 @@
  * that signs opaque paging tokens. `reset()` restores the seed data and forgets every replay.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { EmuResponse } from './http.js';
+import type { EmuResponse } from './messages.js';
 import { createSeedState } from './seed-data.js';
 import type { SeedState } from './seed-data.js';
 

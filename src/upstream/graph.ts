@@ -15,7 +15,7 @@ import { createCursorCodec } from './cursor.js';
 import type { Page } from './cursor.js';
 import { UpstreamError, headerValue, unexpectedAnswer, upstreamErrorFromResponse } from './errors.js';
 import type { HeaderBag } from './errors.js';
-import type { UpstreamCaller, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './http.js';
+import type { UpstreamCaller, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './transport.js';
 import { isRetryableStatus, parseRetryAfter } from './retry.js';
 
 export type { Page } from './cursor.js';

@@ -11,7 +11,7 @@ import { BadUserInputError } from '../errors.js';
 import { createCursorCodec } from './cursor.js';
 import type { Page } from './cursor.js';
 import { unexpectedAnswer } from './errors.js';
-import type { UpstreamCaller, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './http.js';
+import type { UpstreamCaller, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './transport.js';
 import { requestIdForWrite } from './request-id.js';
 import { isGuid } from '../guid.js';
 

@@ -2,7 +2,7 @@
  * Partner Center wire format <-> GraphQL. Enums travel lower snake_case on the wire (UPSTREAM.md §1.4);
  * an enum value this gateway does not know maps to null with a warning instead of failing the query.
  */
-import { dateOrNull, textOrNull } from '../../graphql/wire-values.js';
+import { dateOrNull, textOrNull } from '../shared/wire-values.js';
 import type { Logger } from '../../logger.js';
 import type { CustomerUserResource } from '../../upstream/partner-center.js';
 import { CustomerUser, CustomerUserState, UpdateCustomerUserInput, UserDomainType } from './types.js';

@@ -1,8 +1,8 @@
 import { Equals, IsEmail, IsISO31661Alpha2, Length, MaxLength, MinLength, ValidateNested } from 'class-validator';
 import { DateTimeResolver } from 'graphql-scalars';
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
-import { PageInfo } from '../../graphql/pagination.js';
-import { IsPhoneNumber } from '../../graphql/validators.js';
+import { PageInfo } from '../shared/pagination.js';
+import { IsPhoneNumber } from '../shared/validators.js';
 
 /** Partner Center sends these lower snake_case (UPSTREAM.md §1.4, §1.6); the enum values are the wire values. */
 export enum CustomerUserState {

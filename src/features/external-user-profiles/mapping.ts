@@ -1,4 +1,4 @@
-import { booleanOrNull, dateOrNull, textOrNull } from '../../graphql/wire-values.js';
+import { booleanOrNull, dateOrNull, textOrNull } from '../shared/wire-values.js';
 import type { ExternalUserProfileResource } from '../../upstream/graph.js';
 import type { ExternalUserProfile, PhysicalOfficeAddress, UpdateExternalUserProfileInput } from './types.js';
 

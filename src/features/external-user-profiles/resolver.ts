@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../../context.js';
-import { pageInfo, pageSize } from '../../graphql/pagination.js';
-import { requireSomeField } from '../../graphql/validate-input.js';
+import { pageInfo, pageSize } from '../shared/pagination.js';
+import { requireSomeField } from '../shared/validate-input.js';
 import { toExternalUserProfile, toExternalUserProfilePatch } from './mapping.js';
 import { ExternalUserProfile, ExternalUserProfileConnection, UpdateExternalUserProfileInput } from './types.js';
 

@@ -1,8 +1,8 @@
 import { IsBoolean, MaxLength, MinLength, ValidateNested } from 'class-validator';
 import { DateTimeResolver } from 'graphql-scalars';
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
-import { PageInfo } from '../../graphql/pagination.js';
-import { IsDirectoryObjectId } from '../../graphql/validators.js';
+import { PageInfo } from '../shared/pagination.js';
+import { IsDirectoryObjectId } from '../shared/validators.js';
 
 @ObjectType({ description: 'Graph physicalOfficeAddress.' })
 export class PhysicalOfficeAddress {

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../../context.js';
-import { requireSomeField } from '../../graphql/validate-input.js';
+import { requireSomeField } from '../shared/validate-input.js';
 import { mergeSupportProfile, toSupportProfile } from './merge.js';
 import { KeyedSerializer } from './serialize.js';
 import { SupportProfile, UpdateSupportProfileInput } from './types.js';

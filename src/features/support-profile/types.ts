@@ -1,6 +1,6 @@
 import { IsEmail, MaxLength } from 'class-validator';
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
-import { IsPhoneNumber, IsWebsite } from '../../graphql/validators.js';
+import { IsPhoneNumber, IsWebsite } from '../shared/validators.js';
 
 @ObjectType({ description: "The signed-in partner's support contact details (Partner Center)." })
 export class SupportProfile {

@@ -3,7 +3,7 @@
  * the client: `BadUserInputError` prefixes them with the field's path.
  */
 import { ValidateBy, isFQDN, type ValidationOptions } from 'class-validator';
-import { isGuid } from '../guid.js';
+import { isGuid } from '../../guid.js';
 
 /** A class-validator decorator from a predicate and the message a client sees when it fails. */
 function rule(name: string, validate: (value: unknown) => boolean, message: string) {

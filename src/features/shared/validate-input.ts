@@ -6,7 +6,7 @@
  */
 import { validate, type ValidationError } from 'class-validator';
 import type { ValidatorFn } from 'type-graphql';
-import { BadUserInputError } from '../errors.js';
+import { BadUserInputError } from '../../errors.js';
 
 function firstFailure(errors: ValidationError[], prefix: string): { field: string; message: string } | undefined {
   for (const error of errors) {

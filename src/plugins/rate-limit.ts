@@ -17,7 +17,7 @@
  */
 import type { GraphQLError } from 'graphql';
 import { RateLimitedError } from '../errors.js';
-import { requestLevelError } from '../graphql/format-error.js';
+import { requestLevelError } from './format-error.js';
 import type { Principal } from '../auth/principal.js';
 
 /** The answer of a store for one request. */

@@ -24,7 +24,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError, type ParseOptions, type ValidationContext, type ValidationRule } from 'graphql';
 import type { QueryLimits } from '../config.js';
-import { createHideSuggestionsPlugin } from './hide-suggestions-plugin.js';
+import { createHideSuggestionsPlugin } from './hide-suggestions.js';
 
 export interface QueryLimitsOptions {
   /** The configured limits (`config.limits`); `maxBodyBytes` is Fastify's, not used here. */

@@ -1,5 +1,5 @@
 import { Field, ObjectType } from 'type-graphql';
-import { BadUserInputError } from '../errors.js';
+import { BadUserInputError } from '../../errors.js';
 
 @ObjectType({ description: 'Relay-style paging: pass `endCursor` as `after` for the next page.' })
 export class PageInfo {
