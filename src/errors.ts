@@ -4,6 +4,19 @@
  * `extensions.code` (+ details). They import nothing from GraphQL so `src/upstream/` can use them.
  */
 
+/**
+ * The upstreams the gateway calls, with the name its messages give each: the one list of them (an
+ * upstream's id is `extensions.upstream.service`, DESIGN.md, Errors). Everything else about an upstream
+ * is in its profile (src/upstream/transport.ts `UpstreamProfile`, built by its client module).
+ */
+export const UPSTREAM_NAMES = {
+  'partner-center': 'Partner Center',
+  graph: 'Microsoft Graph',
+} as const;
+
+/** An upstream the gateway calls. */
+export type UpstreamService = keyof typeof UPSTREAM_NAMES;
+
 /** The contract's error codes (DESIGN.md, Errors). */
 export type ErrorCode =
   | 'UNAUTHENTICATED'

@@ -28,6 +28,11 @@ describe('architecture', () => {
     expect(files.filter((f) => f.imports.includes('got')).map((f) => f.path)).toEqual(['upstream/transport.ts']);
   });
 
+  it('keeps the transport generic: no upstream is named in src/upstream/transport.ts (each client passes its profile)', () => {
+    const text = readFileSync(join(src, 'upstream/transport.ts'), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+    expect(text.match(/'(partner-center|graph)'|ms-\w+|client-request-id|retry-attempt/gi) ?? []).toEqual([]);
+  });
+
   it('keeps src/upstream/ free of GraphQL, auth and features', () => {
     const offenders = under('upstream').filter((f) =>
       f.imports.some((i) => i === 'graphql' || i === 'type-graphql' || /\/(auth|features|emulator)\//.test(i) || i.includes('context')),

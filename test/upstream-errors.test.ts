@@ -6,6 +6,8 @@ import {
   sanitizeMessage,
   upstreamErrorFromResponse,
 } from '../src/upstream/errors.js';
+import { PARTNER_CENTER } from '../src/upstream/partner-center.js';
+import { GRAPH } from '../src/upstream/graph.js';
 import { GatewayError, BadUserInputError } from '../src/errors.js';
 import { createCursorCodec } from '../src/upstream/cursor.js';
 
@@ -36,7 +38,7 @@ describe('contractCodeForStatus', () => {
 describe('Partner Center error bodies', () => {
   it('reads the API fault with a numeric code', () => {
     const err = upstreamErrorFromResponse({
-      service: 'partner-center',
+      upstream: PARTNER_CENTER,
       status: 403,
       headers: { 'ms-requestid': 'pc-req-1' },
       body: JSON.stringify({ code: 900150, description: 'Role lacks rights', data: [], source: 'PartnerFD' }),
@@ -55,7 +57,7 @@ describe('Partner Center error bodies', () => {
 
   it('reads the throttling gateway shape and carries retryAfter', () => {
     const err = upstreamErrorFromResponse({
-      service: 'partner-center',
+      upstream: PARTNER_CENTER,
       status: 429,
       body: '{ "statusCode": 429, "message": "Rate limit is exceeded. Try again in 57 seconds." }',
       correlationId,
@@ -70,14 +72,14 @@ describe('Graph error bodies', () => {
   it('reads code, message and the request id from innerError', () => {
     const body = { error: { code: 'Request_ResourceNotFound', message: 'Not found', innerError: { 'request-id': 'g-1', date: 'x', 'client-request-id': correlationId } } };
     expect(parseGraphErrorBody(body)).toEqual({ upstreamCode: 'Request_ResourceNotFound', message: 'Not found', requestId: 'g-1' });
-    const err = upstreamErrorFromResponse({ service: 'graph', status: 404, body: JSON.stringify(body), correlationId });
+    const err = upstreamErrorFromResponse({ upstream: GRAPH, status: 404, body: JSON.stringify(body), correlationId });
     expect(err).toMatchObject({ code: 'NOT_FOUND', requestId: 'g-1', upstreamCode: 'Request_ResourceNotFound' });
   });
 
   it('prefers the request-id header and tolerates nested or lower-case innererror', () => {
     const body = { error: { code: 'TooManyRequests', message: 'Please retry again later.', innererror: { innerError: { 'request-id': 'deep' } } } };
     expect(parseGraphErrorBody(body).requestId).toBe('deep');
-    const err = upstreamErrorFromResponse({ service: 'graph', status: 429, headers: { 'request-id': 'hdr' }, body, correlationId });
+    const err = upstreamErrorFromResponse({ upstream: GRAPH, status: 429, headers: { 'request-id': 'hdr' }, body, correlationId });
     expect(err.requestId).toBe('hdr');
   });
 });
@@ -92,8 +94,8 @@ describe('bodies that are not what we expect', () => {
     ['a Buffer', Buffer.from('nope')],
     ['nothing', undefined],
   ])('maps %s cleanly with a message from the status', (_name, body) => {
-    for (const service of ['partner-center', 'graph'] as const) {
-      const err = upstreamErrorFromResponse({ service, status: 502, body, correlationId });
+    for (const upstream of [PARTNER_CENTER, GRAPH]) {
+      const err = upstreamErrorFromResponse({ upstream, status: 502, body, correlationId });
       expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
       expect(err.message).toMatch(/answered 502 Bad Gateway$/);
       expect(err.upstreamCode).toBeUndefined();
@@ -116,7 +118,7 @@ describe('messages never carry credentials', () => {
 
   it('applies to upstream descriptions', () => {
     const err = upstreamErrorFromResponse({
-      service: 'partner-center',
+      upstream: PARTNER_CENTER,
       status: 400,
       body: JSON.stringify({ code: 1, description: `Bad token ${JWT} in Authorization: Bearer ${JWT}` }),
       correlationId,

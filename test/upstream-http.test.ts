@@ -3,7 +3,9 @@
  * headers. Time-sensitive assertions use the injected clock/sleep, never wall-clock measurements.
  */
 import { randomUUID } from 'node:crypto';
-import { createUpstreamTransport, correlationVectorBase } from '../src/upstream/transport.js';
+import { createUpstreamTransport } from '../src/upstream/transport.js';
+import { PARTNER_CENTER, correlationVectorBase } from '../src/upstream/partner-center.js';
+import { GRAPH } from '../src/upstream/graph.js';
 import type { UpstreamCaller, UpstreamTransport, UpstreamTransportOptions } from '../src/upstream/transport.js';
 import { UpstreamError } from '../src/upstream/errors.js';
 import { AuthenticationError } from '../src/errors.js';
@@ -43,8 +45,8 @@ afterEach(async () => {
   await upstream.close();
 });
 
-const pc = (path = '/v1/profiles/support') => ({ service: 'partner-center' as const, caller, method: 'GET' as const, url: `${upstream.url}${path}` });
-const graph = (path = '/beta/directory/externalUserProfiles/p1') => ({ service: 'graph' as const, caller, method: 'GET' as const, url: `${upstream.url}${path}` });
+const pc = (path = '/v1/profiles/support') => ({ upstream: PARTNER_CENTER, caller, method: 'GET' as const, url: `${upstream.url}${path}` });
+const graph = (path = '/beta/directory/externalUserProfiles/p1') => ({ upstream: GRAPH, caller, method: 'GET' as const, url: `${upstream.url}${path}` });
 
 describe('headers', () => {
   it('sends auth, accept, correlation id, MS-CV, locale and an MS-RequestId to Partner Center', async () => {

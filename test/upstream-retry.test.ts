@@ -1,4 +1,4 @@
-import { computeRetryDelay, parseRetryAfter, isRetryableStatus, isRetryableErrorCode } from '../src/upstream/retry.js';
+import { computeRetryDelay, decideRetry, parseRetryAfter, isRetryableStatus, isRetryableErrorCode, retryAfterSeconds } from '../src/upstream/retry.js';
 import { CircuitBreaker } from '../src/upstream/circuit-breaker.js';
 
 const NOW = Date.parse('2025-02-13T10:00:00Z');
@@ -84,5 +84,29 @@ describe('CircuitBreaker', () => {
     expect(breaker.state).toBe('open');
     t = 9999;
     expect(breaker.acquire().allowed).toBe(false);
+  });
+});
+
+describe('retryAfterSeconds', () => {
+  it('rounds Retry-After up to whole seconds, at least 1', () => {
+    expect(retryAfterSeconds(429, '2.128', NOW)).toBe(3);
+    expect(retryAfterSeconds(503, '0.01', NOW)).toBe(1);
+    expect(retryAfterSeconds(429, 'Thu, 13 Feb 2025 10:01:00 GMT', NOW)).toBe(60);
+  });
+  it('tells a throttled client to wait a nominal second without Retry-After, nobody else', () => {
+    expect(retryAfterSeconds(429, undefined, NOW)).toBe(1);
+    expect(retryAfterSeconds(503, undefined, NOW)).toBeUndefined();
+  });
+});
+
+describe('decideRetry', () => {
+  const input = { ...base, attempt: 0, maxRetries: 3, retryAfterHeaders: [undefined], deadlineAt: NOW + 10_000, timeoutMs: 1000 };
+  it('stops after maxRetries', () => expect(decideRetry({ ...input, attempt: 3 })).toEqual({ retry: false, why: 'exhausted' }));
+  it('waits for the longest Retry-After of the failures it repeats', () => {
+    expect(decideRetry({ ...input, retryAfterHeaders: ['1', '2.5', undefined] })).toEqual({ retry: true, delayMs: 2500 });
+  });
+  it('refuses a wait that leaves no useful try before the deadline', () => {
+    expect(decideRetry({ ...input, retryAfterHeaders: ['9.96'] })).toEqual({ retry: false, why: 'past-deadline', delayMs: 9960 });
+    expect(decideRetry({ ...input, retryAfterHeaders: ['9.95'] })).toEqual({ retry: true, delayMs: 9950 });
   });
 });

@@ -27,14 +27,13 @@ import {
   type INetworkModule,
 } from '@azure/msal-node';
 import type { Config } from '../config.js';
-import { AuthenticationError, ForbiddenError, GatewayError } from '../errors.js';
+import { AuthenticationError, ForbiddenError, GatewayError, type UpstreamService } from '../errors.js';
 import { TokenExchangeFailedError, TokenExchangeUnavailableError, type IdentityProviderDetails } from './errors.js';
 import { ExpiringLru } from './lru.js';
 import { createFetchNetworkClient, guardNetworkClient, type UrlRewrite } from './msal-network.js';
 import type { Principal } from './principal.js';
 
-/** The upstreams a token can be asked for. */
-export type UpstreamService = 'partner-center' | 'graph';
+export type { UpstreamService } from '../errors.js';
 
 /** The access token for one upstream, bound to one caller. */
 export type UpstreamTokenProvider = (service: UpstreamService) => Promise<string>;

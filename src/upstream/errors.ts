@@ -1,23 +1,21 @@
 /**
- * The upstream error model: every failure of a Partner Center, Graph or identity (token) call becomes one
+ * The upstream error model: every failure of a Partner Center or Graph call becomes one
  * `UpstreamError`, whose contract code comes from ONE mapping, `contractCodeForStatus` (DESIGN.md, Errors).
- * The parsers here understand the three error bodies the upstreams send (UPSTREAM.md §1.7, §2.5) and
+ * The parsers here understand the error bodies the upstreams send (UPSTREAM.md §1.7, §2.5) and
  * never fail: an empty, truncated or HTML body still yields a clean error with a message from the status.
  * This module knows REST only; `formatError` turns `code` + `extensions()` into the GraphQL error.
  */
 import { STATUS_CODES } from 'node:http';
-import { GatewayError } from '../errors.js';
-import type { ErrorCode } from '../errors.js';
+import { GatewayError, UPSTREAM_NAMES } from '../errors.js';
+import type { ErrorCode, UpstreamService } from '../errors.js';
 
-/** Which upstream failed. `identity` is the token service (on-behalf-of exchange), used by src/auth/. */
-export type UpstreamErrorService = 'partner-center' | 'graph' | 'identity';
+/** Which upstream failed. */
+export type UpstreamErrorService = UpstreamService;
 
-/** Human names used in fallback messages. */
-const SERVICE_NAMES: Readonly<Record<UpstreamErrorService, string>> = {
-  'partner-center': 'Partner Center',
-  graph: 'Microsoft Graph',
-  identity: 'The identity service',
-};
+/** The name messages give an upstream ("Partner Center did not answer"). */
+export function upstreamName(service: UpstreamService): string {
+  return UPSTREAM_NAMES[service];
+}
 
 /**
  * The one mapping from an upstream HTTP status to the contract's code (DESIGN.md, Errors).
@@ -127,9 +125,9 @@ export function sanitizeMessage(text: string, maxLength = MAX_MESSAGE_LENGTH): s
 }
 
 function fallbackMessage(service: UpstreamErrorService, status: number): string {
-  if (status === 0) return `${SERVICE_NAMES[service]} did not answer`;
+  if (status === 0) return `${upstreamName(service)} did not answer`;
   const reason = STATUS_CODES[status];
-  return `${SERVICE_NAMES[service]} answered ${status}${reason ? ` ${reason}` : ''}`;
+  return `${upstreamName(service)} answered ${status}${reason ? ` ${reason}` : ''}`;
 }
 
 /** Response headers as Node gives them (lower-case names). */
@@ -208,16 +206,19 @@ export function parseGraphErrorBody(body: unknown): ParsedErrorBody {
   return { upstreamCode: asString(error.code), message: asString(error.message), requestId };
 }
 
-/** The header carrying the upstream's own request id (UPSTREAM.md §1.3, §2.5). */
-const REQUEST_ID_HEADER: Readonly<Record<UpstreamErrorService, string>> = {
-  'partner-center': 'ms-requestid',
-  graph: 'request-id',
-  identity: 'x-ms-request-id',
-};
+/** How one upstream's answers name and explain a failure: the part of its profile the error model needs. */
+export interface UpstreamErrorDialect {
+  readonly service: UpstreamService;
+  /** Lower-case name of the header carrying the upstream's own request id (UPSTREAM.md §1.3, §2.5). */
+  readonly requestIdHeader: string;
+  /** Reads the upstream's error body (never throws; `{}` when it cannot). */
+  parseErrorBody(body: unknown): ParsedErrorBody;
+}
 
 /** Input of `upstreamErrorFromResponse`. */
 export interface ErrorResponse {
-  readonly service: UpstreamErrorService;
+  /** The upstream that answered (its profile). */
+  readonly upstream: UpstreamErrorDialect;
   readonly status: number;
   readonly headers?: HeaderBag;
   /** Raw text/Buffer or an already parsed JSON value (a `$batch` sub-response body). */
@@ -231,28 +232,17 @@ export interface ErrorResponse {
 
 /** Builds the `UpstreamError` for a non-success answer, whatever its body. */
 export function upstreamErrorFromResponse(res: ErrorResponse): UpstreamError {
-  const parsed =
-    res.service === 'graph'
-      ? parseGraphErrorBody(res.body)
-      : res.service === 'partner-center'
-        ? parsePartnerCenterErrorBody(res.body)
-        : parseIdentityErrorBody(res.body);
+  const { upstream } = res;
+  const parsed = upstream.parseErrorBody(res.body);
   return new UpstreamError({
-    service: res.service,
+    service: upstream.service,
     status: res.status,
     upstreamCode: parsed.upstreamCode,
     message: parsed.message ?? '',
-    requestId: headerValue(res.headers, REQUEST_ID_HEADER[res.service]) ?? parsed.requestId ?? res.fallbackRequestId,
+    requestId: headerValue(res.headers, upstream.requestIdHeader) ?? parsed.requestId ?? res.fallbackRequestId,
     correlationId: res.correlationId,
     retryAfter: res.retryAfter,
   });
-}
-
-/** Entra ID token endpoint errors: `{ error, error_description, correlation_id, trace_id }`. */
-function parseIdentityErrorBody(body: unknown): ParsedErrorBody {
-  const json = parseJsonBody(body);
-  if (!isRecord(json)) return {};
-  return { upstreamCode: asString(json.error), message: asString(json.error_description), requestId: asString(json.trace_id) };
 }
 
 /**
@@ -268,7 +258,7 @@ export function unexpectedAnswer(
   return new UpstreamError({
     service,
     status: answer.status,
-    message: `${SERVICE_NAMES[service]} answered with ${what}`,
+    message: `${upstreamName(service)} answered with ${what}`,
     requestId: answer.requestId,
     correlationId,
   });

@@ -13,12 +13,28 @@
 import { BadUserInputError, NotAvailableInCloudError } from '../errors.js';
 import { createCursorCodec } from './cursor.js';
 import type { Page } from './cursor.js';
-import { UpstreamError, headerValue, unexpectedAnswer, upstreamErrorFromResponse } from './errors.js';
+import { UpstreamError, headerValue, parseGraphErrorBody, unexpectedAnswer, upstreamErrorFromResponse } from './errors.js';
 import type { HeaderBag } from './errors.js';
-import type { UpstreamCaller, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './transport.js';
-import { isRetryableStatus, parseRetryAfter } from './retry.js';
+import type { UpstreamCaller, UpstreamProfile, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './transport.js';
+import { isRetryableStatus, retryAfterSeconds } from './retry.js';
 
 export type { Page } from './cursor.js';
+
+/**
+ * How the transport talks to Graph (UPSTREAM.md §2.5, §3.1): every try carries the caller's
+ * `client-request-id`, retries carry `Retry-Attempt: n` as the Graph SDK sends; answers name their
+ * request id in `request-id`, error bodies are OData errors.
+ */
+export const GRAPH: UpstreamProfile = {
+  service: 'graph',
+  requestIdHeader: 'request-id',
+  parseErrorBody: parseGraphErrorBody,
+  ownHeaders: ['client-request-id', 'retry-attempt'],
+  callHeaders:
+    ({ correlationId }) =>
+    (attempt): Record<string, string> =>
+      attempt > 0 ? { 'client-request-id': correlationId, 'retry-attempt': String(attempt) } : { 'client-request-id': correlationId },
+};
 
 /** `physicalOfficeAddress` (UPSTREAM.md §2.1). */
 export interface PhysicalOfficeAddressResource {
@@ -142,8 +158,8 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   const beta = `${root.origin}${rootPath}/beta`;
   const cursors = createCursorCodec('graph/externalUserProfiles', isGraphContinuation, options.cursorKey);
 
-  const call = <T>(req: Omit<UpstreamRequest, 'service' | 'caller'>): Promise<UpstreamResponse<T>> =>
-    transport.request<T>({ ...req, service: 'graph', caller });
+  const call = <T>(req: Omit<UpstreamRequest, 'upstream' | 'caller'>): Promise<UpstreamResponse<T>> =>
+    transport.request<T>({ ...req, upstream: GRAPH, caller });
 
   function assertAvailable(): void {
     if (!options.externalUserProfilesAvailable) throw new NotAvailableInCloudError('externalUserProfiles', options.cloudName);
@@ -239,24 +255,25 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
           return;
         }
         const retryAfterHeader = headerValue(headers, 'retry-after');
-        const askedMs = parseRetryAfter(retryAfterHeader, policy.now());
         const error = upstreamErrorFromResponse({
-          service: 'graph',
+          upstream: GRAPH,
           status: Number.isFinite(status) ? status : 0,
           headers,
           body: sub.body,
           correlationId: caller.correlationId,
-          retryAfter: askedMs !== undefined ? Math.max(1, Math.ceil(askedMs / 1000)) : status === 429 ? 1 : undefined,
+          retryAfter: retryAfterSeconds(status, retryAfterHeader, policy.now()),
           fallbackRequestId: envelope.requestId,
         });
         results.set(id, error);
         if (isRetryableStatus(status)) throttled.push({ id, error, retryAfterHeader });
       });
 
-      if (throttled.length === 0 || attempt >= policy.maxRetries) break;
-      const delayMs = Math.max(...throttled.map((t) => policy.delay(attempt, t.retryAfterHeader).delayMs));
-      if (policy.now() + delayMs >= deadlineAt) break; // they keep their error (RATE_LIMITED + retryAfter)
-      await policy.sleep(delayMs);
+      if (throttled.length === 0) break;
+      // The transport's own rule, waiting for the longest Retry-After; when it says stop, the throttled
+      // ids keep their error (RATE_LIMITED + retryAfter).
+      const decision = policy.decide(attempt, throttled.map((t) => t.retryAfterHeader), deadlineAt);
+      if (!decision.retry) break;
+      await policy.sleep(decision.delayMs);
       pending = throttled.map((t) => t.id);
     }
     return results;

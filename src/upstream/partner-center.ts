@@ -7,15 +7,51 @@
  * Path safety: ids reach a path only after `assertGuid` and through `encodeURIComponent`, so an id such
  * as `../profiles/support` or one holding `/ ? # %2f` is refused and never changes the path.
  */
+import { createHash, randomUUID } from 'node:crypto';
 import { BadUserInputError } from '../errors.js';
 import { createCursorCodec } from './cursor.js';
 import type { Page } from './cursor.js';
-import { unexpectedAnswer } from './errors.js';
-import type { UpstreamCaller, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './transport.js';
+import { parsePartnerCenterErrorBody, unexpectedAnswer } from './errors.js';
+import type { UpstreamCaller, UpstreamProfile, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './transport.js';
 import { requestIdForWrite } from './request-id.js';
 import { isGuid } from '../guid.js';
 
 export type { Page } from './cursor.js';
+
+/**
+ * How the transport talks to Partner Center (UPSTREAM.md §1.3, §3.2): every try carries the caller's
+ * `MS-CorrelationId`, `MS-CV` (the correlation vector, `.<try>` appended), `X-Locale`,
+ * `MS-PartnerCenter-Application`, and `MS-RequestId`: ONE value per logical call, identical on every
+ * retry, which is what makes retrying a write safe (a random one when the call is not a write with
+ * its own id: the .NET SDK sends one on every call). Answers name their request id in `MS-RequestId`.
+ */
+export const PARTNER_CENTER: UpstreamProfile = {
+  service: 'partner-center',
+  requestIdHeader: 'ms-requestid',
+  parseErrorBody: parsePartnerCenterErrorBody,
+  ownHeaders: ['ms-correlationid', 'ms-requestid', 'ms-cv', 'x-locale', 'ms-partnercenter-application'],
+  callHeaders({ correlationId, requestId = randomUUID(), applicationName }) {
+    const cvBase = correlationVectorBase(correlationId);
+    return (attempt) => ({
+      'ms-correlationid': correlationId,
+      'ms-requestid': requestId,
+      'ms-cv': `${cvBase}.${attempt + 1}`,
+      'x-locale': 'en-US',
+      'ms-partnercenter-application': applicationName,
+    });
+  },
+};
+
+/**
+ * Base of the Partner Center correlation vector (`MS-CV`, UPSTREAM.md §1.3): 22 base64 characters of
+ * 128 bits (the CV v2 base length), taken from the correlation id so one request's vectors are
+ * recognisable; each try appends `.<try>`.
+ */
+export function correlationVectorBase(correlationId: string): string {
+  const hex = correlationId.replace(/-/g, '');
+  const bytes = /^[0-9a-f]{32}$/i.test(hex) ? Buffer.from(hex, 'hex') : createHash('sha256').update(correlationId).digest().subarray(0, 16);
+  return bytes.toString('base64').replace(/=+$/, '');
+}
 
 /** `GET` path of the support profile (UPSTREAM.md §1.5). */
 export const SUPPORT_PROFILE_GET_PATH = '/v1/profiles/support';
@@ -158,8 +194,8 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
   const base = `${root.origin}${rootPath}`;
   const cursors = createCursorCodec('partner-center/users', isUsersContinuation, options.cursorKey);
 
-  const call = <T>(req: Omit<UpstreamRequest, 'service' | 'caller'>): Promise<UpstreamResponse<T>> =>
-    transport.request<T>({ ...req, service: 'partner-center', caller });
+  const call = <T>(req: Omit<UpstreamRequest, 'upstream' | 'caller'>): Promise<UpstreamResponse<T>> =>
+    transport.request<T>({ ...req, upstream: PARTNER_CENTER, caller });
 
   /** The body as an object (and with a string `id` when `withId`), else UPSTREAM_ERROR. */
   function objectBody<T>(res: UpstreamResponse<unknown>, withId: boolean): T {

@@ -88,3 +88,51 @@ export function computeRetryDelay(input: RetryDelayInput): RetryDelay {
   const ceiling = Math.min(input.maxMs, input.baseMs * 2 ** Math.max(0, input.attempt));
   return { delayMs: Math.floor(input.random() * ceiling), fromRetryAfter: false };
 }
+
+/**
+ * `extensions.retryAfter` (whole seconds, rounded up, at least 1) of a failed answer: its `Retry-After`,
+ * else a nominal second for a 429 (a throttled client must still be told to wait), else none.
+ */
+export function retryAfterSeconds(status: number, retryAfterHeader: string | readonly string[] | undefined, now: number): number | undefined {
+  const askedMs = parseRetryAfter(retryAfterHeader, now);
+  if (askedMs !== undefined) return Math.max(1, Math.ceil(askedMs / 1000));
+  return status === 429 ? 1 : undefined;
+}
+
+/** Below this, a try is not worth starting after a wait (it would only time out). */
+export const MIN_TRY_MS = 50;
+
+/** Input of `decideRetry`. */
+export interface RetryDecisionInput extends Omit<RetryDelayInput, 'retryAfterHeader'> {
+  /** Retries allowed after the first try. */
+  readonly maxRetries: number;
+  /**
+   * The `Retry-After` of each failure the retry would repeat (one for a plain call; one per throttled
+   * sub-request for a `$batch`, whose retry then waits for the longest).
+   */
+  readonly retryAfterHeaders: ReadonlyArray<string | readonly string[] | undefined>;
+  /** The absolute time (same clock as `now`) the whole logical call must end by. */
+  readonly deadlineAt: number;
+  /** Timeout of one try (a retry needs `min(MIN_TRY_MS, timeoutMs)` after its wait). */
+  readonly timeoutMs: number;
+}
+
+/** What `decideRetry` says: wait `delayMs` and try again, or stop (the last failure stands). */
+export type RetryDecision =
+  | { readonly retry: true; readonly delayMs: number }
+  | { readonly retry: false; readonly why: 'exhausted' }
+  | { readonly retry: false; readonly why: 'past-deadline'; readonly delayMs: number };
+
+/**
+ * The one retry rule, for something that failed retryably (`isRetryableStatus`, `isRetryableErrorCode`):
+ * no more than `maxRetries` retries, each after `computeRetryDelay` (the longest when several failures are
+ * retried together), and none whose wait would leave less than a useful try before the deadline. A
+ * `Retry-After` longer than the deadline allows fails at once rather than retrying early.
+ */
+export function decideRetry(input: RetryDecisionInput): RetryDecision {
+  if (input.attempt >= input.maxRetries) return { retry: false, why: 'exhausted' };
+  const delays = input.retryAfterHeaders.map((retryAfterHeader) => computeRetryDelay({ ...input, retryAfterHeader }).delayMs);
+  const delayMs = Math.max(0, ...delays);
+  if (delayMs + Math.min(MIN_TRY_MS, input.timeoutMs) > input.deadlineAt - input.now) return { retry: false, why: 'past-deadline', delayMs };
+  return { retry: true, delayMs };
+}

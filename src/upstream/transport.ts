@@ -15,33 +15,55 @@
  *   retry after a lost answer is replayed, not re-applied (UPSTREAM.md §1.3); a Graph PATCH is
  *   idempotent; `$batch` carries only GETs here.
  *
- * Every try carries `Authorization` (one token per logical call, from the caller's token source),
- * `Accept: application/json`, the caller's correlation id (`MS-CorrelationId` for Partner Center,
- * `client-request-id` for Graph), and for Partner Center `MS-CV`, `X-Locale` and `MS-RequestId`: the
- * latter is ONE value per logical call, identical on every retry, which is what makes retrying a write
- * safe (UPSTREAM.md §1.3, §3.2). Graph retries carry `Retry-Attempt: n`, as the Graph SDK sends (§3.1).
+ * The transport is generic: what differs between upstreams (their headers, the header naming their own
+ * request id, how their error bodies read, their name) comes with each call as the upstream's
+ * `UpstreamProfile`, built once by its client module (partner-center.ts, graph.ts), as gh-got keeps one
+ * configured instance per upstream. Every try carries `Authorization` (one token per logical call, from
+ * the caller's token source), `Accept: application/json`, `User-Agent`, and the profile's headers for
+ * that try (correlation id, request ids, try counters).
  *
  * Never logged: the `Authorization` header, request bodies (they may hold `passwordProfile`); error
  * bodies are logged truncated, with credentials and passwords redacted.
  */
-import { randomUUID, createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { got, RequestError } from 'got';
 import type { Got, Response as GotResponse } from 'got';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { CircuitBreakerOptions } from './circuit-breaker.js';
-import { UpstreamError, headerValue, sanitizeMessage, upstreamErrorFromResponse } from './errors.js';
-import type { HeaderBag } from './errors.js';
-import { computeRetryDelay, isRetryableErrorCode, isRetryableStatus, parseRetryAfter } from './retry.js';
-import type { RetryDelay } from './retry.js';
+import { UpstreamError, headerValue, sanitizeMessage, upstreamErrorFromResponse, upstreamName } from './errors.js';
+import type { HeaderBag, UpstreamErrorDialect } from './errors.js';
+import { decideRetry, isRetryableErrorCode, isRetryableStatus, retryAfterSeconds } from './retry.js';
+import type { RetryDecision } from './retry.js';
 import type { IdempotencyContext } from './request-id.js';
+import type { UpstreamService } from '../errors.js';
 
-export { computeRetryDelay, parseRetryAfter, isRetryableStatus, isRetryableErrorCode } from './retry.js';
-export type { RetryDelay, RetryDelayInput } from './retry.js';
+export type { UpstreamService } from '../errors.js';
 
-/** The upstreams the transport calls. */
-export type UpstreamService = 'partner-center' | 'graph';
+/**
+ * What the transport needs to know of one upstream. Each client module builds its upstream's profile
+ * ONCE (a module constant) and passes it with every call; the transport has no branch per upstream.
+ */
+export interface UpstreamProfile extends UpstreamErrorDialect {
+  /**
+   * Headers of each try of one logical call. Called once per logical call, so what must stay the same
+   * on every retry (Partner Center's `MS-RequestId`) is fixed there; the returned function is called
+   * once per try (`attempt` 0 is the first try).
+   */
+  callHeaders(call: ProfileCall): (attempt: number) => Readonly<Record<string, string>>;
+  /** Lower-case names of the headers `callHeaders` sets: a client's extra headers can never set them. */
+  readonly ownHeaders: readonly string[];
+}
+
+/** What a profile may put in its headers. */
+export interface ProfileCall {
+  /** The caller's correlation id (a GUID). */
+  readonly correlationId: string;
+  /** `UpstreamRequest.requestId`, when the client gave one. */
+  readonly requestId?: string;
+  /** The transport's `applicationName` (`User-Agent`). */
+  readonly applicationName: string;
+}
 
 /**
  * Who a call is made for: bound into the clients by the per-request context.
@@ -63,7 +85,8 @@ export type UpstreamMethod = 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE';
 
 /** One logical upstream call. */
 export interface UpstreamRequest {
-  readonly service: UpstreamService;
+  /** The upstream called (its client module's profile). */
+  readonly upstream: UpstreamProfile;
   readonly caller: UpstreamCaller;
   readonly method: UpstreamMethod;
   /** Absolute URL, built by a client from validated, encoded parts. */
@@ -73,8 +96,8 @@ export interface UpstreamRequest {
   /** JSON request body (sent with `Content-Type: application/json`). */
   readonly json?: unknown;
   /**
-   * Partner Center `MS-RequestId`: pass one per logical write (see request-id.ts). When omitted, a
-   * random one is made for this logical call (the .NET SDK sends one on every call, UPSTREAM.md §3.2).
+   * The request id of this logical call, for profiles that send one (Partner Center's `MS-RequestId`,
+   * one per logical write: see request-id.ts). The profile decides what happens when it is omitted.
    */
   readonly requestId?: string;
   /** An absolute time (ms, same clock as `now`) the call must end by, if earlier than its own deadline. */
@@ -100,8 +123,11 @@ export interface RetryPolicy {
   readonly deadlineMs: number;
   now(): number;
   sleep(ms: number): Promise<void>;
-  /** The wait before retry number `attempt + 1` (see `computeRetryDelay`). */
-  delay(attempt: number, retryAfterHeader?: string | readonly string[]): RetryDelay;
+  /**
+   * Whether retry number `attempt + 1` of something that failed retryably is made, and after how long
+   * (see `decideRetry`): the one rule of the transport's loop and of `$batch` sub-requests.
+   */
+  decide(attempt: number, retryAfterHeaders: ReadonlyArray<string | undefined>, deadlineAt: number): RetryDecision;
 }
 
 /** The transport the clients are built on; create ONE per process. */
@@ -145,7 +171,7 @@ export interface UpstreamTransportOptions {
   readonly maxSockets?: number;
   /** Circuit breaker per service (circuit-breaker.ts); `false` turns it off. @default {} (on, 5 failures, 5 s) */
   readonly circuitBreaker?: CircuitBreakerOptions | false;
-  /** Sent as `User-Agent` and Partner Center's `MS-PartnerCenter-Application`. @default 'partner-bff-gateway' */
+  /** Sent as `User-Agent`, and given to the profiles (Partner Center's `MS-PartnerCenter-Application`). @default 'partner-bff-gateway' */
   readonly applicationName?: string;
   /** @default Math.random */
   readonly random?: () => number;
@@ -171,9 +197,6 @@ const baseGot: Got = got.extend({
   http2: false,
   decompress: true,
 });
-
-/** Below this, a last try is not worth starting after a wait (it would only time out). */
-const MIN_TRY_MS = 50;
 
 /** Upper bound of logged error bodies. */
 const MAX_LOGGED_BODY = 2048;
@@ -219,34 +242,44 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
     deadlineMs,
     now,
     sleep,
-    delay: (attempt, retryAfterHeader) => computeRetryDelay({ attempt, retryAfterHeader, now: now(), random, baseMs, maxMs }),
+    decide: (attempt, retryAfterHeaders, deadlineAt) =>
+      decideRetry({ attempt, maxRetries, retryAfterHeaders, now: now(), deadlineAt, timeoutMs, random, baseMs, maxMs }),
   };
+
+  /** One try of a logical call: the request as got sends it. */
+  interface Try {
+    readonly upstream: UpstreamProfile;
+    readonly method: UpstreamMethod;
+    readonly url: string;
+    readonly headers: Readonly<Record<string, string>>;
+    readonly body: string | undefined;
+    /** This try's timeout (never past the call's deadline). */
+    readonly timeoutMs: number;
+    readonly correlationId: string;
+  }
 
   type TryOutcome =
     | { readonly ok: true; readonly response: UpstreamResponse<unknown> }
     | { readonly ok: false; readonly error: UpstreamError; readonly retryable: boolean; readonly retryAfterHeader?: string };
 
-  async function tryOnce(req: UpstreamRequest, headers: Record<string, string>, body: string | undefined, timeout: number): Promise<TryOutcome> {
-    const { service, caller } = req;
+  /** Performs ONE try and classifies its outcome; never throws for an HTTP or connection failure. */
+  async function sendTry(t: Try): Promise<TryOutcome> {
+    const { upstream, correlationId } = t;
+    const { service } = upstream;
     let res: GotResponse<string>;
     try {
-      res = await client(req.url, { method: req.method, headers, body, timeout: { request: timeout } });
+      res = await client(t.url, { method: t.method, headers: t.headers, body: t.body, timeout: { request: t.timeoutMs } });
     } catch (err) {
       if (!(err instanceof RequestError)) throw err;
       // No answer: connection refused/reset, socket hang up, try timeout (ETIMEDOUT), DNS…
-      const reason = err.code === 'ETIMEDOUT' ? `timed out after ${timeout} ms` : `connection failed (${err.code})`;
-      const error = new UpstreamError({
-        service,
-        status: 0,
-        message: `${serviceName(service)} did not answer: ${reason}`,
-        correlationId: caller.correlationId,
-        cause: err,
-      });
+      const reason = err.code === 'ETIMEDOUT' ? `timed out after ${t.timeoutMs} ms` : `connection failed (${err.code})`;
+      const error = new UpstreamError({ service, status: 0, message: `${upstreamName(service)} did not answer: ${reason}`, correlationId, cause: err });
       return { ok: false, error, retryable: isRetryableErrorCode(err.code) };
     }
 
     const status = res.statusCode;
     const resHeaders = res.headers as HeaderBag;
+    const requestId = headerValue(resHeaders, upstream.requestIdHeader);
     if (status >= 200 && status < 300) {
       const text = res.body ?? '';
       let parsed: unknown;
@@ -254,39 +287,38 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
         try {
           parsed = JSON.parse(text);
         } catch {
-          const error = new UpstreamError({
-            service,
-            status,
-            message: `${serviceName(service)} answered ${status} with a body that is not JSON`,
-            requestId: upstreamRequestId(service, resHeaders),
-            correlationId: caller.correlationId,
-          });
-          return { ok: false, error, retryable: false };
+          const message = `${upstreamName(service)} answered ${status} with a body that is not JSON`;
+          return { ok: false, error: new UpstreamError({ service, status, message, requestId, correlationId }), retryable: false };
         }
       }
-      return { ok: true, response: { status, headers: resHeaders, body: parsed, requestId: upstreamRequestId(service, resHeaders), tries: 0 } };
+      return { ok: true, response: { status, headers: resHeaders, body: parsed, requestId, tries: 0 } };
     }
 
     const retryAfterHeader = headerValue(resHeaders, 'retry-after');
-    const askedMs = parseRetryAfter(retryAfterHeader, now());
-    // A 429 without (a readable) Retry-After still tells the client to wait: a nominal second.
-    const retryAfter = askedMs !== undefined ? toRetryAfterSeconds(askedMs) : status === 429 ? 1 : undefined;
-    const error = upstreamErrorFromResponse({ service, status, headers: resHeaders, body: res.body, correlationId: caller.correlationId, retryAfter });
+    const retryAfter = retryAfterSeconds(status, retryAfterHeader, now());
+    const error = upstreamErrorFromResponse({ upstream, status, headers: resHeaders, body: res.body, correlationId, retryAfter });
     logger?.debug(
-      { service, status, upstreamCode: error.upstreamCode, upstreamRequestId: error.requestId, correlationId: caller.correlationId, body: sanitizeMessage(res.body ?? '', MAX_LOGGED_BODY) },
+      { service, status, upstreamCode: error.upstreamCode, upstreamRequestId: error.requestId, correlationId, body: sanitizeMessage(res.body ?? '', MAX_LOGGED_BODY) },
       'upstream error answer',
     );
     return { ok: false, error, retryable: isRetryableStatus(status), retryAfterHeader };
   }
 
+  /** One logical call: the token, then tries until success, a definitive failure, the retry limit or the deadline. */
   async function run(req: UpstreamRequest): Promise<UpstreamResponse<unknown>> {
-    const { service, caller } = req;
+    const { upstream, caller } = req;
+    const { service } = upstream;
     const started = now();
     const deadlineAt = Math.min(started + deadlineMs, req.deadlineAt ?? Number.POSITIVE_INFINITY);
     const token = await caller.getToken(service);
     const body = req.json === undefined ? undefined : JSON.stringify(req.json);
-    const requestId = service === 'partner-center' ? (req.requestId ?? randomUUID()) : undefined;
-    const cvBase = service === 'partner-center' ? correlationVectorBase(caller.correlationId) : '';
+    const baseHeaders: Record<string, string> = {
+      ...withoutReserved(req.headers, upstream.ownHeaders),
+      accept: 'application/json',
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    };
+    const headersOfTry = upstream.callHeaders({ correlationId: caller.correlationId, requestId: req.requestId, applicationName: appName });
     const path = safePath(req.url);
 
     let lastError: UpstreamError | undefined;
@@ -295,58 +327,49 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
       if (remaining <= 0) {
         throw (
           lastError ??
-          new UpstreamError({ service, status: 0, message: `${serviceName(service)} call exceeded its deadline`, correlationId: caller.correlationId })
+          new UpstreamError({ service, status: 0, message: `${upstreamName(service)} call exceeded its deadline`, correlationId: caller.correlationId })
         );
       }
-      const headers: Record<string, string> = {
-        ...withoutReserved(req.headers),
-        accept: 'application/json',
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(service === 'partner-center'
-          ? {
-              'ms-correlationid': caller.correlationId,
-              'ms-requestid': requestId!,
-              'ms-cv': `${cvBase}.${attempt + 1}`,
-              'x-locale': 'en-US',
-              'ms-partnercenter-application': appName,
-            }
-          : {
-              'client-request-id': caller.correlationId,
-              ...(attempt > 0 ? { 'retry-attempt': String(attempt) } : {}),
-            }),
-      };
       const tryStarted = now();
-      const outcome = await tryOnce(req, headers, body, Math.min(timeoutMs, remaining));
+      const outcome = await sendTry({
+        upstream,
+        method: req.method,
+        url: req.url,
+        headers: { ...baseHeaders, ...headersOfTry(attempt) },
+        body,
+        timeoutMs: Math.min(timeoutMs, remaining),
+        correlationId: caller.correlationId,
+      });
       const log = { service, method: req.method, path, attempt, elapsedMs: now() - tryStarted, correlationId: caller.correlationId };
       if (outcome.ok) {
         logger?.debug({ ...log, status: outcome.response.status, upstreamRequestId: outcome.response.requestId }, 'upstream call');
         return { ...outcome.response, tries: attempt + 1 };
       }
       lastError = outcome.error;
-      if (!outcome.retryable || attempt >= maxRetries) throw outcome.error;
-      const { delayMs } = policy.delay(attempt, outcome.retryAfterHeader);
-      if (delayMs + Math.min(MIN_TRY_MS, timeoutMs) > deadlineAt - now()) {
-        // Fail fast: waiting would end past the deadline (UPSTREAM.md §1.7: honour Retry-After, so
-        // retrying earlier than asked is not an option). The error carries `retryAfter` for the client.
-        logger?.debug({ ...log, status: outcome.error.status, delayMs }, 'upstream retry would pass the deadline');
+      if (!outcome.retryable) throw outcome.error;
+      const decision = policy.decide(attempt, [outcome.retryAfterHeader], deadlineAt);
+      if (!decision.retry) {
+        // Past the deadline: UPSTREAM.md §1.7 says honour Retry-After, so retrying earlier than asked is
+        // not an option; the error carries `retryAfter` for the client.
+        if (decision.why === 'past-deadline') logger?.debug({ ...log, status: outcome.error.status, delayMs: decision.delayMs }, 'upstream retry would pass the deadline');
         throw outcome.error;
       }
-      logger?.debug({ ...log, status: outcome.error.status, upstreamCode: outcome.error.upstreamCode, delayMs }, 'upstream retry');
-      await sleep(delayMs);
+      logger?.debug({ ...log, status: outcome.error.status, upstreamCode: outcome.error.upstreamCode, delayMs: decision.delayMs }, 'upstream retry');
+      await sleep(decision.delayMs);
     }
   }
 
   return {
     policy,
     async request<T>(req: UpstreamRequest): Promise<UpstreamResponse<T>> {
-      const breaker = breakerFor(req.service);
+      const { service } = req.upstream;
+      const breaker = breakerFor(service);
       const permit = breaker?.acquire() ?? { allowed: true, probe: false };
       if (!permit.allowed) {
         throw new UpstreamError({
-          service: req.service,
+          service,
           status: 0,
-          message: `${serviceName(req.service)} is unavailable (circuit open after repeated failures)`,
+          message: `${upstreamName(service)} is unavailable (circuit open after repeated failures)`,
           correlationId: req.caller.correlationId,
         });
       }
@@ -356,11 +379,11 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
         return response as UpstreamResponse<T>;
       } catch (err) {
         // Only this service's own failures move its breaker (a token-service error does not).
-        if (err instanceof UpstreamError && err.service === req.service) {
+        if (err instanceof UpstreamError && err.service === service) {
           if (err.code === 'UPSTREAM_UNAVAILABLE') {
             breaker?.failure();
             logger?.warn(
-              { service: req.service, status: err.status, upstreamRequestId: err.requestId, correlationId: err.correlationId, message: err.message, circuit: breaker?.state },
+              { service, status: err.status, upstreamRequestId: err.requestId, correlationId: err.correlationId, message: err.message, circuit: breaker?.state },
               'upstream unavailable',
             );
           } else breaker?.success();
@@ -385,53 +408,25 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
   };
 }
 
-function serviceName(service: UpstreamService): string {
-  return service === 'partner-center' ? 'Partner Center' : 'Microsoft Graph';
-}
-
-function upstreamRequestId(service: UpstreamService, headers: HeaderBag): string | undefined {
-  return headerValue(headers, service === 'partner-center' ? 'ms-requestid' : 'request-id');
-}
-
-/** `Retry-After` ms → whole seconds for `extensions.retryAfter` (rounded up, at least 1). */
-function toRetryAfterSeconds(ms: number): number {
-  return Math.max(1, Math.ceil(ms / 1000));
-}
-
-/** Headers a caller may not set: the transport owns them. */
-const RESERVED_HEADERS = new Set([
+/** Headers no client may set, whatever the upstream: the transport owns them (the profile adds its own). */
+const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   'authorization',
   'accept',
   'content-type',
   'content-length',
   'host',
   'cookie',
-  'ms-correlationid',
-  'ms-requestid',
-  'ms-cv',
-  'client-request-id',
-  'retry-attempt',
   'transfer-encoding',
   'connection',
 ]);
 
-function withoutReserved(headers: Readonly<Record<string, string>> | undefined): Record<string, string> {
+function withoutReserved(headers: Readonly<Record<string, string>> | undefined, profileHeaders: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
-    if (!RESERVED_HEADERS.has(name.toLowerCase())) out[name.toLowerCase()] = value;
+    const lower = name.toLowerCase();
+    if (!RESERVED_HEADERS.has(lower) && !profileHeaders.includes(lower)) out[lower] = value;
   }
   return out;
-}
-
-/**
- * Base of the Partner Center correlation vector (`MS-CV`, UPSTREAM.md §1.3): 22 base64 characters of
- * 128 bits (the CV v2 base length), taken from the correlation id so one request's vectors are
- * recognisable; the transport appends `.<try>`.
- */
-export function correlationVectorBase(correlationId: string): string {
-  const hex = correlationId.replace(/-/g, '');
-  const bytes = /^[0-9a-f]{32}$/i.test(hex) ? Buffer.from(hex, 'hex') : createHash('sha256').update(correlationId).digest().subarray(0, 16);
-  return bytes.toString('base64').replace(/=+$/, '');
 }
 
 /** The path of a URL, for logs (the query may carry continuation tokens). */
