@@ -109,6 +109,28 @@ describe('customer users', () => {
     expect(attempts[0]?.headers['ms-requestid']).toBe(attempts[1]?.headers['ms-requestid']);
   });
 
+  it("two aliased updates under one Idempotency-Key are two writes: b's change is not lost", async () => {
+    const twice = `mutation Twice($c: ID!, $u: ID!) {
+      a: updateCustomerUser(customerId: $c, userId: $u, input: { firstName: "Alias-A" }) { firstName lastName }
+      b: updateCustomerUser(customerId: $c, userId: $u, input: { lastName: "Alias-B" }) { firstName lastName }
+    }`;
+    const headers = { 'idempotency-key': 'one-key-two-writes' };
+    const { body } = await stack.graphql(twice, { c: customer.id, u: userId }, { headers });
+    expect(body.errors).toBeUndefined();
+    expect(body.data?.b).toEqual({ firstName: 'Alias-A', lastName: 'Alias-B' });
+    const stored = await stack.graphql(GET, { c: customer.id, u: userId });
+    expect(stored.body.data?.customerUser).toMatchObject({ firstName: 'Alias-A', lastName: 'Alias-B' });
+    const [a, b] = patches().map((p) => p.headers['ms-requestid']);
+    expect(a).not.toBe(b);
+
+    // A resend of the same document replays both writes: the same two MS-RequestIds, nothing re-applied.
+    await stack.graphql(UPDATE, { c: customer.id, u: userId, input: { firstName: 'Between' } });
+    const resent = await stack.graphql(twice, { c: customer.id, u: userId }, { headers });
+    expect(resent.body.data).toEqual(body.data);
+    expect(patches().slice(3).map((p) => p.headers['ms-requestid'])).toEqual([a, b]);
+    expect((await stack.graphql(GET, { c: customer.id, u: userId })).body.data?.customerUser.firstName).toBe('Between');
+  });
+
   it('never logs, echoes or returns the password', async () => {
     const password = 'Sup3r-Secret-Pa55word!';
     const { body } = await stack.graphql(UPDATE, {

@@ -157,6 +157,23 @@ describe('support profile', () => {
     expect(ids[0]).toBe(ids[1]);
   });
 
+  it("two aliased updates under one Idempotency-Key are two writes: b's change is not lost", async () => {
+    const twice = `mutation Twice {
+      a: updateSupportProfile(input: { email: "alias-a@contoso.example" }) { email telephone }
+      b: updateSupportProfile(input: { telephone: "+1 425 555 0199" }) { email telephone }
+    }`;
+    const headers = { 'idempotency-key': 'one-key-two-writes' };
+    const { body } = await stack.graphql(twice, undefined, { headers });
+    expect(body.errors).toBeUndefined();
+    expect(body.data?.b).toEqual({ email: 'alias-a@contoso.example', telephone: '+1 425 555 0199' });
+    expect((await stack.graphql(PROFILE)).body.data?.supportProfile).toMatchObject({ email: 'alias-a@contoso.example', telephone: '+1 425 555 0199' });
+    const [a, b] = puts().map((p) => p.headers['ms-requestid']);
+    expect(a).not.toBe(b);
+    const resent = await stack.graphql(twice, undefined, { headers });
+    expect(resent.body.data).toEqual(body.data);
+    expect(puts().slice(2).map((p) => p.headers['ms-requestid'])).toEqual([a, b]);
+  });
+
   it('refuses a malformed Idempotency-Key', async () => {
     const { body } = await stack.graphql(UPDATE, { input: { email: 'x@contoso.example' } }, { headers: { 'idempotency-key': 'k'.repeat(256) } });
     expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');

@@ -27,6 +27,13 @@ describe('deriveRequestId', () => {
     expect(deriveRequestId({ ...caller, idempotencyKey: 'k-1', operation: 'PUT /v1/profiles/supportprofile' })).not.toBe(a);
   });
 
+  it('gives two aliased writes of one path under one key two ids, the same place the same id', () => {
+    const a = deriveRequestId({ ...caller, idempotencyKey: 'k-1', operation: op, place: 'a' });
+    expect(deriveRequestId({ ...caller, idempotencyKey: 'k-1', operation: op, place: 'a' })).toBe(a);
+    expect(deriveRequestId({ ...caller, idempotencyKey: 'k-1', operation: op, place: 'b' })).not.toBe(a);
+    expect(deriveRequestId({ ...caller, idempotencyKey: 'k-1', operation: op })).not.toBe(a);
+  });
+
   it('cannot be forged by moving characters between fields', () => {
     const a = deriveRequestId({ tenantId: 'a', objectId: 'b|c', idempotencyKey: 'k', operation: op });
     const b = deriveRequestId({ tenantId: 'a|b', objectId: 'c', idempotencyKey: 'k', operation: op });

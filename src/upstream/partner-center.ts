@@ -136,12 +136,15 @@ export interface ListCustomerUsersOptions {
 export interface PartnerCenterClient {
   /** `GET /v1/profiles/support`. */
   getSupportProfile(): Promise<SupportProfileResource>;
-  /** `PUT` of the FULL resource (read, merge, put back: UPSTREAM.md §1.5). Carries `MS-RequestId`. */
-  putSupportProfile(resource: SupportProfileResource): Promise<SupportProfileResource>;
+  /**
+   * `PUT` of the FULL resource (read, merge, put back: UPSTREAM.md §1.5). Carries `MS-RequestId`;
+   * `place` is where the write sits in the client's request (see request-id.ts).
+   */
+  putSupportProfile(resource: SupportProfileResource, place?: string): Promise<SupportProfileResource>;
   /** `GET /v1/customers/{customerId}/users/{userId}`. */
   getCustomerUser(customerId: string, userId: string): Promise<CustomerUserResource>;
-  /** `PATCH /v1/customers/{customerId}/users/{userId}` with the given keys. Carries `MS-RequestId`. */
-  patchCustomerUser(customerId: string, userId: string, patch: CustomerUserPatch): Promise<CustomerUserResource>;
+  /** `PATCH /v1/customers/{customerId}/users/{userId}` with the given keys. Carries `MS-RequestId` (`place`: as above). */
+  patchCustomerUser(customerId: string, userId: string, patch: CustomerUserPatch, place?: string): Promise<CustomerUserResource>;
   /** One page of `GET /v1/customers/{customerId}/users`. */
   listCustomerUsers(customerId: string, options: ListCustomerUsersOptions): Promise<Page<CustomerUserResource>>;
 }
@@ -238,14 +241,14 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
       return objectBody<SupportProfileResource>(res, false);
     },
 
-    async putSupportProfile(resource) {
+    async putSupportProfile(resource, place) {
       const operation = `PUT ${SUPPORT_PROFILE_PUT_PATH}`;
       const res = await call<unknown>({
         method: 'PUT',
         url: `${base}${SUPPORT_PROFILE_PUT_PATH}`,
         json: resource,
         // One id for the whole logical write, reused by every retry (UPSTREAM.md §1.3).
-        requestId: requestIdForWrite(caller.idempotency, operation),
+        requestId: requestIdForWrite(caller.idempotency, operation, place),
       });
       return objectBody<SupportProfileResource>(res, false);
     },
@@ -255,7 +258,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
       return objectBody<CustomerUserResource>(res, true);
     },
 
-    async patchCustomerUser(customerId, userId, patch) {
+    async patchCustomerUser(customerId, userId, patch, place) {
       const path = userPath(customerId, userId);
       const body: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(patch)) if (value !== undefined) body[key] = value;
@@ -266,7 +269,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
         method: 'PATCH',
         url: `${base}${path}`,
         json: body,
-        requestId: requestIdForWrite(caller.idempotency, `PATCH ${path.toLowerCase()}`),
+        requestId: requestIdForWrite(caller.idempotency, `PATCH ${path.toLowerCase()}`, place),
       });
       return objectBody<CustomerUserResource>(res, true);
     },

@@ -3,7 +3,9 @@
  * per logical write, reused by every retry of it (the .NET SDK does the same, §3.2). When the client sent
  * an `Idempotency-Key` with the mutation, the GUID is derived from it (DESIGN.md, Upstream behaviour), so
  * a mobile client that resends a mutation after losing the answer gets Partner Center's replay of the
- * first answer instead of a second write.
+ * first answer instead of a second write. The write's place in the client's request (the GraphQL root
+ * field's response name) is part of the derivation: two aliased mutations under one key are two writes,
+ * and a resend of the same document replays each of them.
  */
 import { createHash, randomUUID } from 'node:crypto';
 
@@ -23,13 +25,20 @@ export interface RequestIdInput {
   readonly idempotencyKey: string;
   /** The write's identity, `METHOD /path` (e.g. `PATCH /v1/customers/{cid}/users/{uid}`). */
   readonly operation: string;
+  /**
+   * Where the write sits in the client's request (the GraphQL root field's response name, e.g. the alias
+   * `b`). Without it two aliased writes of one path under one key would share an id, and Partner Center
+   * would replay the first answer for the second write, silently dropping it.
+   */
+  readonly place?: string;
 }
 
 /**
- * A name-based (version 5, SHA-1) UUID over tenant, object id, key and the write's identity (RFC 9562
- * §5.5). Same inputs → same id; any other key, caller or write → another id, so two different writes of
- * one mutation never share an id. GUIDs and the operation are compared case-insensitively, as Partner
- * Center treats them; the key is case-sensitive.
+ * A name-based (version 5, SHA-1) UUID over tenant, object id, key, the write's identity and its place
+ * (RFC 9562 §5.5). Same inputs → same id; any other key, caller, write or place → another id, so two
+ * different writes of one mutation never share an id. GUIDs and the operation are compared
+ * case-insensitively, as Partner Center treats them; the key and the place (a GraphQL name) are
+ * case-sensitive.
  */
 export function deriveRequestId(input: RequestIdInput): string {
   // JSON array: unambiguous field boundaries (no "a|b" + "c" == "a" + "b|c" collisions).
@@ -38,6 +47,8 @@ export function deriveRequestId(input: RequestIdInput): string {
     input.objectId.toLowerCase(),
     input.idempotencyKey,
     input.operation.toLowerCase(),
+    // Appended only when given, so ids derived without a place keep their value.
+    ...(input.place === undefined ? [] : [input.place]),
   ]);
   return uuidV5(name, REQUEST_ID_NAMESPACE);
 }
@@ -68,14 +79,16 @@ export interface IdempotencyContext {
 
 /**
  * The `MS-RequestId` of one logical Partner Center write: derived when the client sent a key, otherwise
- * a fresh random GUID. Call it ONCE per logical write and pass the result to every try.
+ * a fresh random GUID. Call it ONCE per logical write and pass the result to every try. `place` is the
+ * write's place in the client's request (see `RequestIdInput.place`).
  */
-export function requestIdForWrite(idempotency: IdempotencyContext | undefined, operation: string): string {
+export function requestIdForWrite(idempotency: IdempotencyContext | undefined, operation: string, place?: string): string {
   if (!idempotency) return randomUUID();
   return deriveRequestId({
     tenantId: idempotency.tenantId,
     objectId: idempotency.objectId,
     idempotencyKey: idempotency.key,
     operation,
+    place,
   });
 }

@@ -1,7 +1,9 @@
-import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Authorized, Ctx, ID, Info, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../../context.js';
 import { pageInfo, pageSize } from '../shared/pagination.js';
 import { requireSomeField } from '../shared/validate-input.js';
+import { writePlace } from '../shared/write-place.js';
 import { assertGuid } from '../../upstream/partner-center.js';
 import { customerUserKey } from './loaders.js';
 import { toCustomerUser, toCustomerUserPatch } from './mapping.js';
@@ -46,9 +48,10 @@ export class CustomerUserResolver {
     @Arg('userId', () => ID) userId: string,
     @Arg('input', () => UpdateCustomerUserInput) input: UpdateCustomerUserInput,
     @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<CustomerUser> {
     requireSomeField('input', input);
-    const updated = await ctx.partnerCenter.patchCustomerUser(customerId, userId, toCustomerUserPatch(input));
+    const updated = await ctx.partnerCenter.patchCustomerUser(customerId, userId, toCustomerUserPatch(input), writePlace(info));
     const key = customerUserKey(customerId, userId);
     ctx.loaders.customerUsers.clear(key).prime(key, updated);
     return toCustomerUser(updated, customerId, ctx.log);

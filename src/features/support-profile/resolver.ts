@@ -1,6 +1,8 @@
-import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Authorized, Ctx, Info, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../../context.js';
 import { requireSomeField } from '../shared/validate-input.js';
+import { writePlace } from '../shared/write-place.js';
 import { mergeSupportProfile, toSupportProfile } from './merge.js';
 import { KeyedSerializer } from './serialize.js';
 import { SupportProfile, UpdateSupportProfileInput } from './types.js';
@@ -25,12 +27,13 @@ export class SupportProfileResolver {
   async updateSupportProfile(
     @Arg('input', () => UpdateSupportProfileInput) input: UpdateSupportProfileInput,
     @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<SupportProfile> {
     requireSomeField('input', input);
     const tenantId = ctx.principal!.tenantId;
     const saved = await updatesByPartner.run(tenantId, async () => {
       const current = await ctx.partnerCenter.getSupportProfile();
-      return ctx.partnerCenter.putSupportProfile(mergeSupportProfile(current, input));
+      return ctx.partnerCenter.putSupportProfile(mergeSupportProfile(current, input), writePlace(info));
     });
     return toSupportProfile(saved, tenantId);
   }
