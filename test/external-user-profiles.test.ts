@@ -60,6 +60,23 @@ describe('external user profiles', () => {
     expect(notFound).toHaveLength(45 - ids.length);
   });
 
+  it('answers a lone-surrogate id BAD_USER_INPUT naming the field, and its two batch neighbours still resolve', async () => {
+    const query = `query($a: ID!, $b: ID!, $bad: ID!) {
+      a: externalUserProfile(id: $a) { id } b: externalUserProfile(id: $b) { id } bad: externalUserProfile(id: $bad) { id }
+    }`;
+    const { body } = await stack.graphql(query, { a: ids[0], b: ids[1], bad: '\ud800' });
+    expect(body.data).toEqual({ a: { id: ids[0] }, b: { id: ids[1] }, bad: null });
+    expect(body.errors).toHaveLength(1);
+    expect(body.errors?.[0]).toMatchObject({ path: ['bad'], extensions: { code: 'BAD_USER_INPUT', field: 'id' } });
+
+    for (const bad of ['\udfff', 'x\ud800y', '\ud800\ud800']) {
+      const alone = await stack.graphql(GET, { id: bad });
+      expect(alone.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
+      const update = await stack.graphql(UPDATE, { id: bad, input: { jobTitle: 'x' } });
+      expect(update.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
+    }
+  });
+
   it('retries a throttled $batch sub-request alone and succeeds', async () => {
     stack.emulator.injectFault({ path: `/beta/directory/externalUserProfiles/${ids[3]}`, status: 429, retryAfter: '0.05' });
     stack.emulator.clearRequests();

@@ -116,12 +116,14 @@ const PROFILES_PATH = '/directory/externalUserProfiles';
 
 /**
  * Acceptable profile ids: 1–128 characters, none of `/ ? # % \`, no `..`, not only dots, no whitespace
- * or control characters. Graph ids are opaque (usually GUIDs, UPSTREAM.md §2.1), so this is a shape
- * check that keeps every id a single, literal path segment.
+ * or control characters, and well-formed UTF-16 (a lone surrogate cannot be percent-encoded:
+ * `encodeURIComponent` throws on it). Graph ids are opaque (usually GUIDs, UPSTREAM.md §2.1), so this is
+ * a shape check that keeps every id a single, literal path segment.
  */
 export function isValidProfileId(id: unknown): id is string {
   return (
     typeof id === 'string' &&
+    id.isWellFormed() &&
     id.length >= 1 &&
     id.length <= 128 &&
     !/[/?#%\\\s\u0000-\u001f\u007f-\u009f]/.test(id) &&
