@@ -18,6 +18,7 @@ import { createContextFunction, correlationIdFrom, type Context } from './contex
 import { createLogger, type Logger } from './logger.js';
 import { buildGatewaySchema } from './schema.js';
 import { formatError } from './plugins/format-error.js';
+import { createHideInputValuesPlugin } from './plugins/hide-input-values.js';
 import { createRequestLoggingPlugin } from './plugins/request-log.js';
 import { createQueryLimits } from './plugins/query-limits.js';
 import {
@@ -175,6 +176,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     plugins: [
       fastifyApolloDrainPlugin(app),
       createRequestLoggingPlugin(),
+      // graphql-js prints input values (passwords too) into coercion messages: never echoed (DESIGN.md, Errors).
+      createHideInputValuesPlugin(),
       // Apollo's landing page loads from a CDN: never served. Outside production our offline explorer replaces it.
       ApolloServerPluginLandingPageDisabled(),
       // No field sets cache hints (every answer is per-caller data), so the per-field cache-control

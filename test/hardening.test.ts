@@ -209,6 +209,36 @@ describe('hardening in production', () => {
     expect(JSON.stringify(body)).not.toMatch(/Did you mean/);
   });
 
+  it('never echoes an input value in a variable or literal error: a password typo names the path, not the password', async () => {
+    const secret = 'S3cret-Passw0rd!';
+    const c = seedData.customers[0]!.id;
+    const u = seedData.customers[0]!.userIds[0];
+    const update = 'mutation ($c: ID!, $u: ID!, $i: UpdateCustomerUserInput!) { updateCustomerUser(customerId: $c, userId: $u, input: $i) { id } }';
+    const typo = await stack.graphql(update, { c, u, i: { passwordProfile: { password: secret, forceChangePasword: false } } });
+    expect(typo.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(typo.body.errors?.[0]?.message).toMatch(/^Variable "\$i" got an invalid value at "i\.passwordProfile"; Field "forceChangePasword" is not defined by type "PasswordProfileInput"\.$/);
+    expect(JSON.stringify(typo.body)).not.toContain(secret);
+
+    for (const i of [{ passwordProfile: { password: 4242424242 } }, { state: secret }, { passwordProfile: [secret] }, { displayName: { secret } }]) {
+      const { body } = await stack.graphql(update, { c, u, i });
+      expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(body.errors?.[0]?.message).toMatch(/^Variable "\$i" got an invalid value at "i\.\w+(\.\w+)?"; /);
+      expect(JSON.stringify(body)).not.toMatch(/S3cret|4242424242/);
+    }
+    const topLevel = await stack.graphql(update, { c: { secret }, u, i: { firstName: 'x' } });
+    expect(topLevel.body.errors?.[0]?.message).toBe('Variable "$c" got an invalid value; Expected type "ID".');
+
+    // Literals in the document are input values too.
+    const literal = await stack.graphql(`mutation { updateCustomerUser(customerId: "${c}", userId: "${u}", input: { passwordProfile: { password: 4242424242 } }) { id } }`);
+    expect(literal.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(literal.body.errors?.[0]?.message).toBe('Expected type "String".');
+    expect(JSON.stringify(literal.body)).not.toContain('4242424242');
+    const notAnObject = await stack.graphql(`mutation { updateCustomerUser(customerId: "${c}", userId: "${u}", input: "${secret}") { id } }`);
+    expect(notAnObject.body.errors?.[0]?.message).toBe('Expected value of type "UpdateCustomerUserInput!".');
+    const enumLiteral = await stack.graphql(`mutation { updateCustomerUser(customerId: "${c}", userId: "${u}", input: { state: "${secret}" }) { id } }`);
+    expect(enumLiteral.body.errors?.[0]?.message).toBe('Expected a value of enum "CustomerUserState".');
+  });
+
   it('grants CORS only to CORS_ORIGINS', async () => {
     const preflight = (origin: string) =>
       fetch(`${stack.url}/graphql`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
