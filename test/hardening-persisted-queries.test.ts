@@ -88,6 +88,32 @@ describe('PERSISTED_QUERIES=allow (default): APQ', () => {
     });
     expect(response.status).toBe(400);
   });
+
+  it('answers a wrong hash BAD_REQUEST "provided sha does not match query" (not INTERNAL_SERVER_ERROR), logged below error level', async () => {
+    const before = stack.logs.length;
+    const response = await fetch(`${stack.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token}` },
+      body: JSON.stringify({ query: ME, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(OTHER) } } }),
+    });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { errors?: Array<{ message: string; extensions?: { code?: string } }> };
+    expect(body.errors).toEqual([{ message: 'provided sha does not match query', extensions: { code: 'BAD_REQUEST' } }]);
+    // pino's error level is 50: a client's mistake is no server error.
+    const levels = stack.logs.slice(before).map((line) => (JSON.parse(line) as { level: number }).level);
+    expect(levels.filter((level) => level >= 50)).toEqual([]);
+  });
+
+  it('answers an unsupported persisted query version BAD_REQUEST, not INTERNAL_SERVER_ERROR', async () => {
+    const response = await fetch(`${stack.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token}` },
+      body: JSON.stringify({ query: ME, extensions: { persistedQuery: { version: 2, sha256Hash: sha256(ME) } } }),
+    });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { errors?: Array<{ extensions?: { code?: string } }> };
+    expect(body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+  });
 });
 
 describe('PERSISTED_QUERIES=allow with a manifest', () => {

@@ -25,6 +25,18 @@ const APOLLO_CODES = new Set([
 
 export const INTERNAL_ERROR_MESSAGE = 'Internal server error';
 
+/**
+ * Apollo Server raises a few request-level refusals with an HTTP 4xx status but no code: a persisted
+ * query whose `sha256Hash` does not match its document ("provided sha does not match query"), an
+ * unsupported persisted query version. They are the client's mistake, so they are answered
+ * `BAD_REQUEST` with Apollo's message, not masked, and not logged as server errors.
+ */
+export function isUncodedClientError(error: unknown): boolean {
+  if (!(error instanceof GraphQLError) || error.extensions.code !== undefined || error.path) return false;
+  const status = (error.extensions.http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   if (original instanceof GatewayError) {
@@ -35,6 +47,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
       extensions: { code: original.code, ...original.extensions() },
     };
   }
+  if (isUncodedClientError(error)) return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && APOLLO_CODES.has(code)) {
     // Strip Apollo's stack traces and anything else beyond the code and safe extras.

@@ -7,6 +7,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { Context } from '../context.js';
 import { GatewayError } from '../errors.js';
+import { isUncodedClientError } from './format-error.js';
 
 export function createRequestLoggingPlugin(): ApolloServerPlugin<Context> {
   return {
@@ -21,6 +22,8 @@ export function createRequestLoggingPlugin(): ApolloServerPlugin<Context> {
             const original = unwrapResolverError(error);
             if (original instanceof GatewayError) {
               contextValue.log.debug({ code: original.code, path: error.path, msg: original.message }, 'gateway error');
+            } else if (isUncodedClientError(error)) {
+              contextValue.log.debug({ code: 'BAD_REQUEST', msg: error.message }, 'bad request');
             } else if (!error.extensions?.code || error.extensions.code === 'INTERNAL_SERVER_ERROR') {
               contextValue.log.error({ err: original, path: error.path }, 'unexpected error (masked as INTERNAL_SERVER_ERROR)');
             }
