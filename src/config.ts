@@ -100,8 +100,11 @@ export interface Config {
   readonly upstreamDeadlineMs: number;
   readonly limits: QueryLimits;
   readonly rateLimitPerMinute: number;
-  /** Allowed browser origins; `undefined` outside production means any localhost origin. */
-  readonly corsOrigins?: readonly string[];
+  /**
+   * `CORS_ORIGINS`: browser origins allowed besides the defaults outside production (any localhost
+   * origin and hosted Apollo Sandbox, plugins/cors.ts); in production the whole list.
+   */
+  readonly corsOrigins: readonly string[];
   readonly introspection: boolean;
   readonly persistedQueries: {
     /** `only` refuses any operation that is not in the manifest. */
@@ -183,7 +186,12 @@ export const envSchema = z.object({
   MAX_DIRECTIVES: integer(0, 10_000).optional(),
   MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).optional(),
   RATE_LIMIT_PER_MINUTE: integer(0, 10_000_000).optional(),
-  CORS_ORIGINS: csv.optional(),
+  CORS_ORIGINS: csv
+    .transform((origins) => origins.map((o) => o.replace(/\/+$/, '')))
+    .refine((origins) => origins.every(isOrigin), {
+      error: 'must list origins, scheme://host[:port] with no path, e.g. https://app.contoso.example',
+    })
+    .optional(),
   INTROSPECTION: booleanString.optional(),
   PERSISTED_QUERIES: oneOf(['off', 'allow', 'only']).optional(),
   PERSISTED_QUERIES_MANIFEST: z.string().min(1).optional(),
@@ -191,6 +199,15 @@ export const envSchema = z.object({
   TRUST_PROXY: z.string().optional(),
   CURSOR_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
 });
+
+/** True for a browser origin as a page sends it: `scheme://host[:port]`, nothing more. */
+function isOrigin(value: string): boolean {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+}
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -283,7 +300,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxBodyBytes: e.MAX_BODY_BYTES ?? 524_288,
     }),
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE ?? 600,
-    corsOrigins: e.CORS_ORIGINS ? Object.freeze(e.CORS_ORIGINS) : production ? Object.freeze([]) : undefined,
+    corsOrigins: Object.freeze(e.CORS_ORIGINS ?? []),
     introspection: e.INTROSPECTION ?? !production,
     persistedQueries: Object.freeze({ mode: e.PERSISTED_QUERIES ?? 'allow', manifestPath: e.PERSISTED_QUERIES_MANIFEST }),
     logLevel: e.LOG_LEVEL ?? 'info',

@@ -10,7 +10,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
-import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from './config.js';
@@ -19,7 +18,7 @@ import { createLogger, type Logger } from './logger.js';
 import { buildGatewaySchema } from './schema.js';
 import { formatError } from './plugins/format-error.js';
 import { createHideInputValuesPlugin } from './plugins/hide-input-values.js';
-import { createRequestLoggingPlugin } from './plugins/request-log.js';
+import { clientIdentity, createRequestLoggingPlugin } from './plugins/request-log.js';
 import { createQueryLimits } from './plugins/query-limits.js';
 import {
   createPersistedQueriesPlugin,
@@ -27,7 +26,8 @@ import {
   persistedQueriesOption,
   type PersistedQueryManifest,
 } from './plugins/persisted-queries.js';
-import { createExplorer, registerExplorerAssets, type ExplorerOptions } from './plugins/explorer.js';
+import { createExplorer, registerExplorerAssets, registerRootPointer, type ExplorerOptions } from './plugins/explorer.js';
+import { registerCors } from './plugins/cors.js';
 import { createRateLimiter, InMemoryRateLimitStore, rateLimitKey, type RateLimitStore } from './plugins/rate-limit.js';
 import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier.js';
 import { createUpstreamTokenSource, type UpstreamTokenSource } from './auth/upstream-tokens.js';
@@ -65,9 +65,6 @@ export interface Gateway {
   /** Stops accepting connections, drains in-flight requests, closes upstream sockets. */
   close(): Promise<void>;
 }
-
-/** Origins allowed outside production when CORS_ORIGINS is unset: any localhost page (dev tooling). */
-const LOCALHOST_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
 
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   // First, so a bad manifest stops start-up before anything holds a socket.
@@ -129,6 +126,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
         operationName: request.graphqlOperation?.operationName,
         operationType: request.graphqlOperation?.operationType,
+        ...clientIdentity(request.headers),
       },
       'request completed',
     );
@@ -151,13 +149,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       .send({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
   });
 
-  await app.register(cors, {
-    origin: config.corsOrigins ? [...config.corsOrigins] : LOCALHOST_ORIGIN,
-    methods: ['GET', 'POST', 'OPTIONS'],
-    allowedHeaders: ['authorization', 'content-type', 'x-correlation-id', 'idempotency-key', 'apollo-require-preflight', 'x-apollo-operation-name'],
-    exposedHeaders: ['x-correlation-id', 'retry-after'],
-    maxAge: 600,
-  });
+  await registerCors(app, { production: config.production, origins: config.corsOrigins });
 
   const apollo = new ApolloServer<Context>({
     schema,
@@ -224,7 +216,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     },
     handler,
   });
-  if (explorer) registerExplorerAssets(app);
+  if (explorer) {
+    registerExplorerAssets(app);
+    registerRootPointer(app);
+  }
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

@@ -150,3 +150,17 @@ export function registerExplorerAssets(app: FastifyInstance): void {
     return reply.code(200).headers(file.headers).send(file.content);
   });
 }
+
+/**
+ * `GET /` outside production: a browser is sent on to the explorer on `/graphql` (302); any other client
+ * gets a small JSON pointer to the endpoint. In production `/` stays a 404, like every unknown path.
+ */
+export function registerRootPointer(app: FastifyInstance, endpoint = '/graphql'): void {
+  app.get('/', async (request, reply) => {
+    if (prefersHtml(request.headers.accept)) return reply.code(302).header('location', endpoint).send();
+    return reply.header('cache-control', 'no-store').send({
+      message: `This is a GraphQL API: POST (or GET) ${endpoint}; open ${endpoint} in a browser for the explorer.`,
+      graphql: endpoint,
+    });
+  });
+}

@@ -9,6 +9,29 @@ import type { Context } from '../context.js';
 import { GatewayError } from '../errors.js';
 import { isUncodedClientError } from './format-error.js';
 
+/** Longest client name or version kept on the log line (Apollo's clients send short strings). */
+const CLIENT_FIELD_MAX = 64;
+
+/** Printable ASCII only, trimmed and cut to {@link CLIENT_FIELD_MAX}; `undefined` when nothing is left. */
+function clientField(value: string | string[] | undefined): string | undefined {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (!raw) return undefined;
+  const clean = raw.replace(/[^\x20-\x7e]/g, '').trim().slice(0, CLIENT_FIELD_MAX).trim();
+  return clean || undefined;
+}
+
+/**
+ * The caller's client as Apollo's client awareness names it (`apollographql-client-name` and
+ * `-version`, sent by Apollo Client's `clientAwareness`, Apollo iOS and Kotlin), for the request log
+ * line. The headers are the caller's say-so: bounded and stripped to printable ASCII, never trusted.
+ */
+export function clientIdentity(headers: Readonly<Record<string, string | string[] | undefined>>): {
+  clientName?: string;
+  clientVersion?: string;
+} {
+  return { clientName: clientField(headers['apollographql-client-name']), clientVersion: clientField(headers['apollographql-client-version']) };
+}
+
 export function createRequestLoggingPlugin(): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
