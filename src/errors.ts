@@ -1,8 +1,18 @@
 /**
- * The gateway's error classes, one per contract code (DESIGN.md, Errors). Resolvers, auth and the
- * upstream clients throw these and nothing else; `formatError` in `graphql-errors.ts` turns them into
- * `extensions.code` (+ details). They import nothing from GraphQL so `src/upstream/` can use them.
+ * The gateway's error family (DESIGN.md, Errors), in one place as got keeps its errors:
+ *
+ * - one base, `GatewayError`, and one small class per reason, each with a stable contract `code`;
+ *   resolvers, auth, the upstream clients and the plugins throw these and nothing else;
+ * - one builder of `extensions` (`GatewayError.extensions()`), `extensions.upstream` included: a class
+ *   only says which details it has (`details()`);
+ * - one formatter, `formatGatewayError`, through which every error a client sees passes: Apollo's
+ *   `formatError` (src/plugins/format-error.ts), errors raised before execution, and Fastify's error
+ *   handler. Anything that is not a `GatewayError` is masked as `INTERNAL_SERVER_ERROR`.
+ *
+ * Nothing here imports GraphQL, so `src/upstream/` and `src/auth/` can use it. Reading upstream error
+ * bodies (REST) is `src/upstream/errors.ts`.
  */
+import { STATUS_CODES } from 'node:http';
 
 /**
  * The upstreams the gateway calls, with the name its messages give each: the one list of them (an
@@ -29,13 +39,75 @@ export type ErrorCode =
   | 'UPSTREAM_ERROR'
   | 'NOT_AVAILABLE_IN_CLOUD';
 
+/** `extensions.upstream` (DESIGN.md, Errors): who failed, and the ids to quote to its support. */
+export interface UpstreamDetails {
+  /** The upstream, or `identity` for the token service of the on-behalf-of exchange. */
+  readonly service: UpstreamService | 'identity';
+  /** HTTP status of the (last) answer; `0` when there was none. */
+  readonly status?: number;
+  /** The upstream's own error code. */
+  readonly code?: string;
+  /** The upstream's request id (`MS-RequestId`, Graph `request-id`). */
+  readonly requestId?: string;
+  /** The correlation id of the failed request (the gateway's, or Entra ID's for `identity`). */
+  readonly correlationId?: string;
+}
+
+/** What an error adds to `extensions` besides `code`: the one shape of every error's details. */
+export interface ErrorDetails {
+  /** BAD_USER_INPUT: the argument at fault, as its path in the arguments (`input.email`). */
+  readonly field?: string;
+  /** FORBIDDEN: the permission the operation needs, when that is the reason. */
+  readonly requiredPermission?: string;
+  /** NOT_AVAILABLE_IN_CLOUD: the configured cloud. */
+  readonly cloud?: string;
+  readonly upstream?: UpstreamDetails;
+  /** RATE_LIMITED (and a lock wait): seconds until a retry may succeed. */
+  readonly retryAfter?: number;
+}
+
 /** Base of every error the gateway means to show a client. Its message must be safe to show. */
 export abstract class GatewayError extends Error {
-  abstract readonly code: ErrorCode;
-  /** Extra `extensions` entries besides `code`. */
-  extensions(): Record<string, unknown> {
+  /** A contract code, or `BAD_REQUEST` (Apollo's code) for a request refused before GraphQL reads it. */
+  abstract readonly code: ErrorCode | 'BAD_REQUEST';
+
+  /** The details this error carries; each class names its own. */
+  protected details(): ErrorDetails {
     return {};
   }
+
+  /** The one builder of `extensions` besides `code` (unset details are left out). */
+  extensions(): Record<string, unknown> {
+    const { field, requiredPermission, cloud, upstream, retryAfter } = this.details();
+    return {
+      ...(field !== undefined && { field }),
+      ...(requiredPermission !== undefined && { requiredPermission }),
+      ...(cloud !== undefined && { cloud }),
+      ...(upstream !== undefined && {
+        upstream: { service: upstream.service, status: upstream.status, code: upstream.code, requestId: upstream.requestId, correlationId: upstream.correlationId },
+      }),
+      ...(retryAfter !== undefined && { retryAfter }),
+    };
+  }
+}
+
+/** One error as a client receives it (Apollo adds `locations` and `path` where there are some). */
+export interface ClientError {
+  readonly message: string;
+  readonly extensions: { readonly code: string } & Readonly<Record<string, unknown>>;
+}
+
+/** What a client is told about an error the gateway did not mean to show. */
+export const INTERNAL_ERROR_MESSAGE = 'Internal server error';
+
+/**
+ * The one formatter: a `GatewayError` keeps its message and gains `code` and its extensions; anything
+ * else is masked as `INTERNAL_SERVER_ERROR` (its detail belongs in the log, with the correlation id).
+ * Never throws, like Apollo's `errorNormalize.ts`.
+ */
+export function formatGatewayError(error: unknown): ClientError {
+  if (error instanceof GatewayError) return { message: error.message, extensions: { code: error.code, ...error.extensions() } };
+  return { message: INTERNAL_ERROR_MESSAGE, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }
 
 /** No, expired, wrongly signed, wrong-issuer or wrong-audience token. */
@@ -55,8 +127,8 @@ export class ForbiddenError extends GatewayError {
   ) {
     super(message);
   }
-  override extensions(): Record<string, unknown> {
-    return this.requiredPermission ? { requiredPermission: this.requiredPermission } : {};
+  protected override details(): ErrorDetails {
+    return { requiredPermission: this.requiredPermission || undefined };
   }
 }
 
@@ -70,7 +142,7 @@ export class BadUserInputError extends GatewayError {
   ) {
     super(`${field}: ${message}`);
   }
-  override extensions(): Record<string, unknown> {
+  protected override details(): ErrorDetails {
     return { field: this.field };
   }
 }
@@ -85,7 +157,7 @@ export class NotAvailableInCloudError extends GatewayError {
   ) {
     super(`${operation} is not available in the ${cloud} cloud`);
   }
-  override extensions(): Record<string, unknown> {
+  protected override details(): ErrorDetails {
     return { cloud: this.cloud };
   }
 }
@@ -101,7 +173,175 @@ export class RateLimitedError extends GatewayError {
   ) {
     super(message);
   }
-  override extensions(): Record<string, unknown> {
+  protected override details(): ErrorDetails {
     return { retryAfter: this.retryAfter };
   }
+}
+
+/**
+ * A request refused before GraphQL reads it (a body over the limit, unreadable JSON): Apollo's standard
+ * `BAD_REQUEST` (DESIGN.md, Errors: request-level failures keep Apollo's codes).
+ */
+export class BadRequestError extends GatewayError {
+  override readonly name = 'BadRequestError';
+  readonly code = 'BAD_REQUEST' as const;
+}
+
+/**
+ * The one mapping from an upstream HTTP status to the contract's code (DESIGN.md, Errors).
+ *
+ * - `401` → `UPSTREAM_ERROR`: the caller's own token was already validated by the gateway, so an upstream
+ *   401 means the credential the *gateway* presented (on-behalf-of token, or a passthrough token the
+ *   upstream does not accept, e.g. missing MFA claim, UPSTREAM.md §1.2) was refused. Answering
+ *   `UNAUTHENTICATED` would make clients sign in again in a loop that cannot fix it.
+ * - `403` → `FORBIDDEN` (the contract lists an upstream 403 there: missing GDAP role, Entra role, …).
+ * - `404` → `NOT_FOUND`; `409`/`412` → `CONFLICT`; `429` → `RATE_LIMITED`.
+ * - `0` (no answer: connection failure, timeout, open circuit), `408` (the upstream's own timeout) and
+ *   every `5xx` → `UPSTREAM_UNAVAILABLE`.
+ * - anything else (400, 405, 424, an unexpected 2xx/3xx body…) → `UPSTREAM_ERROR`.
+ */
+export function contractCodeForStatus(status: number): ErrorCode {
+  if (status === 0 || status === 408 || (status >= 500 && status <= 599)) return 'UPSTREAM_UNAVAILABLE';
+  switch (status) {
+    case 403:
+      return 'FORBIDDEN';
+    case 404:
+      return 'NOT_FOUND';
+    case 409:
+    case 412:
+      return 'CONFLICT';
+    case 429:
+      return 'RATE_LIMITED';
+    default:
+      return 'UPSTREAM_ERROR';
+  }
+}
+
+/** What an `UpstreamError` is made of (src/upstream/errors.ts reads it from an answer). */
+export interface UpstreamErrorInit {
+  readonly service: UpstreamService;
+  /** HTTP status of the (last) answer; `0` when there was none (connection failure, timeout, open circuit). */
+  readonly status: number;
+  /** The upstream's own error code (Partner Center's numeric `code` is kept as its decimal string). */
+  readonly upstreamCode?: string;
+  /** Message; sanitized again here, so a token can never reach a client through it. */
+  readonly message: string;
+  /** The upstream's request id (`MS-RequestId` / Graph `request-id`), for support tickets. */
+  readonly requestId?: string;
+  /** The correlation id the gateway sent (`MS-CorrelationId` / `client-request-id`). */
+  readonly correlationId: string;
+  /** Seconds until a retry may succeed (from `Retry-After`). */
+  readonly retryAfter?: number;
+  /** The underlying error (got's `RequestError`, …), for logs only. */
+  readonly cause?: unknown;
+}
+
+/**
+ * A failed upstream call, after the transport's retries. `code` is derived from `status` by
+ * `contractCodeForStatus`; its details are `extensions.upstream` (+ `retryAfter`).
+ */
+export class UpstreamError extends GatewayError {
+  override readonly name = 'UpstreamError';
+  readonly code: ErrorCode;
+  readonly service: UpstreamService;
+  readonly status: number;
+  readonly upstreamCode?: string;
+  readonly requestId?: string;
+  readonly correlationId: string;
+  readonly retryAfter?: number;
+
+  constructor(init: UpstreamErrorInit) {
+    super(sanitizeMessage(init.message) || fallbackMessage(init.service, init.status), init.cause === undefined ? undefined : { cause: init.cause });
+    this.service = init.service;
+    this.status = init.status;
+    this.code = contractCodeForStatus(init.status);
+    this.upstreamCode = init.upstreamCode;
+    this.requestId = init.requestId;
+    this.correlationId = init.correlationId;
+    this.retryAfter = init.retryAfter;
+  }
+
+  protected override details(): ErrorDetails {
+    return {
+      upstream: { service: this.service, status: this.status, code: this.upstreamCode, requestId: this.requestId, correlationId: this.correlationId },
+      retryAfter: this.retryAfter,
+    };
+  }
+}
+
+function fallbackMessage(service: UpstreamService, status: number): string {
+  if (status === 0) return `${UPSTREAM_NAMES[service]} did not answer`;
+  const reason = STATUS_CODES[status];
+  return `${UPSTREAM_NAMES[service]} answered ${status}${reason ? ` ${reason}` : ''}`;
+}
+
+/** What the identity provider answered, for `extensions.upstream` and the log; never a token. */
+export interface IdentityProviderDetails {
+  /** The OAuth error (`invalid_client`, ...) or msal's error code (`network_error`, ...). */
+  readonly code?: string;
+  /** HTTP status, when one was received. */
+  readonly status?: number;
+  /** Entra ID's correlation id of the failed request, to quote to Microsoft support. */
+  readonly correlationId?: string;
+}
+
+/** A failed exchange of the caller's token for an upstream one; carries what the identity provider said. */
+abstract class TokenExchangeError extends GatewayError {
+  constructor(
+    message: string,
+    readonly identityProvider: IdentityProviderDetails = {},
+  ) {
+    super(message);
+  }
+  protected override details(): ErrorDetails {
+    const { status, code, correlationId } = this.identityProvider;
+    return { upstream: { service: 'identity', status, code, correlationId } };
+  }
+}
+
+/**
+ * The identity provider could not be reached, timed out or answered 5xx/429 while exchanging the caller's
+ * token for an upstream one. The caller's token may be fine, so this is not `UNAUTHENTICATED`: a client
+ * should retry rather than sign the user out.
+ */
+export class TokenExchangeUnavailableError extends TokenExchangeError {
+  override readonly name = 'TokenExchangeUnavailableError';
+  readonly code = 'UPSTREAM_UNAVAILABLE' as const;
+}
+
+/**
+ * The identity provider refused the exchange for a reason that is not the caller's token: the gateway's
+ * own registration is wrong (`invalid_client`, `unauthorized_client`, `invalid_scope`, ...). An operator
+ * must fix it; the client cannot.
+ */
+export class TokenExchangeFailedError extends TokenExchangeError {
+  override readonly name = 'TokenExchangeFailedError';
+  readonly code = 'UPSTREAM_ERROR' as const;
+}
+
+/**
+ * The token's signing keys (JWKS or the issuer's OpenID configuration) could not be fetched. The token
+ * was not judged, so this is not `UNAUTHENTICATED`: the client should retry, not sign the user out.
+ */
+export class SigningKeysUnavailableError extends GatewayError {
+  override readonly name = 'SigningKeysUnavailableError';
+  readonly code = 'UPSTREAM_UNAVAILABLE' as const;
+}
+
+const MAX_MESSAGE_LENGTH = 1024; // Partner Center's `description` is ≤1024 chars (UPSTREAM.md §1.7)
+
+/**
+ * Removes anything that looks like a credential from a message: `Bearer <x>`, JWT-like strings
+ * (`eyJ….….…`), and `password` values in `key: value` / `"key":"value"` form; collapses control
+ * characters and caps the length. Used for every message an `UpstreamError` carries, and for the
+ * (truncated) error bodies the transport logs.
+ */
+export function sanitizeMessage(text: string, maxLength = MAX_MESSAGE_LENGTH): string {
+  return text
+    .replace(/\bBearer\s+[^\s"',;]+/gi, 'Bearer [redacted]')
+    .replace(/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '[redacted]')
+    .replace(/("?(?:password|access_token|refresh_token|client_secret)"?\s*[:=]\s*)("[^"]*"|[^\s,;}&]+)/gi, '$1[redacted]')
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .trim()
+    .slice(0, maxLength);
 }

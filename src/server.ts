@@ -16,6 +16,7 @@ import type { Config } from './config.js';
 import { createContextFunction, correlationIdFrom, type Context } from './context.js';
 import { createLogger, type Logger } from './logger.js';
 import { buildGatewaySchema } from './schema.js';
+import { BadRequestError, formatGatewayError } from './errors.js';
 import { formatError } from './plugins/format-error.js';
 import { createHideInputValuesPlugin } from './plugins/hide-input-values.js';
 import { clientIdentity, createRequestLoggingPlugin } from './plugins/request-log.js';
@@ -137,16 +138,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) request.log.error({ err: error }, 'unhandled error');
-    const message =
-      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-        ? `Request body is larger than ${config.limits.maxBodyBytes} bytes`
-        : status === 500
-          ? 'Internal server error'
-          : error.message;
+    const refusal =
+      status === 500
+        ? error
+        : new BadRequestError(error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `Request body is larger than ${config.limits.maxBodyBytes} bytes` : error.message);
     return reply
       .code(status)
       .type('application/json; charset=utf-8')
-      .send({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
+      .send({ errors: [formatGatewayError(refusal)] });
   });
 
   await registerCors(app, { production: config.production, origins: config.corsOrigins });

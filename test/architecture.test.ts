@@ -33,6 +33,11 @@ describe('architecture', () => {
     expect(text.match(/'(partner-center|graph)'|ms-\w+|client-request-id|retry-attempt/gi) ?? []).toEqual([]);
   });
 
+  it('keeps the error family in one file: only src/errors.ts defines gateway error classes', () => {
+    const definers = files.filter((f) => /\bextends\s+(GatewayError|TokenExchangeError)\b/.test(readFileSync(join(src, f.path), 'utf8'))).map((f) => f.path);
+    expect(definers).toEqual(['errors.ts']);
+  });
+
   it('keeps src/upstream/ free of GraphQL, auth and features', () => {
     const offenders = under('upstream').filter((f) =>
       f.imports.some((i) => i === 'graphql' || i === 'type-graphql' || /\/(auth|features|emulator)\//.test(i) || i.includes('context')),

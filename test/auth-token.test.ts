@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import { AuthenticationError } from '../src/errors.js';
-import { SigningKeysUnavailableError } from '../src/auth/errors.js';
+import { SigningKeysUnavailableError } from '../src/errors.js';
 import { expandPermissions, PERSONAL_ACCOUNT_TENANT_ID } from '../src/auth/principal.js';
 import { createTokenVerifier, type TokenVerifierOptions } from '../src/auth/token-verifier.js';
 import { createSigningKey, mintToken, startIdentityServer, unsignedToken, type IdentityServer, type MintOptions, type SigningKey } from './helpers/auth-keys.js';

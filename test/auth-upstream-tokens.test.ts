@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { INetworkModule, NetworkResponse } from '@azure/msal-node';
 import { loadConfig, type Config } from '../src/config.js';
 import { AuthenticationError, ForbiddenError, GatewayError } from '../src/errors.js';
-import { TokenExchangeFailedError, TokenExchangeUnavailableError } from '../src/auth/errors.js';
+import { TokenExchangeFailedError, TokenExchangeUnavailableError } from '../src/errors.js';
 import { expandPermissions, type Principal, type PrincipalKind } from '../src/auth/principal.js';
 import { createUpstreamTokenSource, type UpstreamTokenSourceOptions } from '../src/auth/upstream-tokens.js';
 

@@ -9,7 +9,7 @@ import { createUpstreamTransport } from '../src/upstream/transport.js';
 import type { UpstreamCaller, UpstreamTransport } from '../src/upstream/transport.js';
 import { createPartnerCenterClient } from '../src/upstream/partner-center.js';
 import { createGraphClient } from '../src/upstream/graph.js';
-import { UpstreamError } from '../src/upstream/errors.js';
+import { UpstreamError } from '../src/errors.js';
 import { BadUserInputError } from '../src/errors.js';
 import { rejectionOf } from './helpers/rejection.js';
 

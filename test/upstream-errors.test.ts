@@ -1,14 +1,7 @@
-import {
-  UpstreamError,
-  contractCodeForStatus,
-  parseGraphErrorBody,
-  parsePartnerCenterErrorBody,
-  sanitizeMessage,
-  upstreamErrorFromResponse,
-} from '../src/upstream/errors.js';
+import { parseGraphErrorBody, parsePartnerCenterErrorBody, upstreamErrorFromResponse } from '../src/upstream/errors.js';
 import { PARTNER_CENTER } from '../src/upstream/partner-center.js';
 import { GRAPH } from '../src/upstream/graph.js';
-import { GatewayError, BadUserInputError } from '../src/errors.js';
+import { GatewayError, BadUserInputError, UpstreamError, contractCodeForStatus, sanitizeMessage } from '../src/errors.js';
 import { createCursorCodec } from '../src/upstream/cursor.js';
 
 const correlationId = '0f8fad5b-d9cb-469f-a165-70867728950e';

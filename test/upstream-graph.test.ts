@@ -4,7 +4,7 @@ import { createUpstreamTransport } from '../src/upstream/transport.js';
 import type { UpstreamCaller, UpstreamTransport, UpstreamTransportOptions } from '../src/upstream/transport.js';
 import { createGraphClient, isValidProfileId } from '../src/upstream/graph.js';
 import type { GraphClient } from '../src/upstream/graph.js';
-import { UpstreamError } from '../src/upstream/errors.js';
+import { UpstreamError } from '../src/errors.js';
 import { BadUserInputError, NotAvailableInCloudError } from '../src/errors.js';
 import { createPartnerCenterClient } from '../src/upstream/partner-center.js';
 import { startTestUpstream } from './helpers/upstream-server.js';

@@ -7,7 +7,7 @@ import { createUpstreamTransport } from '../src/upstream/transport.js';
 import { PARTNER_CENTER, correlationVectorBase } from '../src/upstream/partner-center.js';
 import { GRAPH } from '../src/upstream/graph.js';
 import type { UpstreamCaller, UpstreamTransport, UpstreamTransportOptions } from '../src/upstream/transport.js';
-import { UpstreamError } from '../src/upstream/errors.js';
+import { UpstreamError } from '../src/errors.js';
 import { AuthenticationError } from '../src/errors.js';
 import { startTestUpstream } from './helpers/upstream-server.js';
 import type { TestUpstream } from './helpers/upstream-server.js';

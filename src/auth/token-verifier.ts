@@ -20,8 +20,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
-import { AuthenticationError } from '../errors.js';
-import { SigningKeysUnavailableError } from './errors.js';
+import { AuthenticationError, SigningKeysUnavailableError } from '../errors.js';
 import { ExpiringLru } from './lru.js';
 import { principalFromClaims, type AccessTokenClaims, type Principal } from './principal.js';
 import { isGuid } from '../guid.js';

@@ -27,13 +27,18 @@ import {
   type INetworkModule,
 } from '@azure/msal-node';
 import type { Config } from '../config.js';
-import { AuthenticationError, ForbiddenError, GatewayError, type UpstreamService } from '../errors.js';
-import { TokenExchangeFailedError, TokenExchangeUnavailableError, type IdentityProviderDetails } from './errors.js';
+import {
+  AuthenticationError,
+  ForbiddenError,
+  GatewayError,
+  TokenExchangeFailedError,
+  TokenExchangeUnavailableError,
+  type IdentityProviderDetails,
+  type UpstreamService,
+} from '../errors.js';
 import { ExpiringLru } from './lru.js';
 import { createFetchNetworkClient, guardNetworkClient, type UrlRewrite } from './msal-network.js';
 import type { Principal } from './principal.js';
-
-export type { UpstreamService } from '../errors.js';
 
 /** The access token for one upstream, bound to one caller. */
 export type UpstreamTokenProvider = (service: UpstreamService) => Promise<string>;

@@ -1,13 +1,14 @@
 /**
- * Turns whatever a resolver threw into the contract's error shape (DESIGN.md, Errors). Gateway errors
- * keep their message and gain `extensions.code` (+ their own extensions); Apollo's request-level errors
- * keep Apollo's codes; anything else is masked as INTERNAL_SERVER_ERROR: the detail is logged (with the
- * correlation id) by the logging plugin, never sent. Like Apollo's own `errorNormalize.ts`, this never
- * throws.
+ * Apollo Server's side of the one error formatter (`formatGatewayError`, src/errors.ts): whatever a
+ * resolver or the context function threw becomes the contract's error shape (DESIGN.md, Errors).
+ * Gateway errors keep their message and gain `extensions.code` (+ their own extensions); Apollo's
+ * request-level errors keep Apollo's codes; anything else is masked as INTERNAL_SERVER_ERROR: the detail
+ * is logged (with the correlation id) by the logging plugin, never sent. Like Apollo's own
+ * `errorNormalize.ts`, this never throws.
  */
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { GatewayError } from '../errors.js';
+import { GatewayError, formatGatewayError } from '../errors.js';
 
 /** Apollo Server's standard request-level codes, passed through untouched. */
 const APOLLO_CODES = new Set([
@@ -17,13 +18,9 @@ const APOLLO_CODES = new Set([
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
+  // Apollo's own, for variables that do not coerce.
   'BAD_USER_INPUT',
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'RATE_LIMITED',
 ]);
-
-export const INTERNAL_ERROR_MESSAGE = 'Internal server error';
 
 /**
  * Apollo Server raises a few request-level refusals with an HTTP 4xx status but no code: a persisted
@@ -37,14 +34,24 @@ export function isUncodedClientError(error: unknown): boolean {
   return typeof status === 'number' && status >= 400 && status < 500;
 }
 
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+/** The gateway error behind `error`: a resolver's (wrapped with a path) or a request-level one's. */
+function gatewayErrorOf(error: unknown): GatewayError | undefined {
   const original = unwrapResolverError(error);
-  if (original instanceof GatewayError) {
+  if (original instanceof GatewayError) return original;
+  if (original instanceof GraphQLError && original.originalError instanceof GatewayError) return original.originalError;
+  return undefined;
+}
+
+/** Apollo's `formatError`. */
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const gatewayError = gatewayErrorOf(error);
+  if (gatewayError) {
+    const { message, extensions } = formatGatewayError(gatewayError);
     return {
-      message: original.message,
+      message,
       ...(formatted.locations ? { locations: formatted.locations } : {}),
       ...(formatted.path ? { path: formatted.path } : {}),
-      extensions: { code: original.code, ...original.extensions() },
+      extensions,
     };
   }
   if (isUncodedClientError(error)) return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
@@ -54,23 +61,20 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
     return { ...formatted, extensions };
   }
-  return {
-    message: INTERNAL_ERROR_MESSAGE,
-    ...(formatted.path ? { path: formatted.path } : {}),
-    extensions: { code: 'INTERNAL_SERVER_ERROR' },
-  };
+  const { message, extensions } = formatGatewayError(error);
+  return { message, ...(formatted.path ? { path: formatted.path } : {}), extensions };
 }
 
 /**
  * A gateway error raised before execution (in the context function: bad token, bad header, rate
  * limit), as Apollo Server expects it: a GraphQLError whose `extensions.http` sets the HTTP status
- * and headers of the whole response.
+ * and headers of the whole response. Its body is still `formatError`'s, from the gateway error.
  */
 export function requestLevelError(error: GatewayError, status: number, headers?: Record<string, string>): GraphQLError {
   return new GraphQLError(error.message, {
+    originalError: error,
     extensions: {
-      code: error.code,
-      ...error.extensions(),
+      ...formatGatewayError(error).extensions,
       http: { status, headers: new Map(Object.entries(headers ?? {})) },
     },
   });

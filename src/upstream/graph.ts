@@ -10,10 +10,10 @@
  * under `/beta/directory/externalUserProfiles`, so neither a client nor an upstream can send the
  * caller's token elsewhere.
  */
-import { BadUserInputError, NotAvailableInCloudError } from '../errors.js';
+import { BadUserInputError, NotAvailableInCloudError, UpstreamError } from '../errors.js';
 import { createCursorCodec } from './cursor.js';
 import type { Page } from './cursor.js';
-import { UpstreamError, headerValue, parseGraphErrorBody, unexpectedAnswer, upstreamErrorFromResponse } from './errors.js';
+import { headerValue, parseGraphErrorBody, unexpectedAnswer, upstreamErrorFromResponse } from './errors.js';
 import type { HeaderBag } from './errors.js';
 import type { UpstreamCaller, UpstreamProfile, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './transport.js';
 import { isRetryableStatus, retryAfterSeconds } from './retry.js';

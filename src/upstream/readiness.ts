@@ -6,7 +6,8 @@
  * the cloud has the one Graph feature the gateway uses (UPSTREAM.md §2.4).
  */
 import type { CloudEndpoints } from '../config.js';
-import type { UpstreamService, UpstreamTransport } from './transport.js';
+import type { UpstreamService } from '../errors.js';
+import type { UpstreamTransport } from './transport.js';
 
 /** One upstream's state in the report. */
 export interface UpstreamReadiness {

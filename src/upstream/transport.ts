@@ -31,14 +31,13 @@ import { got, RequestError } from 'got';
 import type { Got, Response as GotResponse } from 'got';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { CircuitBreakerOptions } from './circuit-breaker.js';
-import { UpstreamError, headerValue, sanitizeMessage, upstreamErrorFromResponse, upstreamName } from './errors.js';
+import { UpstreamError, sanitizeMessage } from '../errors.js';
+import type { UpstreamService } from '../errors.js';
+import { headerValue, upstreamErrorFromResponse, upstreamName } from './errors.js';
 import type { HeaderBag, UpstreamErrorDialect } from './errors.js';
 import { decideRetry, isRetryableErrorCode, isRetryableStatus, retryAfterSeconds } from './retry.js';
 import type { RetryDecision } from './retry.js';
 import type { IdempotencyContext } from './request-id.js';
-import type { UpstreamService } from '../errors.js';
-
-export type { UpstreamService } from '../errors.js';
 
 /**
  * What the transport needs to know of one upstream. Each client module builds its upstream's profile
