@@ -24,16 +24,23 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { seedData } from '../src/emulator/seed-data.js';
-import { startChild, type Child, type MemoryReport } from './lib/children.js';
+import { renderChart } from './lib/chart.js';
+import { pinning, startChild, type Child, type MemoryReport } from './lib/children.js';
 import { runAutocannonRate, runPaced, runSaturation, sendOnce, round, type RateResult, type SaturationResult, type Target } from './lib/load.js';
+import type { GcReport } from './lib/probe.js';
 import { profileMarkdown, summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import { RssSampler, mb, readCpuSeconds, readMemory } from './lib/rss.js';
 
 // --- options ------------------------------------------------------------------------------------
 
-const SCENARIOS = ['floor', 'gateway', 'gateway-warn', 'baseline', 'aliases-gateway', 'aliases-baseline', 'mutation'] as const;
+const SCENARIOS = ['floor', 'gateway', 'gateway-warn', 'baseline', 'aliases-gateway', 'aliases-baseline', 'mutation', 'mutation-baseline'] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
-const GROUPS: Record<string, ScenarioId[]> = { aliases: ['aliases-gateway', 'aliases-baseline'], logging: ['gateway', 'gateway-warn'] };
+const GROUPS: Record<string, ScenarioId[]> = {
+  aliases: ['aliases-gateway', 'aliases-baseline'],
+  logging: ['gateway', 'gateway-warn'],
+  mutations: ['mutation', 'mutation-baseline'],
+  support: ['gateway', 'baseline'],
+};
 
 interface Options {
   durationSec: number;
@@ -50,6 +57,10 @@ interface Options {
   countOps: number;
   /** Extra node flags for the gateway children (e.g. heap sizing experiments). */
   gatewayNodeOptions: string[];
+  /** CPU the gateway and the baseline are pinned to (each in turn, the same one), or undefined for none. */
+  cpu?: number;
+  /** Base name of the results files (`<name>.json`, `<name>.svg`) besides latest.*. */
+  name?: string;
 }
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
@@ -57,8 +68,8 @@ const DEFAULT_OUT = resolve(HERE, '../../bench/results');
 
 const USAGE = `Usage: npm run bench -- [options]
 
-  --duration <s>       seconds per measured phase (default 10)
-  --warmup <s>         warm-up seconds before each scenario (default 2)
+  --duration <s>       seconds per measured phase (default 15)
+  --warmup <s>         warm-up seconds before each scenario (default 3)
   --connections <n>    autocannon connections at saturation; socket cap of the paced run (default 50)
   --rate <n>           fixed rate in req/s for the latency phase (default 200)
   --latency <ms>       upstream latency of the emulator (default 5)
@@ -69,8 +80,11 @@ const USAGE = `Usage: npm run bench -- [options]
   --profile            run gateway children under node --cpu-prof and print their hot spots
   --gateway-node-options "<flags>"
                        extra node flags for the gateway process, e.g. "--max-old-space-size=64"
+  --cpu <n|none>       pin the gateway and the baseline (in turn) to this CPU with taskset (default 1;
+                       none: unpinned). Said in the output when taskset is missing.
+  --name <name>        also write <name>.json and <name>.svg (e.g. before-2026-12-01)
   --smoke              tiny durations (CI smoke test)
-  --out-dir <dir>      where latest.json goes (default bench/results)
+  --out-dir <dir>      where latest.json/latest.svg go (default bench/results)
 `;
 
 function parseOptions(argv: string[]): Options {
@@ -89,6 +103,8 @@ function parseOptions(argv: string[]): Options {
       smoke: { type: 'boolean' },
       'out-dir': { type: 'string' },
       'gateway-node-options': { type: 'string' },
+      cpu: { type: 'string' },
+      name: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -110,8 +126,8 @@ function parseOptions(argv: string[]): Options {
   const engine = values['rate-engine'] ?? 'paced';
   if (engine !== 'paced' && engine !== 'autocannon') throw new Error('--rate-engine must be paced or autocannon');
   return {
-    durationSec: num('duration', values.duration, smoke ? 0.8 : 10, 0.2),
-    warmupSec: num('warmup', values.warmup, smoke ? 0.3 : 2, 0),
+    durationSec: num('duration', values.duration, smoke ? 0.8 : 15, 0.2),
+    warmupSec: num('warmup', values.warmup, smoke ? 0.3 : 3, 0),
     connections: Math.round(num('connections', values.connections, smoke ? 4 : 50, 1)),
     rate: num('rate', values.rate, smoke ? 50 : 200, 1),
     latencyMs: num('latency', values.latency, 5, 0),
@@ -123,6 +139,8 @@ function parseOptions(argv: string[]): Options {
     profile: values.profile ?? false,
     countOps: smoke ? 3 : 10,
     gatewayNodeOptions: (values['gateway-node-options'] ?? '').split(/\s+/).filter(Boolean),
+    cpu: values.cpu === 'none' ? undefined : Math.round(num('cpu', values.cpu, 1, 0)),
+    name: values.name,
   };
 }
 
@@ -166,6 +184,9 @@ class EmulatorControl {
 }
 
 // --- scenarios ----------------------------------------------------------------------------------
+
+const PARTNER_CENTER_AUDIENCE = 'https://api.partnercenter.microsoft.com';
+const GRAPH_AUDIENCE = 'https://graph.microsoft.com';
 
 const SUPPORT_QUERY = 'query Support { supportProfile { id email telephone website } }';
 
@@ -213,12 +234,45 @@ interface ScenarioResult {
    * (the emulator's own for the floor) and the emulator's. Less sensitive to a noisy box than req/s.
    */
   cpu?: { serverUsPerOp?: number; emulatorUsPerOp?: number; serverCores?: number };
+  /** The server's garbage collector (v8.GCProfiler inside it, bench/lib/probe.ts) per load phase. */
+  gc?: { fixedRate?: GcPhase; saturation?: GcPhase };
+}
+
+/** One load phase's GC figures, per operation where it says so. */
+interface GcPhase {
+  ops: number;
+  /** Bytes allocated per operation, KB (1000 bytes). */
+  allocatedKbPerOp: number;
+  /** Bytes surviving a scavenge (kept in new space or promoted) per operation, KB. */
+  survivedKbPerOp: number;
+  scavenges: number;
+  scavengePauseMs: number;
+  scavengeMaxPauseMs: number;
+  markSweeps: number;
+  markSweepPauseMs: number;
+}
+
+function gcPhase(report: GcReport | undefined, ops: number): GcPhase | undefined {
+  if (!report) return undefined;
+  const perOp = (bytes: number) => round(bytes / Math.max(1, ops) / 1000, 1);
+  return {
+    ops,
+    allocatedKbPerOp: perOp(report.allocatedBytes),
+    survivedKbPerOp: perOp(report.scavengeSurvivedBytes),
+    scavenges: report.scavenges,
+    scavengePauseMs: report.scavengePauseMs,
+    scavengeMaxPauseMs: report.scavengeMaxPauseMs,
+    markSweeps: report.markSweeps,
+    markSweepPauseMs: report.markSweepPauseMs,
+  };
 }
 
 interface RunContext {
   options: Options;
   emulator: EmulatorControl;
   emulatorPid: number;
+  /** The CPU the servers under test run on, when they could be pinned. */
+  cpu?: number;
 }
 
 async function countingPhase(
@@ -261,11 +315,14 @@ async function countingPhase(
 
 async function measure(
   ctx: RunContext,
-  spec: { id: ScenarioId; label: string; server: ScenarioResult['server']; target: Target; pid?: number },
+  spec: { id: ScenarioId; label: string; server: ScenarioResult['server']; target: Target; child: Child },
 ): Promise<ScenarioResult> {
   const { options, emulator } = ctx;
+  const pid = spec.child.pid;
+  const gcStart = () => spec.child.ask({ kind: 'gc-start' }).catch(() => undefined);
+  const gcStop = () => spec.child.ask<GcReport>({ kind: 'gc-stop' }).catch(() => undefined);
   progress(`${spec.id}: counting upstream requests over ${options.countOps} operations`);
-  const beforeKb = spec.pid ? (readMemory(spec.pid)?.rssKb ?? 0) : 0;
+  const beforeKb = readMemory(pid)?.rssKb ?? 0;
   const counted = await countingPhase(ctx, spec.target);
   const target: Target = { ...spec.target, expectBody: counted.expectBody };
 
@@ -284,29 +341,32 @@ async function measure(
       ? runPaced(target, { rate: options.rate, connections: options.connections, durationSec })
       : runAutocannonRate(target, { rate: options.rate, connections: options.connections, durationSec });
   await rateRun(Math.min(0.5, Math.max(0.2, options.warmupSec))); // the paced generator's own sockets
-  let sampler = spec.pid ? new RssSampler(spec.pid) : undefined;
+  let sampler = new RssSampler(pid);
+  await gcStart();
   const fixedRate = await rateRun(options.durationSec);
-  const peakFixedRateKb = sampler?.stop().peakKb ?? 0;
+  const gcFixedRate = await gcStop();
+  const peakFixedRateKb = sampler.stop().peakKb;
   await sleep(300);
 
   progress(`${spec.id}: saturation, ${options.connections} connections, ${options.durationSec} s`);
-  sampler = spec.pid ? new RssSampler(spec.pid) : undefined;
-  const serverPid = spec.pid ?? ctx.emulatorPid;
-  const cpu0 = { server: readCpuSeconds(serverPid), emulator: readCpuSeconds(ctx.emulatorPid), at: process.hrtime.bigint() };
+  sampler = new RssSampler(pid);
+  await gcStart();
+  const cpu0 = { server: readCpuSeconds(pid), emulator: readCpuSeconds(ctx.emulatorPid), at: process.hrtime.bigint() };
   const saturation = await runSaturation(target, { connections: options.connections, durationSec: options.durationSec });
-  const cpu1 = { server: readCpuSeconds(serverPid), emulator: readCpuSeconds(ctx.emulatorPid), at: process.hrtime.bigint() };
-  const peakSaturationKb = sampler?.stop().peakKb ?? 0;
+  const cpu1 = { server: readCpuSeconds(pid), emulator: readCpuSeconds(ctx.emulatorPid), at: process.hrtime.bigint() };
+  const gcSaturation = await gcStop();
+  const peakSaturationKb = sampler.stop().peakKb;
   const ops = Math.max(1, saturation.total);
   const perOp = (a?: number, b?: number) => (a !== undefined && b !== undefined ? Math.round(((b - a) / ops) * 1e6) : undefined);
   const cpu = {
     serverUsPerOp: perOp(cpu0.server, cpu1.server),
-    emulatorUsPerOp: spec.pid ? perOp(cpu0.emulator, cpu1.emulator) : undefined,
+    emulatorUsPerOp: spec.server !== 'emulator' ? perOp(cpu0.emulator, cpu1.emulator) : undefined,
     serverCores:
       cpu0.server !== undefined && cpu1.server !== undefined ? round((cpu1.server - cpu0.server) / (Number(cpu1.at - cpu0.at) / 1e9), 2) : undefined,
   };
 
   const identityDuringLoad = (await emulator.requests('identity')).length;
-  const memory = spec.pid ? readMemory(spec.pid) : undefined;
+  const memory = readMemory(pid);
   const result: ScenarioResult = {
     id: spec.id,
     label: spec.label,
@@ -319,23 +379,22 @@ async function measure(
       identityRequestsFirstOps: counted.identity,
       identityRequestsDuringLoad: identityDuringLoad,
     },
-    ...(spec.pid
-      ? {
-          rss: {
-            beforeMb: mb(beforeKb),
-            peakSaturationMb: mb(peakSaturationKb),
-            peakFixedRateMb: mb(peakFixedRateKb),
-            peakUnderLoadMb: mb(Math.max(peakSaturationKb, peakFixedRateKb)),
-            hwmMb: memory?.hwmKb ? mb(memory.hwmKb) : undefined,
-          },
-        }
-      : {}),
+    rss: {
+      beforeMb: mb(beforeKb),
+      peakSaturationMb: mb(peakSaturationKb),
+      peakFixedRateMb: mb(peakFixedRateKb),
+      peakUnderLoadMb: mb(Math.max(peakSaturationKb, peakFixedRateKb)),
+      hwmMb: memory?.hwmKb ? mb(memory.hwmKb) : undefined,
+    },
     cpu,
+    gc: { fixedRate: gcPhase(gcFixedRate, fixedRate.total), saturation: gcPhase(gcSaturation, saturation.total) },
   };
   const errs = saturation.errors + fixedRate.errors;
+  const g = result.gc?.fixedRate;
   progress(
     `${spec.id}: ${saturation.reqPerSec} req/s (${cpu.serverUsPerOp ?? '?'} µs CPU/op); p50 ${fixedRate.p50Ms} ms, p99 ${fixedRate.p99Ms} ms; ${counted.callsPerOp} upstream/op` +
-      `${result.rss ? `; peak RSS ${result.rss.peakUnderLoadMb} MB` : ''}${errs ? `; ${errs} ERRORS` : ''}`,
+      `; peak RSS ${result.rss!.peakUnderLoadMb} MB` +
+      `${g ? `; ${g.allocatedKbPerOp} KB allocated/op, ${g.scavenges} scavenges ${g.scavengePauseMs} ms (max ${g.scavengeMaxPauseMs})` : ''}${errs ? `; ${errs} ERRORS` : ''}`,
   );
   if (errs) progress(`${spec.id}: error detail ${JSON.stringify(saturation.detail)}, fixed-rate errors ${fixedRate.errors}`);
   return result;
@@ -375,11 +434,14 @@ async function startGateway(ctx: RunContext, emu: EmulatorEndpoints, label: stri
   const profileDir = join(ctx.options.outDir, 'profiles');
   if (ctx.options.profile) mkdirSync(profileDir, { recursive: true });
   const nodeFlags = [...ctx.options.gatewayNodeOptions, ...extraFlags];
-  progress(`starting gateway (${label}, LOG_LEVEL=${logLevel}${ctx.options.profile ? ', --cpu-prof' : ''}${nodeFlags.length ? `, ${nodeFlags.join(' ')}` : ''})`);
+  progress(
+    `starting gateway (${label}, LOG_LEVEL=${logLevel}${ctx.cpu !== undefined ? `, taskset -c ${ctx.cpu}` : ''}${ctx.options.profile ? ', --cpu-prof' : ''}${nodeFlags.length ? `, ${nodeFlags.join(' ')}` : ''})`,
+  );
   return startChild({
     name: `gateway-${label}`,
     module: join(HERE, 'gateway-entry.js'),
     env: gatewayEnv(emu, logLevel),
+    cpu: ctx.cpu,
     execArgv: [...nodeFlags, ...(ctx.options.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `gateway-${label}.cpuprofile`] : [])],
   });
 }
@@ -507,32 +569,48 @@ function ratios(results: Map<string, ScenarioResult>, soakResult: SoakResult | u
   const base = results.get('baseline');
   const aGw = results.get('aliases-gateway');
   const aBase = results.get('aliases-baseline');
+  const mGw = results.get('mutation');
+  const mBase = results.get('mutation-baseline');
   const gatewayRuns = [...results.values()].filter((r) => r.server === 'gateway' && r.rss);
   const gatewayRss = gatewayRuns.map((r) => r.rss!.peakUnderLoadMb);
   const baselineRss = [...results.values()].filter((r) => r.server === 'baseline' && r.rss).map((r) => r.rss!.peakUnderLoadMb);
   const div = (a: number, b: number) => (b > 0 ? round(a / b, 2) : null);
+  const tput = (a?: ScenarioResult, b?: ScenarioResult) => (a && b ? div(a.saturation.reqPerSec, b.saturation.reqPerSec) : null);
+  const cpuRatio = (a?: ScenarioResult, b?: ScenarioResult) =>
+    a?.cpu?.serverUsPerOp && b?.cpu?.serverUsPerOp ? div(a.cpu.serverUsPerOp, b.cpu.serverUsPerOp) : null;
   return {
     gatewayOverheadP50Ms: gw && floor ? round(gw.fixedRate.p50Ms - floor.fixedRate.p50Ms, 3) : null,
     gatewayOverheadP99Ms: gw && floor ? round(gw.fixedRate.p99Ms - floor.fixedRate.p99Ms, 3) : null,
     baselineOverheadP50Ms: base && floor ? round(base.fixedRate.p50Ms - floor.fixedRate.p50Ms, 3) : null,
-    gatewayVsBaselineThroughput: gw && base ? div(gw.saturation.reqPerSec, base.saturation.reqPerSec) : null,
-    gatewayVsFloorThroughput: gw && floor ? div(gw.saturation.reqPerSec, floor.saturation.reqPerSec) : null,
-    gatewayVsBaselineCpuPerOp: gw?.cpu?.serverUsPerOp && base?.cpu?.serverUsPerOp ? div(gw.cpu.serverUsPerOp, base.cpu.serverUsPerOp) : null,
-    aliasesGatewayVsBaselineCpuPerOp:
-      aGw?.cpu?.serverUsPerOp && aBase?.cpu?.serverUsPerOp ? div(aGw.cpu.serverUsPerOp, aBase.cpu.serverUsPerOp) : null,
+    baselineOverheadP99Ms: base && floor ? round(base.fixedRate.p99Ms - floor.fixedRate.p99Ms, 3) : null,
+    /** supportProfile at the fixed rate: gateway p99 − baseline p99 (≤ 0: no worse than the stock BFF). */
+    gatewayMinusBaselineP99Ms: gw && base ? round(gw.fixedRate.p99Ms - base.fixedRate.p99Ms, 3) : null,
+    gatewayVsBaselineThroughput: tput(gw, base),
+    gatewayVsFloorThroughput: tput(gw, floor),
+    gatewayVsBaselineCpuPerOp: cpuRatio(gw, base),
+    mutationGatewayVsBaselineThroughput: tput(mGw, mBase),
+    mutationGatewayVsBaselineCpuPerOp: cpuRatio(mGw, mBase),
+    aliasesGatewayVsBaselineCpuPerOp: cpuRatio(aGw, aBase),
     aliasesEmulatorCpuPerOp: aGw && aBase ? { gateway: aGw.cpu?.emulatorUsPerOp ?? null, baseline: aBase.cpu?.emulatorUsPerOp ?? null } : null,
-    aliasesGatewayVsBaselineThroughput: aGw && aBase ? div(aGw.saturation.reqPerSec, aBase.saturation.reqPerSec) : null,
+    aliasesGatewayVsBaselineThroughput: tput(aGw, aBase),
     aliasesGatewayVsBaselineP50: aGw && aBase ? div(aGw.fixedRate.p50Ms, aBase.fixedRate.p50Ms) : null,
     upstreamCallsPerOperation: Object.fromEntries([...results.values()].map((r) => [r.id, r.upstream.callsPerOp])),
+    /** supportProfile at the fixed rate, KB allocated per request. */
+    gatewayAllocatedKbPerOp: gw?.gc?.fixedRate?.allocatedKbPerOp ?? null,
+    baselineAllocatedKbPerOp: base?.gc?.fixedRate?.allocatedKbPerOp ?? null,
+    gatewayScavengePauseMs: gw?.gc?.fixedRate?.scavengePauseMs ?? null,
+    baselineScavengePauseMs: base?.gc?.fixedRate?.scavengePauseMs ?? null,
     gatewayPeakRssMb: gatewayRss.length ? Math.max(...gatewayRss) : null,
     /** Scenario 2's fixed-rate phase: the first load its gateway process sees, after a low-concurrency warm-up. */
     gatewayPeakRssAtFixedRateMb: gw?.rss?.peakFixedRateMb ?? null,
     baselinePeakRssMb: baselineRss.length ? Math.max(...baselineRss) : null,
+    gatewayVsBaselinePeakRss: gatewayRss.length && baselineRss.length ? div(Math.max(...gatewayRss), Math.max(...baselineRss)) : null,
     logging:
       gw && gwWarn
         ? {
             warnVsInfoThroughput: div(gwWarn.saturation.reqPerSec, gw.saturation.reqPerSec),
             infoMinusWarnP50Ms: round(gw.fixedRate.p50Ms - gwWarn.fixedRate.p50Ms, 3),
+            infoMinusWarnP99Ms: round(gw.fixedRate.p99Ms - gwWarn.fixedRate.p99Ms, 3),
           }
         : null,
     soakGrowthPct: soakResult?.growthPct ?? null,
@@ -543,13 +621,18 @@ function goals(r: ReturnType<typeof ratios>, results: Map<string, ScenarioResult
   const g: Goal[] = [];
   const check = (goal: string, target: string, value: number | null, ok: (v: number) => boolean, unit = '') =>
     g.push({ goal, target, value: value === null ? 'not measured' : `${value}${unit}`, met: value === null ? null : ok(value) });
-  check('gateway overhead p50 at fixed rate (gateway − floor)', '≤ 1 ms', r.gatewayOverheadP50Ms, (v) => v <= 1, ' ms');
-  check('gateway ÷ baseline throughput (supportProfile)', '≥ 1.5×', r.gatewayVsBaselineThroughput, (v) => v >= 1.5, '×');
+  check('supportProfile: gateway ÷ stock BFF req/s (floor)', '≥ 1.0×', r.gatewayVsBaselineThroughput, (v) => v >= 1, '×');
+  check('supportProfile: gateway ÷ stock BFF req/s (stretch)', '≥ 1.5×', r.gatewayVsBaselineThroughput, (v) => v >= 1.5, '×');
+  check(`supportProfile p99 at the fixed rate: gateway − stock BFF`, '≤ 0 ms', r.gatewayMinusBaselineP99Ms, (v) => v <= 0, ' ms');
+  check('supportProfile p50 at the fixed rate: gateway − REST floor', '≤ 1 ms', r.gatewayOverheadP50Ms, (v) => v <= 1, ' ms');
+  check('supportProfile p99 at the fixed rate: gateway − REST floor', '≤ 3 ms', r.gatewayOverheadP99Ms, (v) => v <= 3, ' ms');
+  check('25 aliased reads: gateway ÷ stock BFF ops/s', '≥ 10×', r.aliasesGatewayVsBaselineThroughput, (v) => v >= 10, '×');
   const aGw = results.get('aliases-gateway')?.upstream.callsPerOp ?? null;
   const aBase = results.get('aliases-baseline')?.upstream.callsPerOp;
-  check(`25 aliased reads: gateway upstream requests/op${aBase !== undefined ? ` (baseline ${aBase})` : ''}`, '≤ 2', aGw, (v) => v <= 2);
-  check(`gateway peak RSS at the fixed rate (${results.get('gateway') ? 'scenario 2' : '–'})`, '≤ 120 MB', r.gatewayPeakRssAtFixedRateMb, (v) => v <= 120, ' MB');
-  check(`gateway peak RSS at saturation (${[...results.values()].filter((x) => x.server === 'gateway').length} scenarios)`, '≤ 120 MB', r.gatewayPeakRssMb, (v) => v <= 120, ' MB');
+  check(`25 aliased reads: gateway upstream requests/op${aBase !== undefined ? ` (stock BFF ${aBase})` : ''}`, '≤ 2', aGw, (v) => v <= 2);
+  check('peak RSS under load: gateway ÷ stock BFF', '≤ 1.0×', r.gatewayVsBaselinePeakRss, (v) => v <= 1, '×');
+  check(`gateway peak RSS under load (${[...results.values()].filter((x) => x.server === 'gateway').length} scenarios)`, '≤ 120 MB', r.gatewayPeakRssMb, (v) => v <= 120, ' MB');
+  check('supportProfile: gateway bytes allocated per request', '≤ 40 KB', r.gatewayAllocatedKbPerOp, (v) => v <= 40, ' KB');
   check('soak RSS growth (steady state)', '≤ 5 %', r.soakGrowthPct, (v) => v <= 5, ' %');
   return g;
 }
@@ -557,7 +640,10 @@ function goals(r: ReturnType<typeof ratios>, results: Map<string, ScenarioResult
 function markdown(report: Report): string {
   const rows = Object.values(report.scenarios).map((s) => {
     const errors = s.saturation.errors + s.fixedRate.errors;
-    return `| ${s.label} | ${s.saturation.reqPerSec} | ${s.cpu?.serverUsPerOp ?? '–'} | ${s.fixedRate.p50Ms} | ${s.fixedRate.p99Ms} | ${s.upstream.callsPerOp}${
+    const gc = s.gc?.fixedRate;
+    return `| ${s.label} | ${s.saturation.reqPerSec} | ${s.cpu?.serverUsPerOp ?? '–'} | ${s.fixedRate.p50Ms} | ${s.fixedRate.p99Ms} | ${
+      gc ? `${gc.allocatedKbPerOp} / ${gc.survivedKbPerOp}` : '–'
+    } | ${gc ? `${gc.scavenges} / ${gc.scavengePauseMs} / ${gc.scavengeMaxPauseMs}` : '–'} | ${s.upstream.callsPerOp}${
       s.upstream.batchSubRequestsPerOp ? ` (${s.upstream.batchSubRequestsPerOp} in $batch)` : ''
     } | ${s.server === 'gateway' ? `${s.upstream.identityRequestsFirstOps} / ${s.upstream.identityRequestsDuringLoad}` : '–'} | ${
       s.rss ? `${s.rss.beforeMb} / ${s.rss.peakFixedRateMb} / ${s.rss.peakSaturationMb}` : '–'
@@ -568,11 +654,13 @@ function markdown(report: Report): string {
     `## Gateway benchmark, ${report.date}`,
     '',
     `${hw.cpu}, ${hw.cores} cores, ${hw.memoryGb} GB, Node ${hw.node}, ${hw.os}`,
+    `${report.pinning}.`,
     `Upstream latency ${settings.latencyMs} ms; saturation: ${settings.connections} connections × ${settings.durationSec} s; ` +
       `fixed rate: ${settings.rate} req/s × ${settings.durationSec} s (${settings.rateEngine}); warm-up ${settings.warmupSec} s.`,
+    `Allocation, survivors and scavenges: v8.GCProfiler inside the server, during the fixed-rate phase.`,
     '',
-    `| scenario | req/s at saturation | server CPU µs/op | p50 ms @${settings.rate}/s | p99 ms @${settings.rate}/s | upstream req/op | identity req (first ${settings.countOps} ops / load) | RSS MB before / peak @rate / peak sat. | errors |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| scenario | req/s at saturation | server CPU µs/op | p50 ms @${settings.rate}/s | p99 ms @${settings.rate}/s | KB allocated / surviving scavenge per op | scavenges: count / total ms / max ms | upstream req/op | identity req (first ${settings.countOps} ops / load) | RSS MB before / peak @rate / peak sat. | errors |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
   ];
   const r = report.ratios;
@@ -580,22 +668,32 @@ function markdown(report: Report): string {
   const add = (name: string, v: unknown, unit = '') => {
     if (v !== null && v !== undefined) lines.push(`| ${name} | ${String(v)}${unit} |`);
   };
+  add('gateway ÷ stock BFF req/s (supportProfile)', r.gatewayVsBaselineThroughput, '×');
+  add('gateway ÷ stock BFF server CPU per op (supportProfile)', r.gatewayVsBaselineCpuPerOp, '×');
+  add('gateway − stock BFF p99 at the fixed rate (supportProfile)', r.gatewayMinusBaselineP99Ms, ' ms');
   add('gateway overhead p50 (gateway − floor)', r.gatewayOverheadP50Ms, ' ms');
   add('gateway overhead p99 (gateway − floor)', r.gatewayOverheadP99Ms, ' ms');
-  add('baseline overhead p50 (baseline − floor)', r.baselineOverheadP50Ms, ' ms');
-  add('gateway ÷ baseline req/s (supportProfile)', r.gatewayVsBaselineThroughput, '×');
+  add('stock BFF overhead p50 (stock BFF − floor)', r.baselineOverheadP50Ms, ' ms');
+  add('stock BFF overhead p99 (stock BFF − floor)', r.baselineOverheadP99Ms, ' ms');
   add('gateway ÷ floor req/s', r.gatewayVsFloorThroughput, '×');
-  add('gateway ÷ baseline server CPU per op (supportProfile)', r.gatewayVsBaselineCpuPerOp, '×');
-  add('25 aliases: gateway ÷ baseline req/s', r.aliasesGatewayVsBaselineThroughput, '×');
-  add('25 aliases: gateway ÷ baseline server CPU per op', r.aliasesGatewayVsBaselineCpuPerOp, '×');
-  if (r.aliasesEmulatorCpuPerOp) add('25 aliases: upstream (emulator) CPU µs/op, gateway vs baseline', `${r.aliasesEmulatorCpuPerOp.gateway} vs ${r.aliasesEmulatorCpuPerOp.baseline}`);
-  add('25 aliases: gateway p50 ÷ baseline p50', r.aliasesGatewayVsBaselineP50, '×');
+  add('updateCustomerUser: gateway ÷ stock BFF req/s', r.mutationGatewayVsBaselineThroughput, '×');
+  add('updateCustomerUser: gateway ÷ stock BFF server CPU per op', r.mutationGatewayVsBaselineCpuPerOp, '×');
+  add('25 aliases: gateway ÷ stock BFF req/s', r.aliasesGatewayVsBaselineThroughput, '×');
+  add('25 aliases: gateway ÷ stock BFF server CPU per op', r.aliasesGatewayVsBaselineCpuPerOp, '×');
+  if (r.aliasesEmulatorCpuPerOp) add('25 aliases: upstream (emulator) CPU µs/op, gateway vs stock BFF', `${r.aliasesEmulatorCpuPerOp.gateway} vs ${r.aliasesEmulatorCpuPerOp.baseline}`);
+  add('25 aliases: gateway p50 ÷ stock BFF p50', r.aliasesGatewayVsBaselineP50, '×');
+  if (r.gatewayAllocatedKbPerOp !== null && r.baselineAllocatedKbPerOp !== null)
+    add('supportProfile KB allocated per request, gateway vs stock BFF', `${r.gatewayAllocatedKbPerOp} vs ${r.baselineAllocatedKbPerOp}`);
+  if (r.gatewayScavengePauseMs !== null && r.baselineScavengePauseMs !== null)
+    add(`supportProfile scavenge pauses over ${settings.durationSec} s at ${settings.rate} req/s, gateway vs stock BFF`, `${r.gatewayScavengePauseMs} vs ${r.baselineScavengePauseMs} ms`);
   add('gateway peak RSS under load (saturation or fixed rate)', r.gatewayPeakRssMb, ' MB');
   add(`gateway peak RSS at the fixed rate (${report.settings.rate} req/s)`, r.gatewayPeakRssAtFixedRateMb, ' MB');
-  add('baseline peak RSS under load', r.baselinePeakRssMb, ' MB');
+  add('stock BFF peak RSS under load', r.baselinePeakRssMb, ' MB');
+  add('peak RSS under load, gateway ÷ stock BFF', r.gatewayVsBaselinePeakRss, '×');
   if (r.logging) {
     add('LOG_LEVEL=warn ÷ info req/s', r.logging.warnVsInfoThroughput, '×');
     add('p50 info − warn', r.logging.infoMinusWarnP50Ms, ' ms');
+    add('p99 info − warn', r.logging.infoMinusWarnP99Ms, ' ms');
   }
   if (report.soak) {
     const k = report.soak;
@@ -610,11 +708,13 @@ function markdown(report: Report): string {
   return `${lines.join('\n')}\n`;
 }
 
-interface Report {
-  version: 1;
+export interface Report {
+  version: 2;
   date: string;
   generatedAt: string;
   hardware: ReturnType<typeof hardware>;
+  /** Whether and where the servers under test were pinned (taskset), as printed. */
+  pinning: string;
   settings: Omit<Options, 'only' | 'outDir'> & { only?: string[] };
   scenarios: Record<string, ScenarioResult>;
   ratios: ReturnType<typeof ratios>;
@@ -643,6 +743,8 @@ async function main(): Promise<void> {
   const results = new Map<string, ScenarioResult>();
   const profiles: ProfileSummary[] = [];
   let soakResult: SoakResult | undefined;
+  let pinned: number | undefined;
+  let pinNote = '';
   try {
     progress(`starting emulator (test mode, latency ${options.latencyMs} ms)`);
     const emuChild = await startChild({
@@ -652,7 +754,13 @@ async function main(): Promise<void> {
     });
     children.push(emuChild);
     const emu = emuChild.ready as EmulatorEndpoints;
-    const ctx: RunContext = { options, emulator: new EmulatorControl(emu.url), emulatorPid: emuChild.pid };
+    const pin = options.cpu !== undefined ? pinning(options.cpu) : ({ ok: false, reason: '--cpu none' } as const);
+    pinned = pin.ok ? options.cpu : undefined;
+    pinNote = pin.ok
+      ? `gateway and baseline pinned to CPU ${options.cpu} (taskset -c ${options.cpu}), each in turn`
+      : `NOT pinned (${pin.reason}): the gateway and the baseline may use every core`;
+    progress(pinNote);
+    const ctx: RunContext = { options, emulator: new EmulatorControl(emu.url), emulatorPid: emuChild.pid, cpu: pinned };
 
     const expiresInSeconds = 12 * 3600;
     const gatewayToken = await ctx.emulator.mint({
@@ -660,30 +768,31 @@ async function main(): Promise<void> {
       expiresInSeconds,
     });
     // The floor and the passthrough baseline send tokens the upstreams accept as they are.
-    const partnerCenterToken = await ctx.emulator.mint({ audience: 'https://api.partnercenter.microsoft.com', scp: 'user_impersonation', expiresInSeconds });
-    const graphToken = await ctx.emulator.mint({ audience: 'https://graph.microsoft.com', scp: 'ExternalUserProfile.Read.All', expiresInSeconds });
+    const partnerCenterToken = await ctx.emulator.mint({ audience: PARTNER_CENTER_AUDIENCE, scp: 'user_impersonation', expiresInSeconds });
+    const graphToken = await ctx.emulator.mint({ audience: GRAPH_AUDIENCE, scp: 'ExternalUserProfile.Read.All', expiresInSeconds });
 
     // 1. floor
     if (wants('floor')) {
       const target: Target = { url: `${emu.url}/v1/profiles/support`, method: 'GET', headers: { authorization: `Bearer ${partnerCenterToken}`, accept: 'application/json' } };
-      results.set('floor', await measure(ctx, { id: 'floor', label: 'floor: GET /v1/profiles/support (emulator)', server: 'emulator', target }));
+      results.set('floor', await measure(ctx, { id: 'floor', label: 'floor: GET /v1/profiles/support (emulator)', server: 'emulator', target, child: emuChild }));
     }
 
     // 2, 4, 5. gateway (production, LOG_LEVEL=info)
+    const customer = seedData.customers[0]!;
+    const mutationVariables = { customerId: customer.id, userId: customer.userIds[0] };
     if (wants('gateway') || wants('aliases-gateway') || wants('mutation')) {
       const gw = await startGateway(ctx, emu, 'info', 'info');
       children.push(gw);
       const endpoint = `${gw.ready.url}/graphql`;
       if (wants('gateway')) {
-        results.set('gateway', await measure(ctx, { id: 'gateway', label: 'gateway: supportProfile', server: 'gateway', pid: gw.pid, target: graphqlTarget(endpoint, gatewayToken, SUPPORT_QUERY) }));
+        results.set('gateway', await measure(ctx, { id: 'gateway', label: 'gateway: supportProfile', server: 'gateway', child: gw, target: graphqlTarget(endpoint, gatewayToken, SUPPORT_QUERY) }));
       }
       if (wants('aliases-gateway')) {
-        results.set('aliases-gateway', await measure(ctx, { id: 'aliases-gateway', label: `gateway: ${ALIAS_COUNT} aliased externalUserProfile`, server: 'gateway', pid: gw.pid, target: graphqlTarget(endpoint, gatewayToken, ALIASES_QUERY) }));
+        results.set('aliases-gateway', await measure(ctx, { id: 'aliases-gateway', label: `gateway: ${ALIAS_COUNT} aliased externalUserProfile`, server: 'gateway', child: gw, target: graphqlTarget(endpoint, gatewayToken, ALIASES_QUERY) }));
       }
       if (wants('mutation')) {
-        const customer = seedData.customers[0]!;
-        const target = graphqlTarget(endpoint, gatewayToken, MUTATION_QUERY, { customerId: customer.id, userId: customer.userIds[0] });
-        results.set('mutation', await measure(ctx, { id: 'mutation', label: 'gateway: updateCustomerUser', server: 'gateway', pid: gw.pid, target }));
+        const target = graphqlTarget(endpoint, gatewayToken, MUTATION_QUERY, mutationVariables);
+        results.set('mutation', await measure(ctx, { id: 'mutation', label: 'gateway: updateCustomerUser', server: 'gateway', child: gw, target }));
       }
       children.splice(children.indexOf(gw), 1);
       await stopGateway(ctx, gw, 'info', profiles);
@@ -693,26 +802,41 @@ async function main(): Promise<void> {
     if (wants('gateway-warn')) {
       const gw = await startGateway(ctx, emu, 'warn', 'warn');
       children.push(gw);
-      results.set('gateway-warn', await measure(ctx, { id: 'gateway-warn', label: 'gateway: supportProfile, LOG_LEVEL=warn', server: 'gateway', pid: gw.pid, target: graphqlTarget(`${gw.ready.url}/graphql`, gatewayToken, SUPPORT_QUERY) }));
+      results.set('gateway-warn', await measure(ctx, { id: 'gateway-warn', label: 'gateway: supportProfile, LOG_LEVEL=warn', server: 'gateway', child: gw, target: graphqlTarget(`${gw.ready.url}/graphql`, gatewayToken, SUPPORT_QUERY) }));
       children.splice(children.indexOf(gw), 1);
       await stopGateway(ctx, gw, 'warn', profiles);
     }
 
-    // 3, 4. baseline
-    if (wants('baseline') || wants('aliases-baseline')) {
-      progress('starting baseline (Apollo Server 5 standalone + RESTDataSource)');
+    // 3, 4, 5. baseline
+    if (wants('baseline') || wants('aliases-baseline') || wants('mutation-baseline')) {
+      progress(`starting baseline (Apollo Server 5 standalone + RESTDataSource, jose${pinned !== undefined ? `, taskset -c ${pinned}` : ''})`);
       const base = await startChild({
         name: 'baseline',
         module: join(HERE, 'baseline/server.js'),
-        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', PARTNER_CENTER_URL: emu.url, GRAPH_URL: emu.url },
+        env: {
+          PATH: process.env.PATH ?? '',
+          NODE_ENV: 'production',
+          HOST: '127.0.0.1',
+          PORT: '0',
+          PARTNER_CENTER_URL: emu.url,
+          GRAPH_URL: emu.url,
+          AUTH_JWKS_URL: emu.jwksUrl,
+          AUTH_ISSUER: emu.issuerTemplate,
+          AUTH_AUDIENCE: [PARTNER_CENTER_AUDIENCE, GRAPH_AUDIENCE].join(','),
+        },
+        cpu: pinned,
       });
       children.push(base);
       const endpoint = `${base.ready.url}/`;
       if (wants('baseline')) {
-        results.set('baseline', await measure(ctx, { id: 'baseline', label: 'baseline: supportProfile', server: 'baseline', pid: base.pid, target: graphqlTarget(endpoint, partnerCenterToken, SUPPORT_QUERY) }));
+        results.set('baseline', await measure(ctx, { id: 'baseline', label: 'baseline: supportProfile', server: 'baseline', child: base, target: graphqlTarget(endpoint, partnerCenterToken, SUPPORT_QUERY) }));
       }
       if (wants('aliases-baseline')) {
-        results.set('aliases-baseline', await measure(ctx, { id: 'aliases-baseline', label: `baseline: ${ALIAS_COUNT} aliased externalUserProfile`, server: 'baseline', pid: base.pid, target: graphqlTarget(endpoint, graphToken, ALIASES_QUERY) }));
+        results.set('aliases-baseline', await measure(ctx, { id: 'aliases-baseline', label: `baseline: ${ALIAS_COUNT} aliased externalUserProfile`, server: 'baseline', child: base, target: graphqlTarget(endpoint, graphToken, ALIASES_QUERY) }));
+      }
+      if (wants('mutation-baseline')) {
+        const target = graphqlTarget(endpoint, partnerCenterToken, MUTATION_QUERY, mutationVariables);
+        results.set('mutation-baseline', await measure(ctx, { id: 'mutation-baseline', label: 'baseline: updateCustomerUser', server: 'baseline', child: base, target }));
       }
       children.splice(children.indexOf(base), 1);
       await base.stop();
@@ -734,10 +858,11 @@ async function main(): Promise<void> {
   const r = ratios(results, soakResult);
   const { only, outDir: _outDir, ...settings } = options;
   const report: Report = {
-    version: 1,
+    version: 2,
     date,
     generatedAt: new Date().toISOString(),
     hardware: hardware(),
+    pinning: pinNote,
     settings: { ...settings, ...(only ? { only: [...only] } : {}) },
     scenarios: Object.fromEntries(results),
     ratios: r,
@@ -749,13 +874,17 @@ async function main(): Promise<void> {
 
   mkdirSync(options.outDir, { recursive: true });
   const json = `${JSON.stringify(report, null, 2)}\n`;
-  writeFileSync(join(options.outDir, 'latest.json'), json);
-  const written = [join(options.outDir, 'latest.json')];
+  const svg = renderChart(report);
+  const written: string[] = [];
+  const write = (base: string) => {
+    writeFileSync(join(options.outDir, `${base}.json`), json);
+    writeFileSync(join(options.outDir, `${base}.svg`), svg);
+    written.push(join(options.outDir, `${base}.{json,svg}`));
+  };
+  write('latest');
   // A dated copy (with the hardware line) only for full runs: every scenario, real durations.
-  if (!options.only && !options.smoke) {
-    writeFileSync(join(options.outDir, `${date}.json`), json);
-    written.push(join(options.outDir, `${date}.json`));
-  }
+  if (!options.only && !options.smoke) write(date);
+  if (options.name) write(options.name);
   progress(`wrote ${written.join(', ')}`);
 }
 

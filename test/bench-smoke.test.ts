@@ -35,27 +35,35 @@ describe('bench smoke (npm run bench -- --smoke)', () => {
     expect(existsSync(run)).toBe(true);
   });
 
-  it('runs every scenario briefly, prints the Markdown table and writes latest.json', async () => {
+  it('runs every scenario briefly, prints the Markdown table and writes latest.json and latest.svg', async () => {
     const out = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
     try {
       const { code, stdout, stderr } = await runBench(['--smoke', '--out-dir', out]);
       if (code !== 0) throw new Error(`bench exited ${code}\n${stderr.slice(-4000)}`);
 
       expect(stdout).toMatch(/^\| scenario \| req\/s at saturation \|/m);
-      for (const row of ['floor: GET /v1/profiles/support', 'gateway: supportProfile |', 'baseline: supportProfile |', 'gateway: 25 aliased', 'baseline: 25 aliased', 'gateway: updateCustomerUser']) {
+      for (const row of ['floor: GET /v1/profiles/support', 'gateway: supportProfile |', 'baseline: supportProfile |', 'gateway: 25 aliased', 'baseline: 25 aliased', 'gateway: updateCustomerUser', 'baseline: updateCustomerUser']) {
         expect(stdout).toContain(`| ${row}`);
       }
       expect(stdout).toMatch(/^\| goal \| target \| measured \| met \|/m);
 
       const report = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));
       expect(Object.keys(report.scenarios).sort()).toEqual(
-        ['aliases-baseline', 'aliases-gateway', 'baseline', 'floor', 'gateway', 'gateway-warn', 'mutation'].sort(),
+        ['aliases-baseline', 'aliases-gateway', 'baseline', 'floor', 'gateway', 'gateway-warn', 'mutation', 'mutation-baseline'].sort(),
       );
+      // Pinned with taskset where it exists, and said either way.
+      expect(report.pinning).toMatch(/pinned to CPU 1 \(taskset -c 1\)|NOT pinned \(/);
+      expect(stderr).toContain(report.pinning);
       expect(report.hardware).toEqual(expect.objectContaining({ cores: expect.any(Number), node: process.version }));
       for (const scenario of Object.values<any>(report.scenarios)) {
         expect(scenario.saturation.reqPerSec).toBeGreaterThan(0);
         expect(scenario.fixedRate.p50Ms).toBeGreaterThan(0);
         expect(scenario.saturation.errors + scenario.fixedRate.errors).toBe(0);
+        // From v8.GCProfiler inside the server under test: every request allocates something.
+        expect(scenario.gc.fixedRate.allocatedKbPerOp).toBeGreaterThan(0);
+        expect(scenario.gc.fixedRate.scavengePauseMs).toEqual(expect.any(Number));
+        expect(scenario.rss.peakUnderLoadMb).toBeGreaterThan(0);
+        expect(scenario.cpu.serverUsPerOp).toBeGreaterThan(0);
       }
       // What the bench counts from the emulator's log: $batch for the gateway, one GET per alias for the baseline,
       // and the on-behalf-of exchange once per token, never per request.
@@ -66,6 +74,16 @@ describe('bench smoke (npm run bench -- --smoke)', () => {
       expect(report.ratios.gatewayOverheadP50Ms).toEqual(expect.any(Number));
       expect(report.ratios.gatewayVsBaselineThroughput).toEqual(expect.any(Number));
       expect(report.ratios.gatewayPeakRssMb).toBeGreaterThan(0);
+      expect(report.scenarios['mutation-baseline'].upstream.callsPerOp).toBe(1);
+      expect(report.ratios.gatewayMinusBaselineP99Ms).toEqual(expect.any(Number));
+      expect(report.ratios.gatewayVsBaselinePeakRss).toEqual(expect.any(Number));
+      expect(report.ratios.mutationGatewayVsBaselineThroughput).toEqual(expect.any(Number));
+      // The chart, drawn from the JSON: the gateway beside the stock BFF for every scenario pair.
+      const svg = readFileSync(join(out, 'latest.svg'), 'utf8');
+      expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+      for (const label of ['supportProfile', 'updateCustomerUser', '25 aliased externalUserProfile', 'REST floor', 'stock Apollo BFF']) expect(svg).toContain(label);
+      expect(svg.match(/<rect [^>]*fill="#2563eb"><title>gateway:/g)).toHaveLength(9); // 3 scenarios × 3 panels
+      expect(svg.match(/<rect [^>]*fill="#ea580c"><title>stock Apollo BFF:/g)).toHaveLength(9);
       // A smoke run never leaves a dated results file.
       expect(existsSync(join(out, `${report.date}.json`))).toBe(false);
     } finally {

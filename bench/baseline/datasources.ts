@@ -4,8 +4,8 @@
  * per REST API, created per request with the server's cache and the caller's token, which
  * `willSendRequest` forwards upstream (auth passthrough).
  *
- * No batching (one GET per profile), no retries, no token exchange, no JWT verification: what a
- * minimal idiomatic BFF does out of the box.
+ * No batching (one GET per profile), no retries, no token exchange: what a minimal idiomatic BFF does out
+ * of the box (the caller's token is verified once, in server.ts, with jose).
  */
 import { RESTDataSource, type AugmentedRequest, type DataSourceConfig } from '@apollo/datasource-rest';
 
@@ -19,6 +19,13 @@ export interface SupportProfileResource {
   email?: string | null;
   telephone?: string | null;
   website?: string | null;
+}
+
+export interface CustomerUserResource {
+  id: string;
+  displayName?: string | null;
+  usageLocation?: string | null;
+  [field: string]: unknown;
 }
 
 export interface ExternalUserProfileResource {
@@ -41,6 +48,12 @@ export class PartnerCenterAPI extends RESTDataSource {
 
   async getSupportProfile(): Promise<SupportProfileResource> {
     return this.get<SupportProfileResource>('v1/profiles/support');
+  }
+
+  async updateCustomerUser(customerId: string, userId: string, input: Record<string, unknown>): Promise<CustomerUserResource> {
+    return this.patch<CustomerUserResource>(`v1/customers/${encodeURIComponent(customerId)}/users/${encodeURIComponent(userId)}`, {
+      body: { ...input, attributes: { objectType: 'CustomerUser' } },
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The baseline's schema: the gateway's SDL subset the bench queries (`supportProfile`,
- * `externalUserProfile`), as plain typeDefs + resolvers.
+ * `externalUserProfile`, `updateCustomerUser`), as plain typeDefs + resolvers.
  */
 import { DateTimeResolver } from 'graphql-scalars';
 import type { GraphAPI, PartnerCenterAPI } from './datasources.js';
@@ -29,6 +29,12 @@ export const typeDefs = `#graphql
     supportProfile: SupportProfile!
     externalUserProfile(id: ID!): ExternalUserProfile
   }
+
+  type CustomerUser { id: ID!  displayName: String  usageLocation: String }
+  input UpdateCustomerUserInput { displayName: String  usageLocation: String }
+  type Mutation {
+    updateCustomerUser(customerId: ID!, userId: ID!, input: UpdateCustomerUserInput!): CustomerUser!
+  }
 `;
 
 /** The partner tenant (`tid`) of the caller's token, for `SupportProfile.id` (decoded, not verified). */
@@ -51,5 +57,12 @@ export const resolvers = {
     },
     externalUserProfile: (_parent: unknown, { id }: { id: string }, { dataSources }: ContextValue) =>
       dataSources.graph.getExternalUserProfile(id),
+  },
+  Mutation: {
+    updateCustomerUser: (
+      _parent: unknown,
+      { customerId, userId, input }: { customerId: string; userId: string; input: Record<string, unknown> },
+      { dataSources }: ContextValue,
+    ) => dataSources.partnerCenter.updateCustomerUser(customerId, userId, { ...input }),
   },
 };

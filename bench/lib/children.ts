@@ -3,8 +3,9 @@
  * `ChildReady` once it listens. Their stdout goes to /dev/null (the gateway's pino lines are still
  * serialized and written, as in production, just not kept); the tail of stderr is kept for errors.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 /** The gateway child's answer to `{ kind: 'memory', gc }`: `process.memoryUsage()`, after a full GC when asked and exposed. */
 export interface MemoryReport {
@@ -45,19 +46,42 @@ export interface StartChildOptions {
   module: string;
   env: Record<string, string>;
   execArgv?: string[];
+  /** Run the child pinned to this CPU (`taskset -c <cpu> node …`), when {@link pinning} says it can. */
+  cpu?: number;
   /** @default 30000 */
   startTimeoutMs?: number;
 }
 
 const STDERR_TAIL = 8 * 1024;
 
+/** The GC probe every child loads first (`--import`), see probe.ts. */
+const PROBE = fileURLToPath(new URL('./probe.js', import.meta.url));
+
+/**
+ * Whether children can be pinned to `cpu` with taskset: it must exist, and the CPU must be one this
+ * process may run on. The reason when not, for the bench's output.
+ */
+export function pinning(cpu: number): { ok: true } | { ok: false; reason: string } {
+  try {
+    execFileSync('taskset', ['-c', String(cpu), 'true'], { stdio: 'ignore' });
+    return { ok: true };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { ok: false, reason: code === 'ENOENT' ? 'taskset not found' : `taskset -c ${cpu} failed (no CPU ${cpu} here?)` };
+  }
+}
+
 export async function startChild(options: StartChildOptions): Promise<Child> {
   const devNull = openSync('/dev/null', 'w');
   let child: ChildProcess;
   try {
+    const nodeArgs = ['--import', PROBE, ...(options.execArgv ?? [])];
+    // taskset execs node in place: same pid, same IPC descriptor, every thread on that CPU.
     child = fork(options.module, [], {
       env: options.env,
-      execArgv: options.execArgv ?? [],
+      ...(options.cpu !== undefined
+        ? { execPath: 'taskset', execArgv: ['-c', String(options.cpu), process.execPath, ...nodeArgs] }
+        : { execArgv: nodeArgs }),
       stdio: ['ignore', devNull, 'pipe', 'ipc'],
     });
   } finally {
