@@ -47,6 +47,8 @@ interface Options {
   warmupSec: number;
   connections: number;
   rate: number;
+  /** Fixed rate of the 25-alias scenarios (each operation is 25 reads: 200/s would be past saturation). */
+  aliasRate: number;
   latencyMs: number;
   soakMin: number;
   smoke: boolean;
@@ -72,6 +74,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --warmup <s>         warm-up seconds before each scenario (default 3)
   --connections <n>    autocannon connections at saturation; socket cap of the paced run (default 50)
   --rate <n>           fixed rate in req/s for the latency phase (default 200)
+  --alias-rate <n>     fixed rate of the 25-alias scenarios, operations/s (default 20)
   --latency <ms>       upstream latency of the emulator (default 5)
   --soak <min>         afterwards, N minutes of the gateway supportProfile scenario at saturation,
                        sampling the gateway's RSS every 10 s (add --only soak for the soak alone)
@@ -95,6 +98,7 @@ function parseOptions(argv: string[]): Options {
       warmup: { type: 'string' },
       connections: { type: 'string' },
       rate: { type: 'string' },
+      'alias-rate': { type: 'string' },
       latency: { type: 'string' },
       soak: { type: 'string' },
       only: { type: 'string', multiple: true },
@@ -130,6 +134,7 @@ function parseOptions(argv: string[]): Options {
     warmupSec: num('warmup', values.warmup, smoke ? 0.3 : 3, 0),
     connections: Math.round(num('connections', values.connections, smoke ? 4 : 50, 1)),
     rate: num('rate', values.rate, smoke ? 50 : 200, 1),
+    aliasRate: num('alias-rate', values['alias-rate'], smoke ? 10 : 20, 1),
     latencyMs: num('latency', values.latency, 5, 0),
     soakMin: num('soak', values.soak, 0, 0),
     smoke,
@@ -315,7 +320,7 @@ async function countingPhase(
 
 async function measure(
   ctx: RunContext,
-  spec: { id: ScenarioId; label: string; server: ScenarioResult['server']; target: Target; child: Child },
+  spec: { id: ScenarioId; label: string; server: ScenarioResult['server']; target: Target; child: Child; rate?: number },
 ): Promise<ScenarioResult> {
   const { options, emulator } = ctx;
   const pid = spec.child.pid;
@@ -335,11 +340,12 @@ async function measure(
   }
   await emulator.clear();
 
-  progress(`${spec.id}: fixed rate ${options.rate} req/s (${options.rateEngine}), ${options.durationSec} s`);
+  const rate = spec.rate ?? options.rate;
+  progress(`${spec.id}: fixed rate ${rate} req/s (${options.rateEngine}), ${options.durationSec} s`);
   const rateRun = (durationSec: number) =>
     options.rateEngine === 'paced'
-      ? runPaced(target, { rate: options.rate, connections: options.connections, durationSec })
-      : runAutocannonRate(target, { rate: options.rate, connections: options.connections, durationSec });
+      ? runPaced(target, { rate, connections: options.connections, durationSec })
+      : runAutocannonRate(target, { rate, connections: options.connections, durationSec });
   await rateRun(Math.min(0.5, Math.max(0.2, options.warmupSec))); // the paced generator's own sockets
   let sampler = new RssSampler(pid);
   await gcStart();
@@ -657,9 +663,9 @@ function markdown(report: Report): string {
     `${report.pinning}.`,
     `Upstream latency ${settings.latencyMs} ms; saturation: ${settings.connections} connections × ${settings.durationSec} s; ` +
       `fixed rate: ${settings.rate} req/s × ${settings.durationSec} s (${settings.rateEngine}); warm-up ${settings.warmupSec} s.`,
-    `Allocation, survivors and scavenges: v8.GCProfiler inside the server, during the fixed-rate phase.`,
+    `Allocation, survivors and scavenges: v8.GCProfiler inside the server, during the fixed-rate phase. ¹ 25 aliases: at ${settings.aliasRate} operations/s.`,
     '',
-    `| scenario | req/s at saturation | server CPU µs/op | p50 ms @${settings.rate}/s | p99 ms @${settings.rate}/s | KB allocated / surviving scavenge per op | scavenges: count / total ms / max ms | upstream req/op | identity req (first ${settings.countOps} ops / load) | RSS MB before / peak @rate / peak sat. | errors |`,
+    `| scenario | req/s at saturation | server CPU µs/op | p50 ms @${settings.rate}/s¹ | p99 ms @${settings.rate}/s¹ | KB allocated / surviving scavenge per op | scavenges: count / total ms / max ms | upstream req/op | identity req (first ${settings.countOps} ops / load) | RSS MB before / peak @rate / peak sat. | errors |`,
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
   ];
@@ -788,7 +794,7 @@ async function main(): Promise<void> {
         results.set('gateway', await measure(ctx, { id: 'gateway', label: 'gateway: supportProfile', server: 'gateway', child: gw, target: graphqlTarget(endpoint, gatewayToken, SUPPORT_QUERY) }));
       }
       if (wants('aliases-gateway')) {
-        results.set('aliases-gateway', await measure(ctx, { id: 'aliases-gateway', label: `gateway: ${ALIAS_COUNT} aliased externalUserProfile`, server: 'gateway', child: gw, target: graphqlTarget(endpoint, gatewayToken, ALIASES_QUERY) }));
+        results.set('aliases-gateway', await measure(ctx, { id: 'aliases-gateway', label: `gateway: ${ALIAS_COUNT} aliased externalUserProfile`, server: 'gateway', child: gw, rate: options.aliasRate, target: graphqlTarget(endpoint, gatewayToken, ALIASES_QUERY) }));
       }
       if (wants('mutation')) {
         const target = graphqlTarget(endpoint, gatewayToken, MUTATION_QUERY, mutationVariables);
@@ -832,7 +838,7 @@ async function main(): Promise<void> {
         results.set('baseline', await measure(ctx, { id: 'baseline', label: 'baseline: supportProfile', server: 'baseline', child: base, target: graphqlTarget(endpoint, partnerCenterToken, SUPPORT_QUERY) }));
       }
       if (wants('aliases-baseline')) {
-        results.set('aliases-baseline', await measure(ctx, { id: 'aliases-baseline', label: `baseline: ${ALIAS_COUNT} aliased externalUserProfile`, server: 'baseline', child: base, target: graphqlTarget(endpoint, graphToken, ALIASES_QUERY) }));
+        results.set('aliases-baseline', await measure(ctx, { id: 'aliases-baseline', label: `baseline: ${ALIAS_COUNT} aliased externalUserProfile`, server: 'baseline', child: base, rate: options.aliasRate, target: graphqlTarget(endpoint, graphToken, ALIASES_QUERY) }));
       }
       if (wants('mutation-baseline')) {
         const target = graphqlTarget(endpoint, partnerCenterToken, MUTATION_QUERY, mutationVariables);

@@ -10,7 +10,7 @@ export interface ChartInput {
   date: string;
   pinning?: string;
   hardware?: { cpu: string; cores: number; node: string };
-  settings: { rate: number; latencyMs: number; connections: number; durationSec: number };
+  settings: { rate: number; aliasRate?: number; latencyMs: number; connections: number; durationSec: number };
   scenarios: Record<
     string,
     {
@@ -28,12 +28,14 @@ interface Row {
   gateway?: string;
   stock?: string;
   floor?: string;
+  /** Its fixed rate is settings.aliasRate, said in its label on the latency panel. */
+  ownRate?: boolean;
 }
 
 const ROWS: Row[] = [
   { label: 'supportProfile', gateway: 'gateway', stock: 'baseline' },
   { label: 'updateCustomerUser', gateway: 'mutation', stock: 'mutation-baseline' },
-  { label: '25 aliased externalUserProfile', gateway: 'aliases-gateway', stock: 'aliases-baseline' },
+  { label: '25 aliased externalUserProfile', gateway: 'aliases-gateway', stock: 'aliases-baseline', ownRate: true },
   { label: 'REST floor (emulator direct)', floor: 'floor' },
 ];
 
@@ -46,6 +48,8 @@ interface Panel {
   unit: string;
   value: (s: Scenario) => number | undefined;
   digits: number;
+  /** The latency panel names a row's own rate. */
+  rates?: boolean;
 }
 
 const esc = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -65,12 +69,12 @@ function niceMax(value: number): number {
 export function renderChart(report: ChartInput): string {
   const panels: Panel[] = [
     { title: 'Throughput at saturation, req/s (higher is better)', unit: 'req/s', value: (s) => s.saturation.reqPerSec, digits: 0 },
-    { title: `p99 latency at a fixed ${report.settings.rate} req/s, ms (lower is better)`, unit: 'ms', value: (s) => s.fixedRate.p99Ms, digits: 1 },
+    { title: `p99 latency at a fixed ${report.settings.rate} req/s, ms (lower is better)`, unit: 'ms', value: (s) => s.fixedRate.p99Ms, digits: 1, rates: true },
     { title: 'Peak RSS under load, MB (lower is better)', unit: 'MB', value: (s) => s.rss?.peakUnderLoadMb, digits: 0 },
   ];
   const rows = ROWS.filter((r) => [r.gateway, r.stock, r.floor].some((id) => id && report.scenarios[id]));
-  const width = 820;
-  const labelW = 230;
+  const width = 860;
+  const labelW = 280;
   const plotW = width - labelW - 90;
   const barH = 15;
   const rowGap = 10;
@@ -93,7 +97,8 @@ export function renderChart(report: ChartInput): string {
     for (const row of rows) {
       const b = bars(row);
       const rowH = b.length * barH + (b.length - 1) * 2;
-      out.push(`<text x="${labelW - 10}" y="${y + rowH / 2 + 4}" class="label" text-anchor="end">${esc(row.label)}</text>`);
+      const label = panel.rates && row.ownRate && report.settings.aliasRate ? `${row.label} (@${report.settings.aliasRate}/s)` : row.label;
+      out.push(`<text x="${labelW - 10}" y="${y + rowH / 2 + 4}" class="label" text-anchor="end">${esc(label)}</text>`);
       for (const { kind, s } of b) {
         const v = panel.value(s);
         const w = v === undefined ? 0 : Math.max(1, (v / max) * plotW);

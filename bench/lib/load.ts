@@ -120,13 +120,19 @@ export async function runPaced(target: Target, options: { rate: number; connecti
 
   const start = process.hrtime.bigint();
   const finished = new Promise<void>((resolve) => {
-    const one = (i: number): void => {
-      const t0 = process.hrtime.bigint();
-      if (Number(t0 - start) - i * intervalNs > 2e6) lateSends++;
+    const one = (i: number, t0 = process.hrtime.bigint(), retried = false): void => {
+      if (!retried && Number(t0 - start) - i * intervalNs > 2e6) lateSends++;
       const finish = (ok: boolean): void => {
         latenciesUs[i] = Number(process.hrtime.bigint() - t0) / 1e3;
         if (!ok) errors++;
         if (++done === count) resolve();
+      };
+      // A kept-alive socket the server closed while idle (the stock BFF's Node default is 5 s, and a LIFO
+      // pool leaves its oldest sockets idle that long) fails the next request on it: resend once on a fresh
+      // socket, as HTTP clients do, timed from the first attempt.
+      const failed = (error: NodeJS.ErrnoException): void => {
+        if (!retried && req.reusedSocket && error.code === 'ECONNRESET') one(i, t0, true);
+        else finish(false);
       };
       const req = http.request(
         { agent, hostname: url.hostname, port: url.port, path: url.pathname + url.search, method: target.method, headers },
@@ -143,7 +149,7 @@ export async function runPaced(target: Target, options: { rate: number; connecti
         },
       );
       req.setTimeout(30_000, () => req.destroy(new Error('timeout')));
-      req.on('error', () => finish(false));
+      req.on('error', failed);
       req.end(body);
     };
     const tick = (): void => {
