@@ -1,6 +1,8 @@
-import { buildSchema as buildSdlSchema, graphql, type GraphQLResolveInfo } from 'graphql';
+import { buildSchema as buildSdlSchema, graphql, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
 import { AuthenticationError, ForbiddenError } from '../src/errors.js';
-import { authChecker, enforcePermissions, findFieldsWithoutPermission, findPermissionsWithoutField } from '../src/auth/auth-checker.js';
+import { Query, Resolver } from 'type-graphql';
+import { authChecker, enforcePermissionsOnRootFields, findFieldsWithoutPermission, findPermissionsWithoutField } from '../src/auth/auth-checker.js';
+import { buildSchemaFrom } from '../src/schema.js';
 import { OPERATION_PERMISSIONS, requirePermission } from '../src/auth/permissions.js';
 import { expandPermissions, PERSONAL_ACCOUNT_TENANT_ID, type Principal, type PrincipalKind } from '../src/auth/principal.js';
 
@@ -138,16 +140,25 @@ describe('auth checker', () => {
     expect(() => authChecker({ root: {}, args: {}, context, info: infoFor('SupportProfile', 'email') }, ['Secret.Read'])).toThrow(ForbiddenError);
   });
 
-  it('global middleware enforces the table on root fields even without @Authorized', async () => {
-    const context = { principal: principal('delegated', []) };
+  it('the net enforces the table on root fields even without @Authorized, and leaves nested fields untouched', async () => {
+    const netted = enforcePermissionsOnRootFields(buildSdlSchema(`
+      type SupportProfile { id: ID! email: String }
+      type Query { supportProfile: SupportProfile! }
+    `));
     let calls = 0;
-    const next = async () => {
-      calls++;
-      return 'resolved';
+    const rootValue = {
+      supportProfile: () => {
+        calls++;
+        return { id: '1', email: 'a@b.c' };
+      },
     };
-    await expect(enforcePermissions({ root: undefined, args: {}, context, info: infoFor('Query', 'supportProfile') }, next)).rejects.toThrow(ForbiddenError);
+    const refused = await graphql({ schema: netted, source: '{ supportProfile { id } }', rootValue, contextValue: { principal: principal('delegated', []) } });
+    expect(refused.errors?.[0]?.originalError).toBeInstanceOf(ForbiddenError);
     expect(calls).toBe(0);
-    await expect(enforcePermissions({ root: {}, args: {}, context, info: infoFor('SupportProfile', 'email') }, next)).resolves.toBe('resolved');
+    const allowed = await graphql({ schema: netted, source: '{ supportProfile { email } }', rootValue, contextValue: { principal: principal('delegated', ['SupportProfile.Read']) } });
+    expect(allowed).toEqual({ data: { supportProfile: { email: 'a@b.c' } } });
+    // Below the root nothing is wrapped: no per-field cost.
+    expect((netted.getType('SupportProfile') as GraphQLObjectType).getFields().email!.resolve).toBeUndefined();
   });
 
   it('finds root fields without a table entry, and entries without a field', () => {
@@ -172,5 +183,39 @@ describe('auth checker', () => {
     });
     expect(result.errors?.[0]?.originalError).toBeInstanceOf(ForbiddenError);
     expect(result.errors?.[0]?.message).toContain('SupportProfile.Read');
+  });
+});
+
+describe('permission net on the gateway schema', () => {
+  let resolved = 0;
+  /** A resolver whose author forgot `@Authorized()` on both fields. */
+  @Resolver()
+  class ForgetfulResolver {
+    @Query(() => String)
+    supportProfile(): string {
+      resolved++;
+      return 'leaked';
+    }
+
+    @Query(() => String)
+    secretReport(): string {
+      resolved++;
+      return 'leaked';
+    }
+  }
+
+  it('refuses a root field without @Authorized, built as the gateway builds its schema', async () => {
+    const schema = await buildSchemaFrom([ForgetfulResolver]);
+    const run = (source: string, contextValue: { principal: Principal | null }) => graphql({ schema, source, contextValue });
+    const anonymous = await run('{ supportProfile }', { principal: null });
+    expect(anonymous.errors?.[0]?.originalError).toBeInstanceOf(AuthenticationError);
+    const unprivileged = await run('{ supportProfile }', { principal: principal('delegated', ['CustomerUser.Read.All']) });
+    expect(unprivileged.errors?.[0]?.originalError).toBeInstanceOf(ForbiddenError);
+    // A root field with no row in the table fails closed, whoever asks.
+    const unlisted = await run('{ secretReport }', { principal: principal('delegated', ['SupportProfile.ReadWrite']) });
+    expect(unlisted.errors?.[0]?.message).toContain('no permission entry');
+    expect(resolved).toBe(0);
+    // With the permission, the same field resolves: the net applies the table, nothing more.
+    expect(await run('{ supportProfile }', { principal: principal('delegated', ['SupportProfile.Read']) })).toEqual({ data: { supportProfile: 'leaked' } });
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The contract's permission table (DESIGN.md, Permissions), as data: one entry per Query and Mutation
  * field. `requirePermission` is the only place that reads it; the auth checker calls it for every
- * `@Authorized()` field, and `findFieldsWithoutPermission` makes a test fail when a root field has no
+ * `@Authorized()` field, the permission net (`enforcePermissionsOnRootFields`) for every root field
+ * whatever its decorators, and `findFieldsWithoutPermission` makes a test fail when a root field has no
  * entry, so no resolver can exist without one.
  */
 import { AuthenticationError, ForbiddenError } from '../errors.js';
