@@ -108,6 +108,7 @@ export function createContextFunction(deps: ContextDependencies) {
       },
       idempotency:
         principal && idempotencyKey ? { tenantId: principal.tenantId, objectId: principal.objectId, key: idempotencyKey } : undefined,
+      tenantId: principal?.tenantId,
     };
 
     const upstream: UpstreamClientFactory = {

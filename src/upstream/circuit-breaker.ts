@@ -10,8 +10,11 @@
  * - half-open: after `openMs`, ONE probe call goes through (others still fail fast); its success
  *   closes the circuit, its failure opens it again for another `openMs`.
  *
- * The breaker is per process and per service, not per tenant: a burst of 5xx for one tenant can open it
- * for everyone for a few seconds. That is the usual trade-off; the half-open probe bounds the cost.
+ * Breakers are scoped per service AND partner tenant (`CircuitBreakers`), per process: a caller hammering
+ * one tenant's failing route (a customer whose users answer 500) must not cut off every other tenant,
+ * which a breaker per service did (issue 16). A whole upstream outage still opens each active tenant's
+ * breaker after its own 5 failures. The registry is bounded (LRU, `maxScopes`) and drops scopes unused
+ * for `idleMs`, so a multi-tenant gateway does not grow a breaker per tenant forever.
  */
 
 /** Options of a circuit breaker. */
@@ -20,6 +23,10 @@ export interface CircuitBreakerOptions {
   readonly failureThreshold?: number;
   /** How long the circuit stays open before a probe may go through (the contract requires ≤ 5 s). @default 5000 */
   readonly openMs?: number;
+  /** Most breakers kept (one per service and tenant); the least recently used is dropped beyond. @default 10000 */
+  readonly maxScopes?: number;
+  /** A scope unused this long is dropped (it would start closed again). @default 60000 */
+  readonly idleMs?: number;
 }
 
 /** What a breaker says about a call about to start. */
@@ -72,5 +79,81 @@ export class CircuitBreaker {
   get state(): 'closed' | 'open' | 'half-open' {
     if (this.openedAt === undefined) return 'closed';
     return this.now() - this.openedAt < this.openMs ? 'open' : 'half-open';
+  }
+}
+
+/** How many breakers are in each state (`gateway_upstream_circuit_state`, DESIGN.md, Observability). */
+export interface CircuitCounts {
+  readonly closed: number;
+  readonly half_open: number;
+  readonly open: number;
+}
+
+interface Scope {
+  readonly service: string;
+  readonly breaker: CircuitBreaker;
+  lastUsed: number;
+}
+
+/**
+ * The breakers of one transport, one per (service, partner tenant), created on first use. The Map's
+ * insertion order is its LRU order (a used scope is re-inserted), so dropping idle or surplus scopes
+ * only ever looks at the oldest entries: O(1) amortised per call.
+ */
+export class CircuitBreakers {
+  private readonly scopes = new Map<string, Scope>();
+  private readonly maxScopes: number;
+  private readonly idleMs: number;
+
+  constructor(
+    private readonly options: CircuitBreakerOptions,
+    private readonly now: () => number,
+  ) {
+    this.maxScopes = Math.max(1, options.maxScopes ?? 10_000);
+    this.idleMs = Math.max(0, options.idleMs ?? 60_000);
+  }
+
+  /** The breaker of `service` for `tenant` (undefined: calls made for no tenant share one scope). */
+  get(service: string, tenant: string | undefined): CircuitBreaker {
+    const key = `${service} ${tenant?.toLowerCase() ?? ''}`;
+    const t = this.now();
+    let scope = this.scopes.get(key);
+    if (scope) this.scopes.delete(key);
+    else scope = { service, breaker: new CircuitBreaker(this.options, this.now), lastUsed: t };
+    scope.lastUsed = t;
+    this.scopes.set(key, scope);
+    this.sweep(t);
+    return scope.breaker;
+  }
+
+  /** Breakers of `service` per state, idle ones dropped first. */
+  counts(service: string): CircuitCounts {
+    this.sweep(this.now());
+    const counts = { closed: 0, half_open: 0, open: 0 };
+    for (const scope of this.scopes.values()) {
+      if (scope.service !== service) continue;
+      const state = scope.breaker.state;
+      if (state === 'half-open') counts.half_open++;
+      else counts[state]++;
+    }
+    return counts;
+  }
+
+  /** The worst state among `service`'s breakers (open, then half-open, else closed), for readiness. */
+  worstState(service: string): 'closed' | 'open' | 'half-open' {
+    const { open, half_open } = this.counts(service);
+    return open > 0 ? 'open' : half_open > 0 ? 'half-open' : 'closed';
+  }
+
+  /** How many breakers are kept. */
+  get size(): number {
+    return this.scopes.size;
+  }
+
+  private sweep(t: number): void {
+    for (const [key, scope] of this.scopes) {
+      if (this.scopes.size <= this.maxScopes && t - scope.lastUsed < this.idleMs) break;
+      this.scopes.delete(key);
+    }
   }
 }

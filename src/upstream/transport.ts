@@ -29,8 +29,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { got, RequestError } from 'got';
 import type { Got, Response as GotResponse } from 'got';
-import { CircuitBreaker } from './circuit-breaker.js';
-import type { CircuitBreakerOptions } from './circuit-breaker.js';
+import { CircuitBreakers } from './circuit-breaker.js';
+import type { CircuitBreakerOptions, CircuitCounts } from './circuit-breaker.js';
 import { UpstreamError, sanitizeMessage } from '../errors.js';
 import type { UpstreamService } from '../errors.js';
 import { headerValue, upstreamErrorFromResponse, upstreamName } from './errors.js';
@@ -77,6 +77,11 @@ export interface UpstreamCaller {
   readonly getToken: (service: UpstreamService) => Promise<string>;
   /** Set when the client sent a valid `Idempotency-Key` with a mutation. */
   readonly idempotency?: IdempotencyContext;
+  /**
+   * The partner tenant the call is made for (the caller's `tid`): circuit breakers are scoped by it, so
+   * one tenant's failing routes cannot open the circuit for another.
+   */
+  readonly tenantId?: string;
 }
 
 /** HTTP methods the clients use. */
@@ -139,8 +144,13 @@ export interface UpstreamTransport {
    * upstream reachable. Never throws.
    */
   probe(url: string, timeoutMs: number): Promise<ProbeResult>;
-  /** `closed`, `open` or `half-open` (always `closed` when the breaker is off). */
+  /**
+   * The worst state among the service's breakers (one per partner tenant): `open` if any is open, then
+   * `half-open`, else `closed` (always `closed` when breakers are off).
+   */
   circuitState(service: UpstreamService): 'closed' | 'open' | 'half-open';
+  /** How many of the service's breakers are in each state (all zero when breakers are off); no tenants. */
+  circuitCounts(service: UpstreamService): CircuitCounts;
   /** Destroys the keep-alive sockets. */
   close(): void;
 }
@@ -168,7 +178,7 @@ export interface UpstreamTransportOptions {
   readonly retryMaxDelayMs?: number;
   /** Keep-alive sockets per upstream host. @default 64 */
   readonly maxSockets?: number;
-  /** Circuit breaker per service (circuit-breaker.ts); `false` turns it off. @default {} (on, 5 failures, 5 s) */
+  /** Circuit breakers per service and partner tenant (circuit-breaker.ts); `false` turns them off. @default {} (on, 5 failures, 5 s) */
   readonly circuitBreaker?: CircuitBreakerOptions | false;
   /** Sent as `User-Agent`, and given to the profiles (Partner Center's `MS-PartnerCenter-Application`). @default 'partner-bff-gateway' */
   readonly applicationName?: string;
@@ -203,8 +213,8 @@ const MAX_LOGGED_BODY = 2048;
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Creates the transport: the keep-alive agents, the got instance built on them, the retry loop and a
- * circuit breaker per service.
+ * Creates the transport: the keep-alive agents, the got instance built on them, the retry loop and the
+ * circuit breakers (one per service and partner tenant).
  */
 export function createUpstreamTransport(options: UpstreamTransportOptions = {}): UpstreamTransport {
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -227,13 +237,7 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
   const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
   const client = baseGot.extend({ agent: agents, headers: { 'user-agent': appName } });
 
-  const breakers = new Map<UpstreamService, CircuitBreaker>();
-  const breakerFor = (service: UpstreamService): CircuitBreaker | undefined => {
-    if (options.circuitBreaker === false) return undefined;
-    let breaker = breakers.get(service);
-    if (!breaker) breakers.set(service, (breaker = new CircuitBreaker(options.circuitBreaker ?? {}, now)));
-    return breaker;
-  };
+  const breakers = options.circuitBreaker === false ? undefined : new CircuitBreakers(options.circuitBreaker ?? {}, now);
 
   const policy: RetryPolicy = {
     maxRetries,
@@ -362,7 +366,7 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
     policy,
     async request<T>(req: UpstreamRequest): Promise<UpstreamResponse<T>> {
       const { service } = req.upstream;
-      const breaker = breakerFor(service);
+      const breaker = breakers?.get(service, req.caller.tenantId);
       const permit = breaker?.acquire() ?? { allowed: true, probe: false };
       if (!permit.allowed) {
         throw new UpstreamError({
@@ -399,7 +403,8 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
         return { reachable: false, error: 'invalid request' };
       }
     },
-    circuitState: (service) => breakers.get(service)?.state ?? 'closed',
+    circuitState: (service) => breakers?.worstState(service) ?? 'closed',
+    circuitCounts: (service) => breakers?.counts(service) ?? { closed: 0, half_open: 0, open: 0 },
     close() {
       agents.http.destroy();
       agents.https.destroy();
