@@ -98,6 +98,8 @@ export interface Config {
   };
   readonly upstreamTimeoutMs: number;
   readonly upstreamDeadlineMs: number;
+  /** Largest upstream answer read (`UPSTREAM_MAX_RESPONSE_BYTES`); a larger one is aborted as UPSTREAM_ERROR. */
+  readonly upstreamMaxResponseBytes: number;
   readonly limits: QueryLimits;
   readonly rateLimitPerMinute: number;
   /**
@@ -179,6 +181,7 @@ export const envSchema = z.object({
   AZURE_AUTHORITY: absoluteUrl.optional(),
   UPSTREAM_TIMEOUT_MS: integer(1, 600_000).optional(),
   UPSTREAM_DEADLINE_MS: integer(1, 3_600_000).optional(),
+  UPSTREAM_MAX_RESPONSE_BYTES: integer(1024, 1_073_741_824).optional(),
   MAX_DEPTH: integer(1, 1000).optional(),
   MAX_ALIASES: integer(0, 10_000).optional(),
   MAX_COST: integer(1, 10_000_000).optional(),
@@ -291,6 +294,7 @@ export function loadConfig(env: Env = process.env): Config {
     azure: Object.freeze({ clientId: e.AZURE_CLIENT_ID, clientSecret: e.AZURE_CLIENT_SECRET, authority: e.AZURE_AUTHORITY }),
     upstreamTimeoutMs: timeout,
     upstreamDeadlineMs: deadline,
+    upstreamMaxResponseBytes: e.UPSTREAM_MAX_RESPONSE_BYTES ?? 8_388_608,
     limits: Object.freeze({
       maxDepth: e.MAX_DEPTH ?? 10,
       maxAliases: e.MAX_ALIASES ?? 30,

@@ -234,6 +234,8 @@ export interface UpstreamErrorInit {
   readonly retryAfter?: number;
   /** The underlying error (got's `RequestError`, …), for logs only. */
   readonly cause?: unknown;
+  /** The contract code when the status does not tell it (an answer over the size cap is UPSTREAM_ERROR whatever its status). */
+  readonly code?: ErrorCode;
 }
 
 /**
@@ -254,7 +256,7 @@ export class UpstreamError extends GatewayError {
     super(sanitizeMessage(init.message) || fallbackMessage(init.service, init.status), init.cause === undefined ? undefined : { cause: init.cause });
     this.service = init.service;
     this.status = init.status;
-    this.code = contractCodeForStatus(init.status);
+    this.code = init.code ?? contractCodeForStatus(init.status);
     this.upstreamCode = init.upstreamCode;
     this.requestId = init.requestId;
     this.correlationId = init.correlationId;

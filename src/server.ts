@@ -78,6 +78,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const transport: UpstreamTransport = createUpstreamTransport({
     timeoutMs: config.upstreamTimeoutMs,
     deadlineMs: config.upstreamDeadlineMs,
+    maxResponseBytes: config.upstreamMaxResponseBytes,
     logger: log,
   });
   const verifier = options.verifier ?? createTokenVerifier({

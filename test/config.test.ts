@@ -30,6 +30,7 @@ describe('config', () => {
       upstreamAuth: 'on-behalf-of',
       upstreamTimeoutMs: 10_000,
       upstreamDeadlineMs: 30_000,
+      upstreamMaxResponseBytes: 8_388_608,
       rateLimitPerMinute: 600,
       introspection: true,
       limits: { maxDepth: 10, maxAliases: 30, maxCost: 5000, maxTokens: 2000, maxDirectives: 50, maxBodyBytes: 524_288 },

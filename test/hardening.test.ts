@@ -253,6 +253,22 @@ describe('hardening in production', () => {
   });
 });
 
+describe('upstream answers over UPSTREAM_MAX_RESPONSE_BYTES', () => {
+  it('are refused UPSTREAM_ERROR', async () => {
+    const stack = await startStack({ env: { UPSTREAM_MAX_RESPONSE_BYTES: '2048' } });
+    try {
+      const customer = seedData.customers[0]!;
+      const list = 'query($c: ID!) { customerUsers(customerId: $c, first: 100) { nodes { id } } }';
+      const { body } = await stack.graphql(list, { c: customer.id });
+      expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_ERROR', upstream: { service: 'partner-center', status: 200 } });
+      // A small answer still passes.
+      expect((await stack.graphql('{ supportProfile { id } }')).body.errors).toBeUndefined();
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
 describe('introspection in production with INTROSPECTION=true', () => {
   it('is allowed', async () => {
     const stack = await startStack({ env: { NODE_ENV: 'production', UPSTREAM: 'emulator', INTROSPECTION: 'true' } });

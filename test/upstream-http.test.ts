@@ -263,6 +263,56 @@ describe('circuit breaker', () => {
   });
 });
 
+describe('response size cap', () => {
+  const MiB = 1024 * 1024;
+
+  it('aborts a chunked answer over maxResponseBytes with UPSTREAM_ERROR, without reading the rest', async () => {
+    upstream.setHandler(() => ({ stream: { bytes: 256 * MiB } }));
+    const err = await rejectionOf<UpstreamError>(makeTransport({ maxResponseBytes: MiB }).request(graph()));
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err).toMatchObject({ code: 'UPSTREAM_ERROR', status: 200 });
+    expect(upstream.requests).toHaveLength(1); // not retried
+    const [stream] = upstream.streams;
+    // The gateway closed the connection long before the server could write it all (socket buffers
+    // let a few MiB through on loopback).
+    expect(await stream!.outcome).toBe('closed');
+    expect(stream!.written).toBeLessThan(64 * MiB);
+  });
+
+  it('aborts at once when Content-Length announces more than the cap', async () => {
+    upstream.setHandler(() => ({ stream: { bytes: 256 * MiB, headers: { 'content-length': String(256 * MiB) } } }));
+    const err = await rejectionOf<UpstreamError>(makeTransport({ maxResponseBytes: MiB }).request(pc()));
+    expect(err).toMatchObject({ code: 'UPSTREAM_ERROR', status: 200 });
+    expect(await upstream.streams[0]!.outcome).toBe('closed');
+    expect(upstream.streams[0]!.written).toBeLessThan(64 * MiB);
+  });
+
+  it('counts decompressed bytes: a small gzip answer that inflates past the cap is aborted', async () => {
+    upstream.setHandler(() => ({ stream: { bytes: 256 * MiB, gzip: true } }));
+    const err = await rejectionOf<UpstreamError>(makeTransport({ maxResponseBytes: MiB }).request(graph()));
+    expect(err).toMatchObject({ code: 'UPSTREAM_ERROR' });
+    expect(await upstream.streams[0]!.outcome).toBe('closed');
+    expect(upstream.streams[0]!.produced).toBeLessThan(128 * MiB);
+  });
+
+  it('an error answer over the cap is UPSTREAM_ERROR too, and an answer under it is read whole', async () => {
+    upstream.setHandler(() => ({ stream: { bytes: 256 * MiB, status: 500 } }));
+    const tr = makeTransport({ maxResponseBytes: MiB });
+    expect(await rejectionOf<UpstreamError>(tr.request(pc()))).toMatchObject({ code: 'UPSTREAM_ERROR', status: 500 });
+    upstream.setHandler(() => ({ stream: { bytes: MiB - 1 } }));
+    const res = await tr.request<{ pad: string }>(graph());
+    expect(res.body?.pad).toHaveLength(MiB - 1 - '{"pad":""}'.length);
+  });
+
+  it('defaults to 8 MiB', async () => {
+    const tr = makeTransport();
+    upstream.setHandler(() => ({ stream: { bytes: 8 * MiB + 1 } }));
+    expect(await rejectionOf<UpstreamError>(tr.request(graph()))).toMatchObject({ code: 'UPSTREAM_ERROR' });
+    upstream.setHandler(() => ({ stream: { bytes: 8 * MiB } }));
+    expect((await tr.request(graph())).status).toBe(200);
+  });
+});
+
 describe('probe', () => {
   it('counts any HTTP answer as reachable and no answer as unreachable', async () => {
     upstream.setHandler(() => ({ status: 404 }));

@@ -176,6 +176,11 @@ export interface UpstreamTransportOptions {
   readonly retryBaseMs?: number;
   /** Backoff cap when there is no `Retry-After`. @default 10000 */
   readonly retryMaxDelayMs?: number;
+  /**
+   * Largest answer read, in bytes (`UPSTREAM_MAX_RESPONSE_BYTES`), counted as the body streams in
+   * (decompressed): a larger one is aborted as UPSTREAM_ERROR without reading the rest. @default 8388608
+   */
+  readonly maxResponseBytes?: number;
   /** Keep-alive sockets per upstream host. @default 64 */
   readonly maxSockets?: number;
   /** Circuit breakers per service and partner tenant (circuit-breaker.ts); `false` turns them off. @default {} (on, 5 failures, 5 s) */
@@ -218,6 +223,7 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
  */
 export function createUpstreamTransport(options: UpstreamTransportOptions = {}): UpstreamTransport {
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const maxResponseBytes = options.maxResponseBytes ?? 8 * 1024 * 1024;
   const deadlineMs = Math.max(options.deadlineMs ?? 30_000, 1);
   const maxRetries = Math.max(0, Math.floor(options.maxRetries ?? 3));
   const baseMs = options.retryBaseMs ?? 200;
@@ -270,10 +276,28 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
     const { upstream, correlationId } = t;
     const { service } = upstream;
     let res: GotResponse<string>;
+    let overCap = false;
     try {
-      res = await client(t.url, { method: t.method, headers: t.headers, body: t.body, timeout: { request: t.timeoutMs } });
+      const pending = client(t.url, { method: t.method, headers: t.headers, body: t.body, timeout: { request: t.timeoutMs } });
+      // got has no size limit and answers may be chunked: count the (decompressed) body as it streams,
+      // and cancel (destroying the socket) as soon as it, or an announced Content-Length, passes the cap.
+      pending.on('downloadProgress', ({ transferred, total }) => {
+        if (!overCap && Math.max(transferred, total ?? 0) > maxResponseBytes) {
+          overCap = true;
+          pending.cancel();
+        }
+      });
+      res = await pending;
     } catch (err) {
       if (!(err instanceof RequestError)) throw err;
+      if (overCap) {
+        const answer = err.response;
+        const message = `${upstreamName(service)} answered with more than ${maxResponseBytes} bytes`;
+        const requestId = headerValue(answer?.headers as HeaderBag | undefined, upstream.requestIdHeader);
+        logger?.warn({ service, status: answer?.statusCode, upstreamRequestId: requestId, correlationId, maxResponseBytes }, 'upstream answer over the size cap');
+        const error = new UpstreamError({ service, status: answer?.statusCode ?? 0, code: 'UPSTREAM_ERROR', message, requestId, correlationId, cause: err });
+        return { ok: false, error, retryable: false };
+      }
       // No answer: connection refused/reset, socket hang up, try timeout (ETIMEDOUT), DNS…
       const reason = err.code === 'ETIMEDOUT' ? `timed out after ${t.timeoutMs} ms` : `connection failed (${err.code})`;
       const error = new UpstreamError({ service, status: 0, message: `${upstreamName(service)} did not answer: ${reason}`, correlationId, cause: err });
