@@ -29,7 +29,8 @@ import {
 } from './plugins/persisted-queries.js';
 import { createExplorer, registerExplorerAssets, registerRootPointer, type ExplorerOptions } from './plugins/explorer.js';
 import { registerCors } from './plugins/cors.js';
-import { createRateLimiter, InMemoryRateLimitStore, rateLimitKey, type RateLimitStore } from './plugins/rate-limit.js';
+import { createRateLimiter, rateLimitKey, type RateLimitStore } from './plugins/rate-limit.js';
+import { InMemoryRateLimitStore } from './state/rate-limit.js';
 import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier.js';
 import { createUpstreamTokenSource, type UpstreamTokenSource } from './auth/upstream-tokens.js';
 import { createUpstreamTransport, type UpstreamTransport } from './upstream/transport.js';

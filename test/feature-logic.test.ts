@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { mergeSupportProfile, toSupportProfile } from '../src/features/support-profile/merge.js';
-import { KeyedSerializer } from '../src/features/support-profile/serialize.js';
+import { KeyedSerializer } from '../src/state/keyed-serializer.js';
 import { toCustomerUser, toCustomerUserPatch } from '../src/features/customer-users/mapping.js';
 import { CustomerUserState } from '../src/features/customer-users/types.js';
 import { toExternalUserProfilePatch } from '../src/features/external-user-profiles/mapping.js';

@@ -1,4 +1,5 @@
-import { InMemoryRateLimitStore, rateLimitKey, type RateLimitDecision } from '../src/plugins/rate-limit.js';
+import { rateLimitKey } from '../src/plugins/rate-limit.js';
+import { InMemoryRateLimitStore, type RateLimitDecision } from '../src/state/rate-limit.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 describe('InMemoryRateLimitStore (token bucket)', () => {

@@ -4,7 +4,7 @@ import type { Context } from '../../context.js';
 import { requireSomeField } from '../shared/validate-input.js';
 import { writePlace } from '../shared/write-place.js';
 import { mergeSupportProfile, toSupportProfile } from './merge.js';
-import { KeyedSerializer } from './serialize.js';
+import { KeyedSerializer } from '../../state/keyed-serializer.js';
 import { SupportProfile, UpdateSupportProfileInput } from './types.js';
 
 /**
