@@ -124,6 +124,12 @@ export interface Config {
    * a hop count, or addresses/CIDRs. Matters for the per-address rate limit behind a reverse proxy.
    */
   readonly trustProxy: boolean | number | string[];
+  /**
+   * `REDIS_URL`: shared state for several replicas (support-profile lock, rate-limit buckets, APQ
+   * registry). Unset: in-process state, safe for writes on one replica only. May hold credentials:
+   * never log it as it is (state/redis-client.ts `redactRedisUrl`).
+   */
+  readonly redisUrl?: string;
 }
 
 /** A configuration mistake: its message is one line naming the variable and the fix. */
@@ -201,6 +207,11 @@ export const envSchema = z.object({
   LOG_LEVEL: oneOf(LOG_LEVELS).optional(),
   TRUST_PROXY: z.string().optional(),
   CURSOR_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+  // The message never repeats the value: it may carry a password.
+  REDIS_URL: z
+    .string()
+    .refine((v) => /^rediss?:\/\/\S+$/.test(v) && URL.canParse(v), { error: 'must be a redis:// or rediss:// URL' })
+    .optional(),
 });
 
 /** True for a browser origin as a page sends it: `scheme://host[:port]`, nothing more. */
@@ -310,6 +321,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: e.LOG_LEVEL ?? 'info',
     cursorSecret: e.CURSOR_SECRET,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    redisUrl: e.REDIS_URL,
   };
   return Object.freeze(config);
 }

@@ -19,6 +19,7 @@ import { createGraphClient, type GraphClient } from './upstream/graph.js';
 import { createCustomerUserLoader, type CustomerUserLoader } from './features/customer-users/loaders.js';
 import { createExternalUserProfileLoader, type ExternalUserProfileLoader } from './features/external-user-profiles/loaders.js';
 import { isGuid } from './guid.js';
+import type { KeyedLock } from './state/index.js';
 
 /** The one context type used everywhere: `ApolloServer<Context>`, `AuthChecker<Context>`, resolvers. */
 export interface Context {
@@ -34,6 +35,8 @@ export interface Context {
   /** Upstream clients bound to this caller (created on first use). */
   readonly partnerCenter: PartnerCenterClient;
   readonly graph: GraphClient;
+  /** The process's lock around a partner's support-profile read-merge-PUT (shared by replicas with Redis). */
+  readonly supportProfileLock: KeyedLock;
   /** Per-request DataLoaders (created on first use). */
   readonly loaders: {
     readonly customerUsers: CustomerUserLoader;
@@ -49,6 +52,7 @@ export interface ContextDependencies {
   readonly transport: UpstreamTransport;
   /** Key protecting opaque paging cursors. */
   readonly cursorKey: Buffer;
+  readonly supportProfileLock: KeyedLock;
 }
 
 
@@ -73,7 +77,7 @@ export function correlationIdFrom(header: string | string[] | undefined): string
 
 /** Returns the Apollo context function for the Fastify integration. */
 export function createContextFunction(deps: ContextDependencies) {
-  const { config, verifier, upstreamTokens, transport, cursorKey } = deps;
+  const { config, verifier, upstreamTokens, transport, cursorKey, supportProfileLock } = deps;
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<Context> => {
     // Fastify's request id is the correlation id (server.ts `genReqId`).
     const correlationId = request.id;
@@ -123,7 +127,7 @@ export function createContextFunction(deps: ContextDependencies) {
           cursorKey,
         }),
     };
-    return new RequestContext(correlationId, log, operation, principal, idempotencyKey, upstream);
+    return new RequestContext(correlationId, log, operation, principal, idempotencyKey, supportProfileLock, upstream);
   };
 }
 
@@ -149,6 +153,7 @@ class RequestContext implements Context {
     readonly operation: OperationInfo,
     readonly principal: Principal | null,
     readonly idempotencyKey: string | undefined,
+    readonly supportProfileLock: KeyedLock,
     private readonly upstream: UpstreamClientFactory,
   ) {}
 

@@ -347,3 +347,22 @@ export function sanitizeMessage(text: string, maxLength = MAX_MESSAGE_LENGTH): s
     .trim()
     .slice(0, maxLength);
 }
+
+/**
+ * The gateway's shared state could not serve a write: the support-profile lock store (Redis) is
+ * unreachable, the lock stayed busy past the deadline, or the lease was lost (DESIGN.md, Several
+ * replicas). Nothing was written; `retryAfter` (seconds) says when trying again makes sense.
+ */
+export class SharedStateUnavailableError extends GatewayError {
+  override readonly name = 'SharedStateUnavailableError';
+  readonly code = 'UPSTREAM_UNAVAILABLE' as const;
+  constructor(
+    message: string,
+    readonly retryAfter: number,
+  ) {
+    super(message);
+  }
+  protected override details(): ErrorDetails {
+    return { retryAfter: this.retryAfter };
+  }
+}

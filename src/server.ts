@@ -4,7 +4,8 @@
  * under `/explorer/` (DESIGN.md, HTTP surface). This is the composition root: it builds the one upstream
  * transport, the token verifier and the upstream token source from the config and hands them to the
  * per-request context, and it wires the hardening (DESIGN.md, Limits): body limit, query limits,
- * persisted queries, per-caller rate limit, CORS and CSRF prevention.
+ * persisted queries, per-caller rate limit, CORS and CSRF prevention. The state replicas share (lock,
+ * rate-limit buckets, APQ registry) comes from src/state/.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -30,7 +31,7 @@ import {
 import { createExplorer, registerExplorerAssets, registerRootPointer, type ExplorerOptions } from './plugins/explorer.js';
 import { registerCors } from './plugins/cors.js';
 import { createRateLimiter, rateLimitKey, type RateLimitStore } from './plugins/rate-limit.js';
-import { InMemoryRateLimitStore } from './state/rate-limit.js';
+import { createSharedState } from './state/index.js';
 import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier.js';
 import { createUpstreamTokenSource, type UpstreamTokenSource } from './auth/upstream-tokens.js';
 import { createUpstreamTransport, type UpstreamTransport } from './upstream/transport.js';
@@ -53,7 +54,7 @@ export interface GatewayOptions {
   explorer?: ExplorerOptions;
   /**
    * Where the per-caller rate-limit buckets live (e.g. a shared store for several replicas).
-   * @default an in-memory token-bucket store sized by `config.rateLimitPerMinute` (none when it is 0)
+   * @default token buckets sized by `config.rateLimitPerMinute` (none when it is 0), in Redis with `REDIS_URL`, else in memory
    */
   rateLimitStore?: RateLimitStore;
 }
@@ -91,10 +92,15 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const readiness: ReadinessProbe = createReadinessProbe({ transport, endpoints: config.endpoints });
   const limits = createQueryLimits({ limits: config.limits, hideSuggestions: config.production });
   const persistedQueriesPlugin = createPersistedQueriesPlugin<Context>({ mode: config.persistedQueries.mode, manifest });
-  const rateLimiter =
-    options.rateLimitStore || config.rateLimitPerMinute > 0
-      ? createRateLimiter({ store: options.rateLimitStore ?? new InMemoryRateLimitStore({ perMinute: config.rateLimitPerMinute }) })
-      : undefined;
+  // The lock, rate-limit buckets and APQ registry: in Redis with REDIS_URL, else in this process.
+  const state = await createSharedState({
+    redisUrl: config.redisUrl,
+    deadlineMs: config.upstreamDeadlineMs,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    logger: log,
+  });
+  const rateLimitStore = options.rateLimitStore ?? state.rateLimitStore;
+  const rateLimiter = rateLimitStore ? createRateLimiter({ store: rateLimitStore }) : undefined;
 
   const app: FastifyInstance = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -163,7 +169,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     // Hostile queries are refused at parse (tokens) and validation (depth, aliases, directives, cost).
     parseOptions: limits.parseOptions,
     validationRules: limits.validationRules,
-    persistedQueries: persistedQueriesOption(config.persistedQueries.mode),
+    persistedQueries: persistedQueriesOption(config.persistedQueries.mode, state.apqCache),
     // main.ts owns SIGTERM/SIGINT (drain, then exit 0); Apollo's own handlers would re-raise the signal.
     stopOnTerminationSignals: false,
     plugins: [
@@ -183,7 +189,15 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   });
   await apollo.start();
 
-  const buildContext = createContextFunction({ config, log, verifier, upstreamTokens, transport, cursorKey: cursorKeyFrom(config) });
+  const buildContext = createContextFunction({
+    config,
+    log,
+    verifier,
+    upstreamTokens,
+    transport,
+    cursorKey: cursorKeyFrom(config),
+    supportProfileLock: state.supportProfileLock,
+  });
   const handler = fastifyApolloHandler(apollo, {
     // The rate limit is checked here, where the caller is first known, before the document is even
     // parsed. A request refused for its token still counts against its address.
@@ -224,8 +238,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
-    const report = await readiness.check();
-    return reply.code(report.ready ? 200 : 503).send(report);
+    // Redis down leaves the replica ready: it still serves reads (DESIGN.md, Several replicas).
+    const [report, redis] = await Promise.all([readiness.check(), state.health()]);
+    return reply.code(report.ready ? 200 : 503).send({ ...report, redis });
   });
 
   return {
@@ -243,6 +258,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       closing = true;
       await app.close(); // the drain plugin stops Apollo after in-flight requests finish
       transport.close();
+      await state.close();
     },
   };
 }

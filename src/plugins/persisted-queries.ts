@@ -21,6 +21,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ApolloServerOptions, ApolloServerPlugin, BaseContext } from '@apollo/server';
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import { GraphQLError } from 'graphql';
 import { ConfigError, type Config } from '../config.js';
 
@@ -95,13 +96,16 @@ const NOTHING_CACHE = {
   },
 };
 
-/** Apollo Server's `persistedQueries` option for a mode. */
-export function persistedQueriesOption(mode: PersistedQueriesMode): ApolloServerOptions<BaseContext>['persistedQueries'] {
+/**
+ * Apollo Server's `persistedQueries` option for a mode. `cache` is the APQ registry for `allow` (the
+ * Redis one shared by replicas, src/state/apq-cache.ts). @default Apollo's in-memory cache
+ */
+export function persistedQueriesOption(mode: PersistedQueriesMode, cache?: KeyValueCache<string>): ApolloServerOptions<BaseContext>['persistedQueries'] {
   switch (mode) {
     case 'off':
       return false;
     case 'allow':
-      return {}; // Apollo's default: the server's bounded in-memory LRU cache.
+      return cache ? { cache } : {}; // Apollo's default: the server's bounded in-memory LRU cache.
     case 'only':
       return { cache: NOTHING_CACHE };
     default: {

@@ -1,8 +1,10 @@
 /**
  * Where the per-caller rate-limit buckets live (src/plugins/rate-limit.ts applies them): a token bucket
  * per key that holds at most `burst` tokens, refills at `perMinute / 60` a second, and gives one token
- * per request. `InMemoryRateLimitStore` counts per process.
+ * per request. `InMemoryRateLimitStore` counts per process; `RedisRateLimitStore` runs the same
+ * arithmetic in one Lua script per check, so every replica on one Redis shares a caller's budget.
  */
+import { luaScript, type RedisConnection } from './redis-client.js';
 
 /** The answer of a store for one request. */
 export type RateLimitDecision =
@@ -93,6 +95,79 @@ export class InMemoryRateLimitStore implements RateLimitStore {
     while (this.#buckets.size >= this.#maxKeys) {
       const oldest = this.#buckets.keys().next().value as string;
       this.#buckets.delete(oldest);
+    }
+  }
+}
+
+/**
+ * One check: refill by the time since the last one, take a token if there is a whole one, else say how
+ * long until there is. Atomic (a script), on Redis's own clock (`TIME`), so replicas with skewed clocks
+ * agree. A missing bucket is a full one: keys expire once they would have refilled completely.
+ * ARGV: burst, tokens per ms. Returns { allowed (0/1), ms until a whole token }.
+ */
+const TAKE = luaScript(`
+local burst = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil or at == nil then
+  tokens = burst
+  at = now
+end
+if now > at then
+  tokens = math.min(burst, tokens + (now - at) * rate)
+else
+  now = at
+end
+local allowed = 0
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  wait = math.ceil((1 - tokens) / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'at', string.format('%d', now))
+redis.call('PEXPIRE', KEYS[1], string.format('%d', math.ceil((burst - tokens) / rate) + 1000))
+return { allowed, wait }
+`);
+
+/** Options of `RedisRateLimitStore`. */
+export interface RedisRateLimitStoreOptions extends Omit<TokenBucketOptions, 'maxKeys'> {
+  readonly connection: RedisConnection;
+  /** Prefix of the Redis keys. @default 'partner-bff:ratelimit:' */
+  readonly keyPrefix?: string;
+}
+
+/**
+ * Token buckets in Redis, shared by every replica. `now` is ignored: the script uses Redis's clock.
+ * Redis unreachable or slow: the request is allowed (fail open) and a warning is logged, because
+ * refusing every caller while Redis is down would turn a degraded limiter into an outage.
+ */
+export class RedisRateLimitStore implements RateLimitStore {
+  readonly #redis: RedisConnection;
+  readonly #args: readonly string[];
+  readonly #prefix: string;
+
+  constructor(options: RedisRateLimitStoreOptions) {
+    if (!(options.perMinute > 0)) throw new Error('RedisRateLimitStore needs a positive perMinute');
+    this.#redis = options.connection;
+    this.#args = [String(Math.max(1, options.burst ?? options.perMinute)), String(options.perMinute / 60_000)];
+    this.#prefix = options.keyPrefix ?? 'partner-bff:ratelimit:';
+  }
+
+  async take(key: string): Promise<RateLimitDecision> {
+    try {
+      const reply = await this.#redis.script(TAKE, [this.#prefix + key], this.#args);
+      const [allowed, wait] = Array.isArray(reply) ? reply : [];
+      if (allowed === 0 && typeof wait === 'number') return { allowed: false, retryAfterMs: wait };
+      return { allowed: true };
+    } catch (error) {
+      this.#redis.warn('rate-limit', error, 'rate limit: Redis unreachable, requests are let through unlimited');
+      return { allowed: true };
     }
   }
 }

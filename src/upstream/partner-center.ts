@@ -138,9 +138,13 @@ export interface PartnerCenterClient {
   getSupportProfile(): Promise<SupportProfileResource>;
   /**
    * `PUT` of the FULL resource (read, merge, put back: UPSTREAM.md §1.5). Carries `MS-RequestId`;
-   * `place` is where the write sits in the client's request (see request-id.ts).
+   * `place` is where the write sits in the client's request (see request-id.ts); `beforeTry` runs before
+   * every try (the caller's lock lease check).
    */
-  putSupportProfile(resource: SupportProfileResource, place?: string): Promise<SupportProfileResource>;
+  putSupportProfile(
+    resource: SupportProfileResource,
+    options?: { readonly place?: string; readonly beforeTry?: () => void },
+  ): Promise<SupportProfileResource>;
   /** `GET /v1/customers/{customerId}/users/{userId}`. */
   getCustomerUser(customerId: string, userId: string): Promise<CustomerUserResource>;
   /** `PATCH /v1/customers/{customerId}/users/{userId}` with the given keys. Carries `MS-RequestId` (`place`: as above). */
@@ -241,14 +245,15 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
       return objectBody<SupportProfileResource>(res, false);
     },
 
-    async putSupportProfile(resource, place) {
+    async putSupportProfile(resource, options) {
       const operation = `PUT ${SUPPORT_PROFILE_PUT_PATH}`;
       const res = await call<unknown>({
         method: 'PUT',
         url: `${base}${SUPPORT_PROFILE_PUT_PATH}`,
         json: resource,
         // One id for the whole logical write, reused by every retry (UPSTREAM.md §1.3).
-        requestId: requestIdForWrite(caller.idempotency, operation, place),
+        requestId: requestIdForWrite(caller.idempotency, operation, options?.place),
+        beforeTry: options?.beforeTry,
       });
       return objectBody<SupportProfileResource>(res, false);
     },

@@ -106,6 +106,11 @@ export interface UpstreamRequest {
   readonly requestId?: string;
   /** An absolute time (ms, same clock as `now`) the call must end by, if earlier than its own deadline. */
   readonly deadlineAt?: number;
+  /**
+   * Called before every try, after any wait; what it throws ends the call unsent (a write whose lock
+   * lease is lost must not go out: state/lock.ts).
+   */
+  readonly beforeTry?: () => void;
 }
 
 /** A successful (2xx) answer. */
@@ -357,6 +362,7 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
           new UpstreamError({ service, status: 0, message: `${upstreamName(service)} call exceeded its deadline`, correlationId: caller.correlationId })
         );
       }
+      req.beforeTry?.();
       const tryStarted = now();
       const outcome = await sendTry({
         upstream,

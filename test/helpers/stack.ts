@@ -41,10 +41,12 @@ export interface Stack {
 export interface StackOptions extends Pick<GatewayOptions, 'plugins'> {
   /** Environment overrides, as strings, as the process would read them. */
   env?: Record<string, string>;
+  /** An emulator to share (another replica's); `close()` leaves it running. @default a new one */
+  emulator?: Emulator;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const emulator = await startEmulator({ testMode: true });
+  const emulator = options.emulator ?? (await startEmulator({ testMode: true }));
   const env = { PORT: '0', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', UPSTREAM_TIMEOUT_MS: '2000', UPSTREAM_DEADLINE_MS: '5000', ...options.env };
   const config = withEmulator(
     loadConfig(env),
@@ -81,7 +83,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     async close() {
       await gateway.close();
-      await emulator.close();
+      if (!options.emulator) await emulator.close();
     },
   };
 }

@@ -4,14 +4,7 @@ import type { Context } from '../../context.js';
 import { requireSomeField } from '../shared/validate-input.js';
 import { writePlace } from '../shared/write-place.js';
 import { mergeSupportProfile, toSupportProfile } from './merge.js';
-import { KeyedSerializer } from '../../state/keyed-serializer.js';
 import { SupportProfile, UpdateSupportProfileInput } from './types.js';
-
-/**
- * One serializer per process: read-merge-write of a partner's profile never interleaves with another
- * update of the same partner in this process. Across replicas see README ("Support profile updates").
- */
-const updatesByPartner = new KeyedSerializer();
 
 @Resolver(() => SupportProfile)
 export class SupportProfileResolver {
@@ -31,9 +24,12 @@ export class SupportProfileResolver {
   ): Promise<SupportProfile> {
     requireSomeField('input', input);
     const tenantId = ctx.principal!.tenantId;
-    const saved = await updatesByPartner.run(tenantId, async () => {
+    // Read-merge-PUT under the partner's lock (in-process, or shared by every replica with REDIS_URL):
+    // a concurrent update can never read the state this one is about to overwrite. The lease is checked
+    // before each PUT try, so a write whose lock was lost is abandoned, not sent (state/lock.ts).
+    const saved = await ctx.supportProfileLock.withLock(`support-profile:${tenantId}`, async (lease) => {
       const current = await ctx.partnerCenter.getSupportProfile();
-      return ctx.partnerCenter.putSupportProfile(mergeSupportProfile(current, input), writePlace(info));
+      return ctx.partnerCenter.putSupportProfile(mergeSupportProfile(current, input), { place: writePlace(info), beforeTry: () => lease.assertHeld() });
     });
     return toSupportProfile(saved, tenantId);
   }

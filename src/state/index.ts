@@ -1,0 +1,66 @@
+/**
+ * The state replicas share (DESIGN.md, Several replicas), chosen once per process: with `REDIS_URL`, the
+ * support-profile lock, the rate-limit buckets and the APQ registry live in Redis, over one connection;
+ * without it, in this process (safe for writes on one replica only). Circuit breakers, signing keys and
+ * upstream token caches stay per replica whatever this says (README, Running several replicas).
+ */
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
+import { RedisKeyValueCache } from './apq-cache.js';
+import { InProcessLock, RedisLock, type KeyedLock } from './lock.js';
+import { InMemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from './rate-limit.js';
+import { createRedisConnection, redactRedisUrl, type RedisConnection, type RedisHealth, type StateLogger } from './redis-client.js';
+
+export type { KeyedLock, Lease } from './lock.js';
+export type { RateLimitStore } from './rate-limit.js';
+
+/** `/readyz`'s `redis` entry. */
+export type SharedStateHealth = { readonly configured: false } | ({ readonly configured: true } & RedisHealth);
+
+/** The shared state of one process. */
+export interface SharedState {
+  /** Serializes read-merge-PUT of one partner's support profile. */
+  readonly supportProfileLock: KeyedLock;
+  /** The rate-limit buckets; undefined when the limit is off. */
+  readonly rateLimitStore: RateLimitStore | undefined;
+  /** The APQ registry; undefined means Apollo Server's own in-memory cache. */
+  readonly apqCache: KeyValueCache<string> | undefined;
+  health(): Promise<SharedStateHealth>;
+  close(): Promise<void>;
+}
+
+/** Options of `createSharedState`. */
+export interface SharedStateOptions {
+  /** `REDIS_URL`; unset: in-process state. */
+  readonly redisUrl?: string;
+  /** `UPSTREAM_DEADLINE_MS`: the longest a write waits for the lock. */
+  readonly deadlineMs: number;
+  /** `RATE_LIMIT_PER_MINUTE`; 0: no limit. */
+  readonly rateLimitPerMinute: number;
+  readonly logger: StateLogger;
+  /** Options of the lock (tests). @default derived from `deadlineMs` */
+  readonly lock?: { readonly ttlMs?: number; readonly renewEveryMs?: number };
+}
+
+/** Builds the process's shared state; with Redis, waits briefly for the first connection (never fails on it). */
+export async function createSharedState(options: SharedStateOptions): Promise<SharedState> {
+  const { redisUrl, deadlineMs, rateLimitPerMinute, logger } = options;
+  if (!redisUrl) {
+    return {
+      supportProfileLock: new InProcessLock(),
+      rateLimitStore: rateLimitPerMinute > 0 ? new InMemoryRateLimitStore({ perMinute: rateLimitPerMinute }) : undefined,
+      apqCache: undefined,
+      health: async () => ({ configured: false }),
+      close: async () => {},
+    };
+  }
+  const connection: RedisConnection = await createRedisConnection({ url: redisUrl, logger });
+  const lock = new RedisLock({ connection, name: 'the support-profile lock', waitMs: deadlineMs, ...options.lock });
+  logger.info({ redis: redactRedisUrl(redisUrl), lockTtlMs: lock.ttlMs }, 'shared state in Redis');
+  return {
+    supportProfileLock: lock,
+    rateLimitStore: rateLimitPerMinute > 0 ? new RedisRateLimitStore({ connection, perMinute: rateLimitPerMinute }) : undefined,
+    apqCache: new RedisKeyValueCache({ connection }),
+    health: async () => ({ configured: true, ...(await connection.health()) }),
+    close: () => connection.close(),
+  };
+}
