@@ -305,7 +305,8 @@ describe('response size cap', () => {
   });
 
   it('defaults to 8 MiB', async () => {
-    const tr = makeTransport();
+    // Generous timeouts: 8 MiB must get through on a loaded machine.
+    const tr = makeTransport({ timeoutMs: 20_000, deadlineMs: 25_000 });
     upstream.setHandler(() => ({ stream: { bytes: 8 * MiB + 1 } }));
     expect(await rejectionOf<UpstreamError>(tr.request(graph()))).toMatchObject({ code: 'UPSTREAM_ERROR' });
     upstream.setHandler(() => ({ stream: { bytes: 8 * MiB } }));
