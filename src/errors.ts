@@ -76,6 +76,14 @@ export abstract class GatewayError extends Error {
     return {};
   }
 
+  /**
+   * The message clients see in production: `message`, unless that quotes a text the gateway did not
+   * write (an upstream's error description, which may hold inputs, tokens or internal names).
+   */
+  productionMessage(): string {
+    return this.message;
+  }
+
   /** The one builder of `extensions` besides `code` (unset details are left out). */
   extensions(): Record<string, unknown> {
     const { field, requiredPermission, cloud, upstream, retryAfter } = this.details();
@@ -100,13 +108,24 @@ export interface ClientError {
 /** What a client is told about an error the gateway did not mean to show. */
 export const INTERNAL_ERROR_MESSAGE = 'Internal server error';
 
+/** Options of `formatGatewayError`. */
+export interface FormatOptions {
+  /**
+   * Production: a message quoting an upstream's own text is replaced by the one the gateway wrote
+   * (`productionMessage`). @default false
+   */
+  readonly production?: boolean;
+}
+
 /**
- * The one formatter: a `GatewayError` keeps its message and gains `code` and its extensions; anything
- * else is masked as `INTERNAL_SERVER_ERROR` (its detail belongs in the log, with the correlation id).
- * Never throws, like Apollo's `errorNormalize.ts`.
+ * The one formatter: a `GatewayError` keeps its message (its `productionMessage` in production) and
+ * gains `code` and its extensions; anything else is masked as `INTERNAL_SERVER_ERROR` (its detail belongs
+ * in the log, with the correlation id). Never throws, like Apollo's `errorNormalize.ts`.
  */
-export function formatGatewayError(error: unknown): ClientError {
-  if (error instanceof GatewayError) return { message: error.message, extensions: { code: error.code, ...error.extensions() } };
+export function formatGatewayError(error: unknown, options: FormatOptions = {}): ClientError {
+  if (error instanceof GatewayError) {
+    return { message: options.production ? error.productionMessage() : error.message, extensions: { code: error.code, ...error.extensions() } };
+  }
   return { message: INTERNAL_ERROR_MESSAGE, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }
 
@@ -224,8 +243,17 @@ export interface UpstreamErrorInit {
   readonly status: number;
   /** The upstream's own error code (Partner Center's numeric `code` is kept as its decimal string). */
   readonly upstreamCode?: string;
-  /** Message; sanitized again here, so a token can never reach a client through it. */
+  /**
+   * The message the gateway wrote (`''`: one is written from the status); sanitized again here, so a
+   * token can never reach a client through it.
+   */
   readonly message: string;
+  /**
+   * The upstream's own description of the failure (Partner Center's `description`, Graph's
+   * `error.message`), sanitized: logged, and the error's `message` outside production, never sent to a
+   * client in production (it can quote inputs, tokens or internal class names).
+   */
+  readonly upstreamMessage?: string;
   /** The upstream's request id (`MS-RequestId` / Graph `request-id`), for support tickets. */
   readonly requestId?: string;
   /** The correlation id the gateway sent (`MS-CorrelationId` / `client-request-id`). */
@@ -251,9 +279,17 @@ export class UpstreamError extends GatewayError {
   readonly requestId?: string;
   readonly correlationId: string;
   readonly retryAfter?: number;
+  /** The upstream's own description, sanitized (see `UpstreamErrorInit.upstreamMessage`): for the log. */
+  readonly upstreamMessage?: string;
+  /** The message the gateway wrote: what production clients see. */
+  private readonly gatewayMessage: string;
 
   constructor(init: UpstreamErrorInit) {
-    super(sanitizeMessage(init.message) || fallbackMessage(init.service, init.status), init.cause === undefined ? undefined : { cause: init.cause });
+    const gatewayMessage = sanitizeMessage(init.message) || fallbackMessage(init.service, init.status);
+    const upstreamMessage = init.upstreamMessage === undefined ? undefined : sanitizeMessage(init.upstreamMessage) || undefined;
+    super(upstreamMessage ?? gatewayMessage, init.cause === undefined ? undefined : { cause: init.cause });
+    this.gatewayMessage = gatewayMessage;
+    this.upstreamMessage = upstreamMessage;
     this.service = init.service;
     this.status = init.status;
     this.code = init.code ?? contractCodeForStatus(init.status);
@@ -268,6 +304,10 @@ export class UpstreamError extends GatewayError {
       upstream: { service: this.service, status: this.status, code: this.upstreamCode, requestId: this.requestId, correlationId: this.correlationId },
       retryAfter: this.retryAfter,
     };
+  }
+
+  override productionMessage(): string {
+    return this.gatewayMessage;
   }
 }
 

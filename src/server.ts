@@ -18,7 +18,7 @@ import { createContextFunction, correlationIdFrom, type Context } from './contex
 import { createLogger, type Logger } from './logger.js';
 import { buildGatewaySchema } from './schema.js';
 import { BadRequestError, formatGatewayError } from './errors.js';
-import { formatError } from './plugins/format-error.js';
+import { createFormatError } from './plugins/format-error.js';
 import { createHideInputValuesPlugin } from './plugins/hide-input-values.js';
 import { clientIdentity, createRequestLoggingPlugin } from './plugins/request-log.js';
 import { createQueryLimits } from './plugins/query-limits.js';
@@ -160,7 +160,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
 
   const apollo = new ApolloServer<Context>({
     schema,
-    formatError,
+    // In production an upstream's own error text never reaches a client (DESIGN.md, Errors).
+    formatError: createFormatError({ production: config.production }),
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
     // Apollo's CSRF prevention stays on (the default), and batched HTTP requests stay off (DESIGN.md, Limits).

@@ -239,6 +239,27 @@ describe('hardening in production', () => {
     expect(enumLiteral.body.errors?.[0]?.message).toBe('Expected a value of enum "CustomerUserState".');
   });
 
+  it("never sends an upstream's error description to the client: a message the gateway wrote, the text only in the log, redacted", async () => {
+    const secret = 'S3cret-Passw0rd!';
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+    const description = `Invalid property: password=${secret} with Bearer ${jwt} at Microsoft.Partner.Internal.ProfileValidator.Check`;
+    stack.emulator.injectFault({ method: 'GET', path: '/v1/profiles/support', status: 400, body: { code: 3000, description, data: [], source: 'PartnerFD' } });
+    const known = await stack.graphql('{ supportProfile { id } }');
+    const [error] = known.body.errors ?? [];
+    expect(error?.extensions).toMatchObject({ code: 'UPSTREAM_ERROR', upstream: { service: 'partner-center', status: 400, code: '3000' } });
+    expect(error?.message).toBe('Partner Center refused a property value of the request');
+    expect(JSON.stringify(known.body)).not.toMatch(/S3cret|eyJ|Microsoft\.Partner\.Internal|Invalid property/);
+    const logged = stack.logs.join('\n');
+    expect(logged).toContain('Microsoft.Partner.Internal.ProfileValidator');
+    expect(logged).not.toMatch(/S3cret|eyJhbGciOiJSUzI1NiJ9/);
+
+    // An upstream code the gateway does not know: the message is written from the status.
+    stack.emulator.injectFault({ method: 'GET', path: '/v1/profiles/support', status: 409, body: { code: 987654, description: `Conflict in Internal.Store for ${secret}` } });
+    const unknown = await stack.graphql('{ supportProfile { id } }');
+    expect(unknown.body.errors?.[0]).toMatchObject({ message: 'Partner Center answered 409 Conflict', extensions: { code: 'CONFLICT', upstream: { code: '987654' } } });
+    expect(JSON.stringify(unknown.body)).not.toMatch(/S3cret|Internal\.Store/);
+  });
+
   it('grants CORS only to CORS_ORIGINS', async () => {
     const preflight = (origin: string) =>
       fetch(`${stack.url}/graphql`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });

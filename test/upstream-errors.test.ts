@@ -120,6 +120,27 @@ describe('messages never carry credentials', () => {
   });
 });
 
+describe('production messages are written by the gateway', () => {
+  it('by the upstream code where known, else by status; the description is kept apart for the log', () => {
+    const pc = upstreamErrorFromResponse({
+      upstream: PARTNER_CENTER,
+      status: 403,
+      body: { code: 20002, description: 'No relationship with Contoso (internal: RelationshipStore.Lookup)' },
+      correlationId,
+    });
+    expect(pc.productionMessage()).toBe('The partner has no relationship with this customer in Partner Center');
+    expect(pc.upstreamMessage).toBe('No relationship with Contoso (internal: RelationshipStore.Lookup)');
+    const graph = upstreamErrorFromResponse({ upstream: GRAPH, status: 403, body: { error: { code: 'Authorization_RequestDenied', message: 'Insufficient privileges for x@contoso.com' } }, correlationId });
+    expect(graph.productionMessage()).toBe('Microsoft Graph denied the operation: insufficient privileges');
+    const unknown = upstreamErrorFromResponse({ upstream: GRAPH, status: 400, body: { error: { code: 'Weird_Code', message: 'leaks' } }, correlationId });
+    expect(unknown.productionMessage()).toBe('Microsoft Graph answered 400 Bad Request');
+    // Messages the gateway wrote itself are the production message too.
+    expect(new UpstreamError({ service: 'graph', status: 0, message: 'Microsoft Graph did not answer: timed out', correlationId }).productionMessage()).toBe(
+      'Microsoft Graph did not answer: timed out',
+    );
+  });
+});
+
 describe('cursors', () => {
   const isObj = (v: unknown): v is { n: string } => typeof v === 'object' && v !== null && typeof (v as { n?: unknown }).n === 'string';
   const codec = createCursorCodec('kind-a', isObj, 'k1');

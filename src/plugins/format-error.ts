@@ -9,6 +9,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GatewayError, formatGatewayError } from '../errors.js';
+import type { FormatOptions } from '../errors.js';
 
 /** Apollo Server's standard request-level codes, passed through untouched. */
 const APOLLO_CODES = new Set([
@@ -42,11 +43,28 @@ function gatewayErrorOf(error: unknown): GatewayError | undefined {
   return undefined;
 }
 
-/** Apollo's `formatError`. */
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+/** Options of `createFormatError`. */
+export interface FormatErrorOptions {
+  /**
+   * Production: an upstream's own error description never reaches a client; the message is the one
+   * the gateway wrote (by the upstream's code where known, else by status). @default false
+   */
+  readonly production?: boolean;
+}
+
+/** Apollo's `formatError`, for production or not. */
+export function createFormatError(options: FormatErrorOptions = {}): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
+  const formatOptions = { production: options.production ?? false };
+  return (formatted, error) => formatWith(formatted, error, formatOptions);
+}
+
+/** Apollo's `formatError` outside production. */
+export const formatError = createFormatError();
+
+function formatWith(formatted: GraphQLFormattedError, error: unknown, formatOptions: FormatOptions): GraphQLFormattedError {
   const gatewayError = gatewayErrorOf(error);
   if (gatewayError) {
-    const { message, extensions } = formatGatewayError(gatewayError);
+    const { message, extensions } = formatGatewayError(gatewayError, formatOptions);
     return {
       message,
       ...(formatted.locations ? { locations: formatted.locations } : {}),

@@ -1,12 +1,13 @@
 /**
  * Apollo plugin: records the operation's name and type for the one request log line (written by the
- * Fastify `onResponse` hook), and logs every error that will be masked as INTERNAL_SERVER_ERROR with
- * its detail, under the request's correlation id, since the client only sees the code.
+ * Fastify `onResponse` hook), logs every error that will be masked as INTERNAL_SERVER_ERROR with its
+ * detail, under the request's correlation id, since the client only sees the code, and logs upstream
+ * errors with the upstream's own (sanitized) description, which production clients never see.
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { Context } from '../context.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError, UpstreamError } from '../errors.js';
 import { isUncodedClientError } from './format-error.js';
 
 /** Longest client name or version kept on the log line (Apollo's clients send short strings). */
@@ -43,7 +44,12 @@ export function createRequestLoggingPlugin(): ApolloServerPlugin<Context> {
         async didEncounterErrors({ contextValue, errors }) {
           for (const error of errors) {
             const original = unwrapResolverError(error);
-            if (original instanceof GatewayError) {
+            if (original instanceof UpstreamError) {
+              // The upstream's own description is for operators only (clients in production get the
+              // gateway's message): logged here, sanitized (no tokens, no passwords).
+              const { upstream } = original.extensions();
+              contextValue.log.info({ code: original.code, path: error.path, upstream, upstreamMessage: original.upstreamMessage }, 'upstream error');
+            } else if (original instanceof GatewayError) {
               contextValue.log.debug({ code: original.code, path: error.path, msg: original.message }, 'gateway error');
             } else if (isUncodedClientError(error)) {
               contextValue.log.debug({ code: 'BAD_REQUEST', msg: error.message }, 'bad request');

@@ -2,7 +2,9 @@
  * Reading the upstreams' error answers (REST only, no GraphQL): the bodies Partner Center and Graph
  * send (UPSTREAM.md §1.7, §2.5) become the data of one `UpstreamError` (src/errors.ts), whose contract
  * code comes from its status. The parsers never fail: an empty, truncated or HTML body still yields a
- * clean error with a message from the status. Which parser and which request-id header apply is the
+ * clean error with a message from the status. The client's message (in production) is always one the
+ * gateway wrote, from the upstream's code where the profile knows it, else from the status; the
+ * upstream's own description is kept apart for the log. Which parser and which request-id header apply is the
  * upstream's profile's say (`UpstreamErrorDialect`).
  */
 import { UPSTREAM_NAMES, UpstreamError } from '../errors.js';
@@ -96,6 +98,12 @@ export interface UpstreamErrorDialect {
   readonly requestIdHeader: string;
   /** Reads the upstream's error body (never throws; `{}` when it cannot). */
   parseErrorBody(body: unknown): ParsedErrorBody;
+  /**
+   * The messages the gateway writes for the upstream's own error codes it knows, by lower-case code
+   * (UPSTREAM.md §1.7, §2.5). Any other code gets a message written from the HTTP status. The upstream's
+   * description is never the client's message in production (`UpstreamError.upstreamMessage`).
+   */
+  readonly errorMessages: Readonly<Record<string, string>>;
 }
 
 /** Input of `upstreamErrorFromResponse`. */
@@ -121,7 +129,8 @@ export function upstreamErrorFromResponse(res: ErrorResponse): UpstreamError {
     service: upstream.service,
     status: res.status,
     upstreamCode: parsed.upstreamCode,
-    message: parsed.message ?? '',
+    message: (parsed.upstreamCode !== undefined && upstream.errorMessages[parsed.upstreamCode.toLowerCase()]) || '',
+    upstreamMessage: parsed.message,
     requestId: headerValue(res.headers, upstream.requestIdHeader) ?? parsed.requestId ?? res.fallbackRequestId,
     correlationId: res.correlationId,
     retryAfter: res.retryAfter,

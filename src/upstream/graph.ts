@@ -29,6 +29,22 @@ export const GRAPH: UpstreamProfile = {
   service: 'graph',
   requestIdHeader: 'request-id',
   parseErrorBody: parseGraphErrorBody,
+  // UPSTREAM.md §2.5 (Graph's codes vary in case: keys are lower-case).
+  errorMessages: {
+    authorization_requestdenied: 'Microsoft Graph denied the operation: insufficient privileges',
+    accessdenied: 'Microsoft Graph denied the operation: insufficient privileges',
+    request_resourcenotfound: 'Microsoft Graph could not find the resource',
+    resourcenotfound: 'Microsoft Graph could not find the resource',
+    itemnotfound: 'Microsoft Graph could not find the resource',
+    request_badrequest: 'Microsoft Graph refused the request as invalid',
+    badrequest: 'Microsoft Graph refused the request as invalid',
+    invalidrequest: 'Microsoft Graph refused the request as invalid',
+    toomanyrequests: 'Microsoft Graph is throttling requests; retry later',
+    activitylimitreached: 'Microsoft Graph is throttling requests; retry later',
+    servicenotavailable: 'Microsoft Graph is unavailable',
+    unauthenticated: "Microsoft Graph refused the gateway's credentials",
+    invalidauthenticationtoken: "Microsoft Graph refused the gateway's credentials",
+  },
   ownHeaders: ['client-request-id', 'retry-attempt'],
   callHeaders:
     ({ correlationId }) =>

@@ -29,6 +29,20 @@ export const PARTNER_CENTER: UpstreamProfile = {
   service: 'partner-center',
   requestIdHeader: 'ms-requestid',
   parseErrorBody: parsePartnerCenterErrorBody,
+  // UPSTREAM.md §1.7 "relevant error codes".
+  errorMessages: {
+    '1000': 'Partner Center could not find the resource',
+    '2055': 'The resource changed in Partner Center since it was read; read it again',
+    '3000': 'Partner Center refused a property value of the request',
+    '20002': 'The partner has no relationship with this customer in Partner Center',
+    '60002': 'Partner Center could not find this user',
+    '60003': 'Partner Center could not find this customer tenant',
+    '900150': "The signed-in user's Partner Center role does not allow this operation",
+    '600002': 'Partner Center refused the address or registration details',
+    '600049': 'Partner Center refused the address or registration details',
+    '600050': 'Partner Center refused the address or registration details',
+    '600051': 'Partner Center refused the address or registration details',
+  },
   ownHeaders: ['ms-correlationid', 'ms-requestid', 'ms-cv', 'x-locale', 'ms-partnercenter-application'],
   callHeaders({ correlationId, requestId = randomUUID(), applicationName }) {
     const cvBase = correlationVectorBase(correlationId);
