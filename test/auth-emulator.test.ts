@@ -5,7 +5,8 @@
 import { loadConfig, withEmulator, type Config } from '../src/config.js';
 import { createTokenVerifier } from '../src/auth/token-verifier.js';
 import { createUpstreamTokenSource } from '../src/auth/upstream-tokens.js';
-import { startEmulator, EMULATOR_GATEWAY_AUDIENCE, type Emulator } from '../src/emulator/index.js';
+import { decodeJwt } from 'jose';
+import { startEmulator, EMULATOR_GATEWAY_AUDIENCE, seedData, type Emulator } from '../src/emulator/index.js';
 
 describe('auth against the emulator', () => {
   let emulator: Emulator;
@@ -38,6 +39,19 @@ describe('auth against the emulator', () => {
     expect(graph).not.toBe(partnerCenter);
     await tokens('graph');
     expect(emulator.requests({ service: 'identity', method: 'POST' })).toHaveLength(2);
+  });
+
+  it('mints realistic v2 access tokens: azp, a pairwise sub for users, idtyp app and sub = oid for app-only', async () => {
+    const user = decodeJwt(await emulator.mintToken({ scp: 'SupportProfile.Read' }));
+    expect(user).toMatchObject({ ver: '2.0', azp: seedData.gatewayClientId, scp: 'SupportProfile.Read' });
+    expect(user.sub).toEqual(expect.any(String));
+    expect(user.sub).not.toBe(user.oid);
+    expect(user).not.toHaveProperty('idtyp');
+    expect(user).not.toHaveProperty('nonce');
+    const app = decodeJwt(await emulator.mintToken({ roles: ['ExternalUserProfile.Read.All'] }));
+    expect(app).toMatchObject({ ver: '2.0', azp: seedData.gatewayClientId, idtyp: 'app', sub: app.oid });
+    expect(app).not.toHaveProperty('scp');
+    expect(app).not.toHaveProperty('appid');
   });
 
   it('uses client credentials for an app-only caller on Graph', async () => {

@@ -72,10 +72,61 @@ describe('token verifier', () => {
   });
 
   it('turns an app-only token (roles, no scp) into an application principal', async () => {
-    const token = await mint({ claims: { roles: ['ExternalUserProfile.ReadWrite.All'], idtyp: 'app' } });
+    const token = await mint({ kind: 'app', claims: { roles: ['ExternalUserProfile.ReadWrite.All'] } });
     const principal = await verifier().verify(bearer(token));
     expect(principal).toMatchObject({ kind: 'application', personalAccount: false });
     expect([...principal!.permissions].sort()).toEqual(['ExternalUserProfile.Read.All', 'ExternalUserProfile.ReadWrite.All']);
+  });
+
+  describe('token kinds: access tokens only, app-only only when Entra marks it so', () => {
+    const ROLES = ['ExternalUserProfile.ReadWrite.All'];
+
+    it('refuses an ID token (nonce, name, roles, no scp, no idtyp, no azp) instead of taking it for app-only', async () => {
+      const idToken = await mint({ claims: { nonce: 'n-0S6_WzA2Mj', name: 'Ada Lovelace', roles: ROLES, scp: undefined, azp: undefined } });
+      const error = await refusal(verifier().verify(bearer(idToken)));
+      expect(error.message).toMatch(/ID token|access token/);
+      expect(error.message).not.toContain('Ada');
+    });
+
+    it('refuses a token carrying nonce even with azp and scp', async () => {
+      await refusal(verifier().verify(bearer(await mint({ claims: { nonce: 'abc' } }))));
+    });
+
+    it('refuses a v2 token without azp and a v1 token without appid', async () => {
+      await refusal(verifier().verify(bearer(await mint({ claims: { azp: undefined, appid: 'client' } }))));
+      await refusal(verifier().verify(bearer(await mint({ claims: { ver: '1.0' } }))));
+      await refusal(verifier().verify(bearer(await mint({ claims: { ver: '3.0' } }))));
+      await refusal(verifier().verify(bearer(await mint({ claims: { ver: undefined, azp: undefined } }))));
+    });
+
+    it('accepts a v1 access token (appid) and a token without ver by what it carries', async () => {
+      const v1 = await mint({ claims: { ver: '1.0', azp: undefined, appid: 'client' } });
+      await expect(verifier().verify(bearer(v1))).resolves.toMatchObject({ kind: 'delegated' });
+      const noVer = await mint({ claims: { ver: undefined, azp: undefined, appid: 'client', scp: 'X.Read' } });
+      await expect(verifier().verify(bearer(noVer))).resolves.toMatchObject({ kind: 'delegated' });
+    });
+
+    it('takes roles, no scp and oid equal to sub as app-only where idtyp is not configured', async () => {
+      const token = await mint({ kind: 'app', claims: { idtyp: undefined, roles: ROLES } });
+      await expect(verifier().verify(bearer(token))).resolves.toMatchObject({ kind: 'application' });
+    });
+
+    it('refuses a user token with app roles and no scp (oid is not sub)', async () => {
+      const token = await mint({ claims: { scp: undefined, roles: ROLES } });
+      await refusal(verifier().verify(bearer(token)));
+    });
+
+    it('refuses roles without scp when oid equals sub but idtyp says user', async () => {
+      await refusal(verifier().verify(bearer(await mint({ kind: 'app', claims: { idtyp: 'user', roles: ROLES } }))));
+    });
+
+    it('refuses a delegated-looking token (idtyp user) without scp', async () => {
+      await refusal(verifier().verify(bearer(await mint({ claims: { scp: undefined, idtyp: 'user' } }))));
+    });
+
+    it('refuses a token that is both app-only (idtyp app) and delegated (scp)', async () => {
+      await refusal(verifier().verify(bearer(await mint({ claims: { idtyp: 'app', roles: ROLES } }))));
+    });
   });
 
   it('flags a personal Microsoft account', async () => {

@@ -1,7 +1,9 @@
 /**
- * Who is calling: the gateway's view of a verified bearer token (DESIGN.md, Permissions). Built only by
- * `token-verifier.ts` from a token whose signature, issuer, audience and lifetime were checked.
+ * Who is calling: the gateway's view of a verified bearer token (DESIGN.md, Permissions and "Tokens
+ * accepted"). Built only by `token-verifier.ts` from a token whose signature, issuer, audience and
+ * lifetime were checked; this module decides what kind of token it is, or refuses it.
  */
+import { AuthenticationError } from '../errors.js';
 
 /** `delegated`: a user signed in to a client app (App+User, `scp`); `application`: app-only (`roles`). */
 export type PrincipalKind = 'delegated' | 'application';
@@ -59,6 +61,15 @@ export interface AccessTokenClaims {
   readonly tid: string;
   readonly oid: string;
   readonly exp: number;
+  readonly sub?: unknown;
+  /** `1.0` or `2.0`: the token format. */
+  readonly ver?: unknown;
+  /** The client app, in v2 tokens. */
+  readonly azp?: unknown;
+  /** The client app, in v1 tokens. */
+  readonly appid?: unknown;
+  /** Only in ID tokens (OpenID Connect replay protection), never in access tokens. */
+  readonly nonce?: unknown;
   readonly scp?: unknown;
   readonly roles?: unknown;
   readonly idtyp?: unknown;
@@ -71,15 +82,46 @@ export interface AccessTokenClaims {
 const optionalString = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
 /**
- * Builds the principal from verified claims. Delegated tokens carry `scp` (space separated); app-only
- * tokens carry no `scp` and their permissions in `roles` (DESIGN.md, Permissions). A delegated token may
- * also carry `roles` (app roles assigned to the user); those are not delegated permissions, so only `scp`
- * counts for a delegated caller. `idtyp: "user"` (an optional claim) marks a delegated token even when it
- * has no scopes.
+ * What kind of token the claims are, or `AuthenticationError` (DESIGN.md, Tokens accepted).
+ *
+ * Why so strict: with `AUTH_AUDIENCE` equal to the gateway's client id, an ID token issued to the gateway's
+ * own sign-in has the right issuer, audience and signature, and app roles can be assigned to users, so a
+ * user's ID token can carry `roles` and no `scp`. Taken for app-only it would run with the gateway's own
+ * client credentials. So:
+ * - only access tokens: a v2 token names its client app in `azp`, a v1 token in `appid` (without `ver`,
+ *   either will do); a token with `nonce` is an ID token;
+ * - app-only when `idtyp` is `app` (an optional claim the app registration may turn on), or, without
+ *   `idtyp`, when it has `roles`, no `scp`, and `oid` equal to `sub` (Entra sets a service principal's
+ *   `sub` to its object id; a user's `sub` is pairwise per app and never equals `oid`);
+ * - delegated when it has `scp`; anything else is refused.
+ */
+export function tokenKind(claims: AccessTokenClaims): PrincipalKind {
+  if (claims.nonce !== undefined) throw new AuthenticationError('the token is an ID token; send an access token');
+  const azp = optionalString(claims.azp);
+  const appid = optionalString(claims.appid);
+  const clientNamed = claims.ver === '2.0' ? azp : claims.ver === '1.0' ? appid : claims.ver === undefined ? (azp ?? appid) : undefined;
+  if (clientNamed === undefined) throw new AuthenticationError('the token is not an access token (no client app claim for its version)');
+  const scp = optionalString(claims.scp);
+  if (claims.idtyp === 'app') {
+    if (scp !== undefined) throw new AuthenticationError('the token claims to be app-only and delegated at once');
+    return 'application';
+  }
+  if (scp !== undefined) return 'delegated';
+  const hasRoles = Array.isArray(claims.roles) && claims.roles.length > 0;
+  if (claims.idtyp === undefined && hasRoles && typeof claims.sub === 'string' && claims.sub === claims.oid) return 'application';
+  throw new AuthenticationError('the token is neither a delegated (scp) nor an app-only access token');
+}
+
+/**
+ * Builds the principal from verified claims, refusing tokens of the wrong kind ({@link tokenKind}).
+ * Delegated tokens carry `scp` (space separated); app-only tokens carry no `scp` and their permissions in
+ * `roles` (DESIGN.md, Permissions). A delegated token may also carry `roles` (app roles assigned to the
+ * user); those are not delegated permissions, so only `scp` counts for a delegated caller.
  */
 export function principalFromClaims(claims: AccessTokenClaims, token: string): Principal {
   const scp = optionalString(claims.scp);
-  const delegated = scp !== undefined || claims.idtyp === 'user';
+  const kind = tokenKind(claims);
+  const delegated = kind === 'delegated';
   const granted = delegated
     ? (scp ?? '').split(' ')
     : Array.isArray(claims.roles)
@@ -90,7 +132,7 @@ export function principalFromClaims(claims: AccessTokenClaims, token: string): P
     objectId: claims.oid,
     name: optionalString(claims.name),
     username: optionalString(claims.preferred_username) ?? optionalString(claims.upn) ?? optionalString(claims.unique_name),
-    kind: delegated ? 'delegated' : 'application',
+    kind,
     permissions: expandPermissions(granted),
     personalAccount: isPersonalAccountTenant(claims.tid),
     expiresAt: claims.exp * 1000,

@@ -22,7 +22,10 @@ import { seedData } from './seed-data.js';
 export interface MintOptions {
   /** Space-separated delegated permissions → delegated token. */
   scp?: string;
-  /** App roles → app-only token (no `scp`) unless `scp` is given too. */
+  /**
+   * App roles → app-only token unless `scp` is given too: no `scp`, `idtyp: "app"` and `sub` equal to
+   * `oid`, as Entra mints client-credentials tokens.
+   */
   roles?: string[];
   /** Personal Microsoft account: `tid` 9188040d-6c67-4c5b-b112-36a304b66dad. */
   msa?: boolean;
@@ -128,10 +131,11 @@ export class TokenIssuer {
       iat: now,
       nbf: now + (opts.notBeforeOffsetSeconds ?? 0),
       exp: now + (opts.expiresInSeconds ?? 3600),
+      // A v2 access token names its client app in `azp` (v1 used `appid`); never `nonce` (ID tokens only).
       azp: seedData.gatewayClientId,
-      appid: seedData.gatewayClientId,
       oid,
-      sub: pairwiseSubject(oid, audience),
+      // Entra: an app-only token's `sub` is the service principal's object id; a user's is pairwise per app.
+      sub: appOnly ? oid : pairwiseSubject(oid, audience),
       tid,
       uti: randomBytes(16).toString('base64url'),
       ver: '2.0',
@@ -321,7 +325,7 @@ export function createIdentityHandler(issuer: TokenIssuer, baseUrl: string): Ser
       }
       const payload: JWTPayload & Record<string, unknown> = {
         aud: scopes.resource, iss: issuer.issuerFor(tenant.id), iat: now, nbf: now, exp: now + TOKEN_LIFETIME_SECONDS,
-        azp: clientId, appid: clientId, idtyp: 'app', oid: seedData.appObjectId, sub: seedData.appObjectId,
+        azp: clientId, idtyp: 'app', oid: seedData.appObjectId, sub: seedData.appObjectId,
         tid: tenant.id, uti: randomBytes(16).toString('base64url'), ver: '2.0',
       };
       // The gateway app holds the Graph application permission; Partner Center defines none
@@ -373,7 +377,7 @@ export function createIdentityHandler(issuer: TokenIssuer, baseUrl: string): Ser
       }
       const payload: JWTPayload & Record<string, unknown> = {
         aud: scopes.resource, iss: issuer.issuerFor(user.tid), iat: now, nbf: now, exp: now + TOKEN_LIFETIME_SECONDS,
-        azp: clientId, appid: clientId, oid: user.oid, sub: pairwiseSubject(user.oid, scopes.resource),
+        azp: clientId, oid: user.oid, sub: pairwiseSubject(user.oid, scopes.resource),
         tid: user.tid, scp: granted.join(' '), uti: randomBytes(16).toString('base64url'), ver: '2.0',
       };
       if (typeof user.payload.name === 'string') payload.name = user.payload.name;

@@ -89,7 +89,7 @@ export interface SeedData {
   readonly devUserPrincipalName: string;
   /** Object id of the gateway's service principal (the `oid` of app-only tokens). */
   readonly appObjectId: string;
-  /** Default `azp`/`appid` of minted tokens. */
+  /** Default `azp` (the client app) of minted tokens. */
   readonly gatewayClientId: string;
   /** `oid` of personal-account (`msa`) tokens. */
   readonly msaUserObjectId: string;

@@ -3,7 +3,7 @@
  *
  *   npm run token                                   # delegated, every gateway permission
  *   npm run token -- --scp "SupportProfile.ReadWrite CustomerUser.ReadWrite.All"
- *   npm run token -- --roles ExternalUserProfile.ReadWrite.All    # app-only (comma or repeated)
+ *   npm run token -- --roles ExternalUserProfile.ReadWrite.All    # app-only: idtyp app, sub = oid (comma or repeated)
  *   npm run token -- --msa                          # personal Microsoft account
  *   npm run token -- --url http://127.0.0.1:4010    # default: $EMULATOR_URL or http://127.0.0.1:4010
  */

@@ -3,6 +3,7 @@
  * an OpenID configuration per tenant and a JWKS served from a loopback server on port 0, with request
  * counts so tests can prove what was (not) fetched.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
@@ -21,7 +22,15 @@ export async function createSigningKey(kid: string): Promise<SigningKey> {
   return { kid, privateKey, jwk };
 }
 
+/** The client app (`azp`) of minted tokens. */
+export const CLIENT_APP_ID = '3f1a9c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b';
+
 export interface MintOptions {
+  /**
+   * What the token is, shaped as Entra ID v2 mints it: `delegated` (App+User: `scp`, a pairwise `sub`)
+   * or `app` (client credentials: `idtyp: "app"`, `sub` equal to `oid`, no `scp`). @default 'delegated'
+   */
+  readonly kind?: 'delegated' | 'app';
   /** Extra/overriding claims. `undefined` values remove a default claim. */
   readonly claims?: Record<string, unknown>;
   /** Overriding protected header fields. */
@@ -30,14 +39,23 @@ export interface MintOptions {
   readonly expiresIn?: number;
 }
 
-/** Signs an access token with `key`; defaults make a valid delegated token for `issuer`/`audience`. */
+/**
+ * Signs an access token with `key`; defaults make a realistic v2 access token for `issuer`/`audience`
+ * (`ver`, `azp`, `sub`, and `scp: "SupportProfile.Read"` or `idtyp: "app"` by `kind`).
+ */
 export async function mintToken(key: SigningKey, base: { issuer: string; audience: string; tid: string; oid: string }, options: MintOptions = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
+  const app = options.kind === 'app';
   const claims: Record<string, unknown> = {
     iss: base.issuer,
     aud: base.audience,
     tid: base.tid,
     oid: base.oid,
+    // Entra: an app-only token's `sub` is the service principal's object id; a user's is pairwise per app.
+    sub: app ? base.oid : createHash('sha256').update(`${base.oid}|${base.audience}`).digest('base64url').slice(0, 43),
+    azp: CLIENT_APP_ID,
+    ver: '2.0',
+    ...(app ? { idtyp: 'app' } : { scp: 'SupportProfile.Read' }),
     iat: now,
     nbf: now,
     exp: now + (options.expiresIn ?? 3600),
