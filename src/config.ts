@@ -4,6 +4,7 @@
  * a `ConfigError` whose message is one line naming the variable and what is allowed. No other module
  * reads `process.env`.
  */
+import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 
 export const CLOUDS = ['global', 'usgov', 'usgov-dod', 'china'] as const;
@@ -223,12 +224,15 @@ function isOrigin(value: string): boolean {
   }
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
-/** True for loopback hosts (sidecars, tests), where plain http is acceptable even in production. */
+/**
+ * True for loopback hosts (sidecars, tests), where plain http is acceptable even in production: exactly
+ * `localhost`, `::1`, or an IPv4 address in 127.0.0.0/8. A name that merely starts with `127.`
+ * (`127.evil.example`) is resolved by DNS and may be anywhere, so it does not count.
+ */
 export function isLoopbackUrl(url: string): boolean {
+  // WHATWG URL has already normalised IPv4 forms (`127.1`, `0x7f.0.0.1`) to dotted quads, and brackets IPv6.
   const host = new URL(url).hostname;
-  return LOOPBACK_HOSTS.has(host) || host.startsWith('127.');
+  return host === 'localhost' || host === '[::1]' || (isIPv4(host) && host.startsWith('127.'));
 }
 
 /**

@@ -63,6 +63,16 @@ describe('config', () => {
     expect(loadConfig(production)).toMatchObject({ introspection: false, corsOrigins: [] });
   });
 
+  it('allows plain http in production only on real loopback addresses, not on names starting with 127.', () => {
+    const production = { ...MICROSOFT, NODE_ENV: 'production' };
+    for (const url of ['http://127.evil.example/keys', 'http://127.0.0.1.evil.example/keys', 'http://localhost.evil.example/keys', 'http://[::ffff:10.0.0.1]/keys', 'http://0.0.0.0/keys']) {
+      expect([url, configError({ ...production, AUTH_JWKS_URL: url })]).toEqual([url, 'AUTH_JWKS_URL must use https in production (plain http is allowed only on loopback hosts)']);
+    }
+    for (const url of ['http://127.0.0.1:9000/keys', 'http://127.45.6.7/keys', 'http://[::1]:8080/keys', 'http://localhost:1234/keys']) {
+      expect([url, configError({ ...production, AUTH_JWKS_URL: url })]).toEqual([url, undefined]);
+    }
+  });
+
   it.each([
     [{ UPSTREAM_TIMEOUT_MS: '5000', UPSTREAM_DEADLINE_MS: '1000' }, 'UPSTREAM_DEADLINE_MS must be at least UPSTREAM_TIMEOUT_MS'],
     [{ MAX_DEPTH: '0' }, 'MAX_DEPTH must be from 1 to 1000'],
