@@ -250,7 +250,14 @@ export function loadConfig(env: Env = process.env): Config {
   const production = e.NODE_ENV === 'production';
 
   if (production && !e.UPSTREAM) {
-    throw new ConfigError('UPSTREAM must be set explicitly in production (emulator or microsoft)');
+    throw new ConfigError('UPSTREAM must be set explicitly in production (microsoft)');
+  }
+  // The emulator signs any token asked of its loopback endpoint: trusting its keys in production would
+  // let anyone on the host mint their own access.
+  if (production && e.UPSTREAM === 'emulator') {
+    throw new ConfigError(
+      'UPSTREAM=emulator is refused in production (its signing keys mint tokens for anyone); use UPSTREAM=microsoft, pointing PARTNER_CENTER_URL, GRAPH_URL, AUTH_* and AZURE_* at the emulator or a double',
+    );
   }
   const upstream = e.UPSTREAM ?? 'emulator';
   const cloud = e.CLOUD ?? 'global';
@@ -356,6 +363,14 @@ export function loadConfigOrExit(env: Env = process.env): Config {
   }
 }
 
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}
+
 /** What the embedded emulator tells the config once it listens. */
 export interface EmulatorEndpoints {
   readonly url: string;
@@ -370,6 +385,17 @@ export interface EmulatorEndpoints {
  */
 export function withEmulator(config: Config, emulator: EmulatorEndpoints, env: Env = process.env): Config {
   if (config.upstream !== 'emulator') throw new Error('withEmulator called with UPSTREAM=microsoft');
+  // The emulator mints a token for any issuer it is asked to name: with its keys, only its own issuer
+  // may be accepted, or an emulator-minted token would pass for one from Entra.
+  const jwksUrl = config.auth.jwksUrl ?? emulator.jwksUrl;
+  if (sameOrigin(jwksUrl, emulator.url)) {
+    const foreign = config.auth.issuers.find((issuer) => !sameOrigin(issuer.replace(/\{tenantid\}/gi, 'x'), emulator.url));
+    if (foreign !== undefined) {
+      throw new ConfigError(
+        `AUTH_ISSUER ${foreign} is not the emulator's issuer (${emulator.issuerTemplate}) while the signing keys are the emulator's: leave AUTH_ISSUER unset, or set AUTH_JWKS_URL to that issuer's keys`,
+      );
+    }
+  }
   return Object.freeze({
     ...config,
     endpoints: Object.freeze({
@@ -380,7 +406,7 @@ export function withEmulator(config: Config, emulator: EmulatorEndpoints, env: E
     auth: Object.freeze({
       issuers: config.auth.issuers.length ? config.auth.issuers : Object.freeze([emulator.issuerTemplate]),
       audience: config.auth.audience || emulator.audience,
-      jwksUrl: config.auth.jwksUrl ?? emulator.jwksUrl,
+      jwksUrl,
     }),
     azure: Object.freeze({
       clientId: config.azure.clientId ?? 'emulator-gateway-client',

@@ -4,7 +4,7 @@
  * and exits 0. A configuration mistake prints one line and exits 1, without a stack trace.
  */
 import 'reflect-metadata';
-import { loadConfigOrExit, withEmulator, type Config } from './config.js';
+import { ConfigError, loadConfigOrExit, withEmulator, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { createGateway } from './server.js';
 
@@ -88,6 +88,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // A mistake found once the emulator listens (withEmulator) reads like any other configuration error.
+  if (error instanceof ConfigError) {
+    process.stderr.write(`Configuration error: ${error.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`Gateway failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

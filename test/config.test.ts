@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { ConfigError, envSchema, loadConfig } from '../src/config.js';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, envSchema, loadConfig, withEmulator } from '../src/config.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 const configError = (env: Record<string, string>) => {
   try {
@@ -82,6 +86,47 @@ describe('config', () => {
     [{ CURSOR_SECRET: 'short' }, 'CURSOR_SECRET must be at least 32 characters'],
   ])('refuses %j with one line naming the variable', (env, message) => {
     expect(configError(env)).toBe(message);
+  });
+});
+
+describe('emulator trust (issue 16)', () => {
+  const EMULATOR = { url: 'http://127.0.0.1:4010', issuerTemplate: 'http://127.0.0.1:4010/{tenantid}/v2.0', jwksUrl: 'http://127.0.0.1:4010/discovery/v2.0/keys', audience: 'api://partner-bff-gateway' };
+  const emulatorError = (env: Record<string, string>) => {
+    try {
+      withEmulator(loadConfig(env), EMULATOR, env);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.message;
+      throw error;
+    }
+    return undefined;
+  };
+
+  it('refuses UPSTREAM=emulator in production', () => {
+    expect(configError({ NODE_ENV: 'production', UPSTREAM: 'emulator' })).toMatch(/^UPSTREAM=emulator is refused in production/);
+  });
+
+  it("refuses an AUTH_ISSUER that is not the emulator's while the signing keys are the emulator's", () => {
+    expect(emulatorError({ AUTH_ISSUER: 'https://login.microsoftonline.com/{tenantid}/v2.0' })).toMatch(/^AUTH_ISSUER .*emulator/);
+    expect(emulatorError({ AUTH_ISSUER: 'https://login.microsoftonline.com/{tenantid}/v2.0', AUTH_JWKS_URL: 'http://127.0.0.1:4010/other/keys' })).toMatch(/^AUTH_ISSUER /);
+    expect(emulatorError({ AUTH_ISSUER: `${EMULATOR.issuerTemplate},https://sts.windows.net/{tenantid}/` })).toMatch(/^AUTH_ISSUER /);
+    // The emulator's own issuer, or keys that are not the emulator's, are fine.
+    expect(emulatorError({ AUTH_ISSUER: 'http://127.0.0.1:4010/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0' })).toBeUndefined();
+    expect(emulatorError({})).toBeUndefined();
+    expect(emulatorError({ AUTH_ISSUER: 'https://login.microsoftonline.com/{tenantid}/v2.0', AUTH_JWKS_URL: 'https://login.microsoftonline.com/common/discovery/v2.0/keys' })).toBeUndefined();
+  });
+
+  const start = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ['dist/src/main.js'], { cwd: root, env: { PATH: process.env.PATH ?? '', PORT: '0', EMULATOR_PORT: '0', ...env }, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+
+  it.each([
+    [{ NODE_ENV: 'production', UPSTREAM: 'emulator' }, /^Configuration error: UPSTREAM=emulator is refused in production/],
+    [{ UPSTREAM: 'emulator', AUTH_ISSUER: 'https://login.microsoftonline.com/{tenantid}/v2.0' }, /^Configuration error: AUTH_ISSUER .*emulator/],
+  ])('stops start-up on %j with one clear line, exit 1', (env, line) => {
+    const result = start(env);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toMatch(line);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stdout).not.toContain('listening');
   });
 });
 
