@@ -5,9 +5,10 @@
  * loaded here, so this process's RSS is the gateway's alone.
  *
  * Every setting comes from the environment, as an operator would give it (NODE_ENV=production,
- * UPSTREAM=emulator, PARTNER_CENTER_URL, GRAPH_URL, AUTH_*, AZURE_*, RATE_LIMIT_PER_MINUTE…);
- * `withEmulator` fills whatever is left unset from BENCH_EMULATOR_URL, as main.ts does for its own
- * embedded emulator. Reports the listening URL to the parent over IPC.
+ * UPSTREAM=microsoft with PARTNER_CENTER_URL, GRAPH_URL, AUTH_*, AZURE_* pointed at the emulator,
+ * RATE_LIMIT_PER_MINUTE…: UPSTREAM=emulator is refused in production). Outside production, UPSTREAM=emulator
+ * works too: `withEmulator` then fills whatever is left unset from BENCH_EMULATOR_URL, as main.ts does for
+ * its own embedded emulator. Reports the listening URL to the parent over IPC.
  */
 import 'reflect-metadata';
 import { loadConfigOrExit, withEmulator, type Config } from '../src/config.js';

@@ -419,7 +419,8 @@ function gatewayEnv(emu: EmulatorEndpoints, logLevel: string): Record<string, st
   return {
     PATH: process.env.PATH ?? '',
     NODE_ENV: 'production',
-    UPSTREAM: 'emulator',
+    // UPSTREAM=emulator is refused in production: pointed at the emulator as a real deployment is configured.
+    UPSTREAM: 'microsoft',
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: logLevel,
@@ -432,6 +433,9 @@ function gatewayEnv(emu: EmulatorEndpoints, logLevel: string): Record<string, st
     AUTH_AUDIENCE: emu.audience,
     AUTH_JWKS_URL: emu.jwksUrl,
     // UPSTREAM_AUTH stays at its default, on-behalf-of (token exchange with the emulator's issuer, cached per caller).
+    AZURE_CLIENT_ID: 'emulator-gateway-client',
+    AZURE_CLIENT_SECRET: 'emulator-gateway-secret',
+    AZURE_AUTHORITY: emu.url,
     BENCH_EMULATOR_URL: emu.url,
   };
 }

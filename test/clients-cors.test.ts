@@ -123,7 +123,7 @@ describe('CORS_ORIGINS outside production', () => {
 describe('CORS in production', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack({ env: { NODE_ENV: 'production', UPSTREAM: 'emulator', CORS_ORIGINS: 'https://app.contoso.example' } });
+    stack = await startStack({ env: { NODE_ENV: 'production', UPSTREAM: 'microsoft', CORS_ORIGINS: 'https://app.contoso.example' } });
   });
   afterAll(() => stack.close());
 

@@ -176,7 +176,7 @@ describe('hostile queries (default limits)', () => {
 describe('hardening in production', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack({ env: { NODE_ENV: 'production', UPSTREAM: 'emulator', CORS_ORIGINS: 'https://app.contoso.example' } });
+    stack = await startStack({ env: { NODE_ENV: 'production', UPSTREAM: 'microsoft', CORS_ORIGINS: 'https://app.contoso.example' } });
   });
   afterAll(() => stack.close());
 
@@ -292,7 +292,7 @@ describe('upstream answers over UPSTREAM_MAX_RESPONSE_BYTES', () => {
 
 describe('introspection in production with INTROSPECTION=true', () => {
   it('is allowed', async () => {
-    const stack = await startStack({ env: { NODE_ENV: 'production', UPSTREAM: 'emulator', INTROSPECTION: 'true' } });
+    const stack = await startStack({ env: { NODE_ENV: 'production', UPSTREAM: 'microsoft', INTROSPECTION: 'true' } });
     try {
       const { status, body } = await stack.graphql('{ __schema { queryType { name } } }');
       expect(status).toBe(200);

@@ -45,14 +45,40 @@ export interface StackOptions extends Pick<GatewayOptions, 'plugins'> {
   emulator?: Emulator;
 }
 
+/**
+ * What an operator sets to run `UPSTREAM=microsoft` against the emulator (or a double): how production
+ * mode is tested, since `UPSTREAM=emulator` is refused there (DESIGN.md, Configuration).
+ */
+export function microsoftEnvFor(emulator: Emulator): Record<string, string> {
+  return {
+    UPSTREAM: 'microsoft',
+    PARTNER_CENTER_URL: emulator.url,
+    GRAPH_URL: emulator.url,
+    AUTH_ISSUER: emulator.issuerTemplate,
+    AUTH_AUDIENCE: EMULATOR_GATEWAY_AUDIENCE,
+    AUTH_JWKS_URL: emulator.jwksUrl,
+    AZURE_CLIENT_ID: 'emulator-gateway-client',
+    AZURE_CLIENT_SECRET: 'emulator-gateway-secret',
+    AZURE_AUTHORITY: emulator.url,
+  };
+}
+
+/** `env.UPSTREAM: 'microsoft'` points every upstream and auth URL at the emulator ({@link microsoftEnvFor}). */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const emulator = options.emulator ?? (await startEmulator({ testMode: true }));
-  const env = { PORT: '0', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', UPSTREAM_TIMEOUT_MS: '2000', UPSTREAM_DEADLINE_MS: '5000', ...options.env };
-  const config = withEmulator(
-    loadConfig(env),
-    { url: emulator.url, issuerTemplate: emulator.issuerTemplate, jwksUrl: emulator.jwksUrl, audience: EMULATOR_GATEWAY_AUDIENCE },
-    env,
-  );
+  const microsoft = options.env?.UPSTREAM === 'microsoft';
+  const env = {
+    PORT: '0', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', UPSTREAM_TIMEOUT_MS: '2000', UPSTREAM_DEADLINE_MS: '5000',
+    ...(microsoft ? microsoftEnvFor(emulator) : {}),
+    ...options.env,
+  };
+  const config = microsoft
+    ? loadConfig(env)
+    : withEmulator(
+        loadConfig(env),
+        { url: emulator.url, issuerTemplate: emulator.issuerTemplate, jwksUrl: emulator.jwksUrl, audience: EMULATOR_GATEWAY_AUDIENCE },
+        env,
+      );
   const logs: string[] = [];
   const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => void logs.push(line) } });
   const gateway = await createGateway(config, { logger, plugins: options.plugins });
