@@ -89,6 +89,8 @@ export interface Config {
     readonly audience: string;
     /** Explicit JWKS URL; otherwise discovered from the issuer's OpenID configuration. */
     readonly jwksUrl?: string;
+    /** How long the last good signing keys stay in use while refetching them fails (0: not at all). */
+    readonly jwksGraceMs: number;
   };
   readonly upstreamAuth: UpstreamAuthMode;
   readonly azure: {
@@ -182,6 +184,7 @@ export const envSchema = z.object({
   AUTH_ISSUER: csv.optional(),
   AUTH_AUDIENCE: z.string().min(1, { error: 'must not be empty' }).optional(),
   AUTH_JWKS_URL: absoluteUrl.optional(),
+  AUTH_JWKS_GRACE_MS: integer(0, 7 * 24 * 3_600_000).optional(),
   UPSTREAM_AUTH: oneOf(['on-behalf-of', 'passthrough']).optional(),
   AZURE_CLIENT_ID: z.string().min(1).optional(),
   AZURE_CLIENT_SECRET: z.string().min(1).optional(),
@@ -311,7 +314,12 @@ export function loadConfig(env: Env = process.env): Config {
     emulatorPort: e.EMULATOR_PORT ?? 4010,
     cloud,
     endpoints,
-    auth: Object.freeze({ issuers: Object.freeze(e.AUTH_ISSUER ?? []), audience: e.AUTH_AUDIENCE ?? '', jwksUrl: e.AUTH_JWKS_URL }),
+    auth: Object.freeze({
+      issuers: Object.freeze(e.AUTH_ISSUER ?? []),
+      audience: e.AUTH_AUDIENCE ?? '',
+      jwksUrl: e.AUTH_JWKS_URL,
+      jwksGraceMs: e.AUTH_JWKS_GRACE_MS ?? 3_600_000,
+    }),
     upstreamAuth,
     azure: Object.freeze({ clientId: e.AZURE_CLIENT_ID, clientSecret: e.AZURE_CLIENT_SECRET, authority: e.AZURE_AUTHORITY }),
     upstreamTimeoutMs: timeout,
@@ -404,6 +412,7 @@ export function withEmulator(config: Config, emulator: EmulatorEndpoints, env: E
       graphUrl: env.GRAPH_URL ? config.endpoints.graphUrl : emulator.url,
     }),
     auth: Object.freeze({
+      ...config.auth,
       issuers: config.auth.issuers.length ? config.auth.issuers : Object.freeze([emulator.issuerTemplate]),
       audience: config.auth.audience || emulator.audience,
       jwksUrl,

@@ -87,6 +87,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     issuers: config.auth.issuers,
     audience: config.auth.audience,
     jwksUrl: config.auth.jwksUrl,
+    jwksGraceMs: config.auth.jwksGraceMs,
+    logger: log,
   });
   const upstreamTokens = options.upstreamTokens ?? createUpstreamTokenSource(config);
   const readiness: ReadinessProbe = createReadinessProbe({ transport, endpoints: config.endpoints });
@@ -241,7 +243,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   app.get('/readyz', async (_request, reply) => {
     // Redis down leaves the replica ready: it still serves reads (DESIGN.md, Several replicas).
     const [report, redis] = await Promise.all([readiness.check(), state.health()]);
-    return reply.code(report.ready ? 200 : 503).send({ ...report, redis });
+    // Signing keys are shown, not judged: they are fetched only when a token needs them, so an unready
+    // replica taken out of rotation would never refetch them and never become ready again.
+    return reply.code(report.ready ? 200 : 503).send({ ...report, redis, signingKeys: verifier.signingKeys() });
   });
 
   return {

@@ -42,6 +42,12 @@ export class ExpiringLru<K, V> {
     }
   }
 
+  /** The live values, least recently used first, without touching their recency. */
+  *values(): IterableIterator<V> {
+    const at = this.now();
+    for (const entry of this.#entries.values()) if (entry.expiresAt > at) yield entry.value;
+  }
+
   delete(key: K): void {
     this.#entries.delete(key);
   }

@@ -4,25 +4,19 @@
  * `{tenantid}` placeholder), the tenant named by the issuer equal to `tid`, the gateway's audience, and
  * `exp`/`nbf` with a small clock skew.
  *
- * Cost per request: once a key id is known, verification makes no network call. Keys come from jose's
- * `createRemoteJWKSet`, which caches the key set (refreshed when older than `jwksMaxAgeMs`) and dedupes
- * concurrent fetches; a token naming an unknown `kid` (key rotation) triggers one refetch, at most one per
- * cooldown (see `rotatingKeySet`). Verified tokens are also remembered (keyed by a hash of the token, until
- * `exp`), so a client sending the same token on every request pays the RSA check once.
+ * Cost per request: once a key id is known, verification makes no network call. Keys come from
+ * `signing-keys.ts`, which caches the key set (refreshed when older than `jwksMaxAgeMs`, the last good set
+ * kept for `jwksGraceMs` when a refresh fails) and dedupes concurrent fetches; a token naming an unknown
+ * `kid` (key rotation) triggers one refetch, at most one per cooldown. Verified tokens are also remembered
+ * (keyed by a hash of the token, until `exp`), so a client sending the same token on every request pays
+ * the RSA check once.
  */
 import { createHash } from 'node:crypto';
-import {
-  createRemoteJWKSet,
-  decodeJwt,
-  decodeProtectedHeader,
-  errors as joseErrors,
-  jwtVerify,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-} from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AuthenticationError, SigningKeysUnavailableError } from '../errors.js';
 import { ExpiringLru } from './lru.js';
 import { principalFromClaims, type AccessTokenClaims, type Principal } from './principal.js';
+import { createSigningKeySet, SIGNING_KEYS_SEVERITY, type SigningKeySet, type SigningKeysLogger, type SigningKeysStatus } from './signing-keys.js';
 import { isGuid } from '../guid.js';
 
 /** Options of {@link createTokenVerifier}; `Config.auth` provides the first three. */
@@ -48,6 +42,13 @@ export interface TokenVerifierOptions {
   readonly jwksCooldownMs?: number;
   /** How long a fetched JWKS is used before it is fetched again, in milliseconds. @default 600000 */
   readonly jwksMaxAgeMs?: number;
+  /**
+   * How long past `jwksMaxAgeMs` the last good JWKS stays in use while refetching it fails, in
+   * milliseconds; `0`: not at all. `Config.auth.jwksGraceMs` provides it. @default 3600000
+   */
+  readonly jwksGraceMs?: number;
+  /** Where signing-key outages are logged. @default not logged */
+  readonly logger?: SigningKeysLogger;
   /** How many verified tokens to remember until they expire; `0` turns the cache off. @default 5000 */
   readonly cacheSize?: number;
 }
@@ -59,6 +60,8 @@ export interface TokenVerifier {
    * `AuthenticationError` (a bad token) or `SigningKeysUnavailableError` (the keys could not be fetched).
    */
   verify(authorizationHeader: string | undefined): Promise<Principal | null>;
+  /** The state of the signing keys, the worst of every key set in use (for `/readyz`). */
+  signingKeys(): SigningKeysStatus;
 }
 
 /** Entra's placeholder for "the token's tenant" in multi-tenant issuers. */
@@ -89,17 +92,24 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   if (!issuers.length) throw new Error('createTokenVerifier: at least one accepted issuer is required');
 
   const verified = new ExpiringLru<string, Principal>(options.cacheSize ?? 5_000);
-  const keySets = new ExpiringLru<string, JWTVerifyGetKey>(MAX_ISSUERS);
+  const keySets = new ExpiringLru<string, SigningKeySet>(MAX_ISSUERS);
   const discovered = new ExpiringLru<string, Promise<string>>(MAX_ISSUERS);
 
   /** One jose key set per JWKS URL, shared by every issuer that points at it (Entra: all tenants). */
   function keySetFor(jwksUrl: string): JWTVerifyGetKey {
     let keySet = keySets.get(jwksUrl);
     if (!keySet) {
-      keySet = rotatingKeySet(jwksUrl, fetchTimeoutMs, options.jwksCooldownMs ?? 30_000, options.jwksMaxAgeMs ?? 600_000);
+      keySet = createSigningKeySet({
+        url: jwksUrl,
+        timeoutMs: fetchTimeoutMs,
+        cooldownMs: options.jwksCooldownMs,
+        maxAgeMs: options.jwksMaxAgeMs,
+        graceMs: options.jwksGraceMs,
+        logger: options.logger,
+      });
       keySets.set(jwksUrl, keySet);
     }
-    return keySet;
+    return keySet.getKey;
   }
 
   /**
@@ -202,58 +212,14 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       verified.set(key, principal, principal.expiresAt);
       return principal;
     },
-  };
-}
-
-/**
- * jose's remote key set, with our own rule for unknown key ids. jose refetches on an unknown `kid` only
- * when its last fetch, of any cause, is older than the cooldown; so a key rotated in shortly after the first
- * fetch would be refused for up to the cooldown. Here the cooldown counts only from the last refetch that an
- * unknown `kid` caused: a genuine rotation is picked up at once, while a stream of forged kids still costs
- * at most one fetch per cooldown. Concurrent requests with the new kid share one refetch.
- */
-function rotatingKeySet(jwksUrl: string, timeoutMs: number, cooldownMs: number, maxAgeMs: number): JWTVerifyGetKey {
-  const remote = createRemoteJWKSet(new URL(jwksUrl), {
-    timeoutDuration: timeoutMs,
-    // Disables jose's own unknown-kid refetch; the rule above replaces it.
-    cooldownDuration: Number.POSITIVE_INFINITY,
-    cacheMaxAge: maxAgeMs,
-  });
-  let lastKidRefetch = Number.NEGATIVE_INFINITY;
-  let generation = 0;
-  let pendingRefetch: Promise<void> | undefined;
-
-  const lookup: JWTVerifyGetKey = async (header, token) => {
-    const seen = generation;
-    try {
-      return await remote(header, token);
-    } catch (error) {
-      if (!(error instanceof joseErrors.JWKSNoMatchingKey)) throw error;
-      // A refetch finished (or is running) since this lookup began: look again in the new set.
-      if (generation !== seen || pendingRefetch) {
-        await pendingRefetch;
-        return remote(header, token);
+    signingKeys() {
+      let worst: SigningKeysStatus = { state: 'not-fetched' };
+      for (const keySet of keySets.values()) {
+        const status = keySet.status();
+        if (SIGNING_KEYS_SEVERITY[status.state] > SIGNING_KEYS_SEVERITY[worst.state]) worst = status;
       }
-      if (Date.now() - lastKidRefetch < cooldownMs) throw error;
-      lastKidRefetch = Date.now();
-      pendingRefetch = remote.reload().finally(() => {
-        generation++;
-        pendingRefetch = undefined;
-      });
-      await pendingRefetch;
-      return remote(header, token);
-    }
-  };
-
-  // Separate "the key set could not be fetched" (our problem: UPSTREAM_UNAVAILABLE) from "no key
-  // matches the token" (the token's problem: UNAUTHENTICATED).
-  return async (header, token) => {
-    try {
-      return await lookup(header, token);
-    } catch (error) {
-      if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) throw error;
-      throw new SigningKeysUnavailableError('the signing keys of the token issuer could not be fetched');
-    }
+      return worst;
+    },
   };
 }
 

@@ -75,6 +75,8 @@ export interface IdentityServer {
   readonly url: string;
   /** Keys currently published in the JWKS; mutate to rotate. */
   keys: SigningKey[];
+  /** When set, the JWKS answers this status (an outage of the key endpoint) instead of the keys. */
+  keysStatus: number | undefined;
   /** Requests per path. */
   readonly hits: Map<string, number>;
   count(path: string): number;
@@ -87,7 +89,7 @@ export interface IdentityServer {
  */
 export async function startIdentityServer(keys: SigningKey[]): Promise<IdentityServer> {
   const hits = new Map<string, number>();
-  const state = { keys };
+  const state: { keys: SigningKey[]; keysStatus: number | undefined } = { keys, keysStatus: undefined };
   let url = '';
   const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const path = new URL(request.url ?? '/', 'http://x').pathname;
@@ -102,7 +104,9 @@ export async function startIdentityServer(keys: SigningKey[]): Promise<IdentityS
       const tenant = discovery[1] === 'common' ? '{tenantid}' : discovery[1];
       return json(200, { issuer: `${url}/${tenant}/v2.0`, jwks_uri: `${url}/discovery/v2.0/keys`, id_token_signing_alg_values_supported: ['RS256'] });
     }
-    if (path === '/discovery/v2.0/keys') return json(200, { keys: state.keys.map((k) => k.jwk) });
+    if (path === '/discovery/v2.0/keys') {
+      return state.keysStatus ? json(state.keysStatus, { error: 'temporarily_unavailable' }) : json(200, { keys: state.keys.map((k) => k.jwk) });
+    }
     return json(404, { error: 'invalid_tenant' });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -114,6 +118,12 @@ export async function startIdentityServer(keys: SigningKey[]): Promise<IdentityS
     },
     set keys(next) {
       state.keys = next;
+    },
+    get keysStatus() {
+      return state.keysStatus;
+    },
+    set keysStatus(next) {
+      state.keysStatus = next;
     },
     hits,
     count: (path) => hits.get(path) ?? 0,
