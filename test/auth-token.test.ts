@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { SignJWT } from 'jose';
 import { AuthenticationError } from '../src/errors.js';
 import { SigningKeysUnavailableError } from '../src/errors.js';
@@ -282,15 +283,22 @@ describe('token verifier', () => {
   });
 
   it('looks up an unknown kid again once the cooldown has passed', async () => {
-    const v = verifier({ jwksCooldownMs: 50 });
-    await v.verify(bearer(await mint()));
-    await refusal(v.verify(bearer(await mint({}, key2))));
-    await refusal(v.verify(bearer(await mint({ claims: { scp: 'A.Read' } }, key2))));
-    expect(idp.count(KEYS_PATH)).toBe(2);
-    idp.keys = [key1, key2];
-    await new Promise((resolve) => setTimeout(resolve, 80));
-    await expect(v.verify(bearer(await mint({ claims: { scp: 'B.Read' } }, key2)))).resolves.not.toBeNull();
-    expect(idp.count(KEYS_PATH)).toBe(3);
+    // Only the wall clock is faked (and stands still unless moved): a slow machine cannot outrun the cooldown.
+    jest.useFakeTimers({ doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
+    try {
+      const start = Date.now();
+      const v = verifier({ jwksCooldownMs: 50 });
+      await v.verify(bearer(await mint()));
+      await refusal(v.verify(bearer(await mint({}, key2))));
+      await refusal(v.verify(bearer(await mint({ claims: { scp: 'A.Read' } }, key2))));
+      expect(idp.count(KEYS_PATH)).toBe(2);
+      idp.keys = [key1, key2];
+      jest.setSystemTime(start + 80);
+      await expect(v.verify(bearer(await mint({ claims: { scp: 'B.Read' } }, key2)))).resolves.not.toBeNull();
+      expect(idp.count(KEYS_PATH)).toBe(3);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('verifies a repeated token without refetching or re-verifying', async () => {
