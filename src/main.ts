@@ -7,6 +7,7 @@ import 'reflect-metadata';
 import { ConfigError, loadConfigOrExit, withEmulator, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { createGateway } from './server.js';
+import { createOriginCheck, HOSTED_SANDBOX_ORIGIN } from './plugins/cors.js';
 
 async function main(): Promise<void> {
   let config: Config = loadConfigOrExit();
@@ -18,7 +19,9 @@ async function main(): Promise<void> {
   let exampleIds: string[] = [];
   if (config.upstream === 'emulator') {
     const { startEmulator, EMULATOR_GATEWAY_AUDIENCE, ALL_GATEWAY_SCOPES, seedData } = await import('./emulator/index.js');
-    emulator = await startEmulator({ host: '127.0.0.1', port: config.emulatorPort });
+    emulator = await startEmulator({ host: '127.0.0.1', port: config.emulatorPort }).catch((error: unknown) => {
+      throw listenError(error, 'EMULATOR_PORT', '127.0.0.1', config.emulatorPort);
+    });
     config = withEmulator(config, {
       url: emulator.url,
       issuerTemplate: emulator.issuerTemplate,
@@ -41,11 +44,17 @@ async function main(): Promise<void> {
     // On the emulator the explorer opens with the dev token filled in, so a query runs at once.
     explorer: devToken ? { defaultHeaders: { Authorization: `Bearer ${devToken}` } } : undefined,
   });
-  const url = await gateway.listen();
+  const url = await gateway.listen().catch((error: unknown) => {
+    throw listenError(error, 'PORT', config.host, config.port);
+  });
 
-  // The explorer exists outside production only (server.ts).
+  // The explorer exists outside production only (server.ts); hosted Sandbox wherever CORS lets it in.
   const explorer = !config.production;
-  const lines = [``, `  Partner BFF gateway listening on ${url}`, `  GraphQL endpoint${explorer ? ' and explorer (open it in a browser)' : ''}: ${url}/graphql`];
+  const endpoint = `${url}/graphql`;
+  const lines = [``, `  Partner BFF gateway listening on ${url}`, `  GraphQL endpoint${explorer ? ' and explorer (open it in a browser)' : ''}: ${endpoint}`];
+  if (createOriginCheck({ production: config.production, origins: config.corsOrigins })(HOSTED_SANDBOX_ORIGIN)) {
+    lines.push(`  Hosted Apollo Sandbox (online): ${HOSTED_SANDBOX_ORIGIN}/sandbox/explorer?endpoint=${encodeURIComponent(endpoint)}`);
+  }
   if (emulator && devToken) {
     lines.push(
       `  Upstream: embedded emulator at ${emulator.url} (no credentials, no network)`,
@@ -53,8 +62,12 @@ async function main(): Promise<void> {
       explorer ? `  Dev token (valid 12 h), already filled in the explorer's headers; for other clients:` : `  Dev token (valid 12 h):`,
       `  {"Authorization": "Bearer ${devToken}"}`,
       ``,
-      // The token CLI assumes the default emulator port; name the URL when it is another one.
-      `  Other tokens: npm run token -- ${emulator.url === 'http://127.0.0.1:4010' ? '' : `--url ${emulator.url} `}--scp "SupportProfile.Read" | --roles ExternalUserProfile.Read.All | --msa`,
+      `  Try it:`,
+      `  curl -s ${endpoint} -H 'content-type: application/json' -H 'authorization: Bearer ${devToken}' -d '{"query":"{ viewer { authenticated kind permissions } }"}'`,
+      ``,
+      // The token CLI finds the emulator from EMULATOR_PORT as this process did; name the URL when the
+      // port is not the default, in case the other shell does not set it.
+      `  Other tokens: npm run -s token -- ${emulator.url === 'http://127.0.0.1:4010' ? '' : `--url ${emulator.url} `}--scp "SupportProfile.Read" | --roles ExternalUserProfile.Read.All | --msa`,
       ...exampleIds,
     );
   } else {
@@ -85,6 +98,21 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+/**
+ * A listen failure as one line naming the variable that moves the port: `EADDRINUSE` alone does not say
+ * which of the two listeners (gateway, emulator) collided, nor how to avoid it.
+ */
+function listenError(error: unknown, variable: 'PORT' | 'EMULATOR_PORT', host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const what = variable === 'PORT' ? 'the gateway' : 'the embedded emulator';
+  const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (code === 'EADDRINUSE') {
+    return new Error(`${address} (${variable}, ${what}) is already in use: stop what holds it, or set ${variable} to a free port (0 picks one)`);
+  }
+  if (code === 'EACCES') return new Error(`not allowed to listen on ${address} (${variable}, ${what}): set ${variable} to a port above 1023`);
+  return error;
 }
 
 main().catch((error: unknown) => {

@@ -55,6 +55,16 @@ describe('CORS outside production, no configuration', () => {
     expect(allowedHeaders(response)).toEqual(expect.arrayContaining(APOLLO_AND_TRACING_HEADERS));
   });
 
+  it('lets hosted Sandbox reach this loopback gateway where the browser asks first (Private Network Access)', async () => {
+    const ask = (origin: string) =>
+      fetch(`${stack.url}/graphql`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-private-network': 'true' },
+      });
+    expect((await ask(SANDBOX)).headers.get('access-control-allow-private-network')).toBe('true');
+    expect((await ask('https://evil.example')).headers.get('access-control-allow-private-network')).toBeNull();
+  });
+
   it('runs a query sent from hosted Sandbox, readable by the page (origin granted, correlation id exposed)', async () => {
     const response = await fetch(`${stack.url}/graphql`, {
       method: 'POST',

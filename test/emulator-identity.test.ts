@@ -237,14 +237,38 @@ describe('dev token endpoint and CLI', () => {
   });
 
   it('parses the CLI flags', () => {
-    expect(parseTokenCliArgs([], {})).toEqual({ url: 'http://127.0.0.1:4010', mint: {} });
+    expect(parseTokenCliArgs([], {})).toEqual({ url: 'http://127.0.0.1:4010', source: 'default', mint: {} });
     expect(parseTokenCliArgs(['--scp', 'SupportProfile.ReadWrite CustomerUser.ReadWrite.All'], { EMULATOR_URL: 'http://127.0.0.1:9/' })).toEqual({
       url: 'http://127.0.0.1:9',
+      source: 'EMULATOR_URL',
       mint: { scp: 'SupportProfile.ReadWrite CustomerUser.ReadWrite.All' },
     });
     expect(parseTokenCliArgs(['--roles', 'A,B', '--roles', 'C', '--url=http://127.0.0.1:1']).mint).toEqual({ roles: ['A', 'B', 'C'] });
     expect(parseTokenCliArgs(['--msa']).mint).toEqual({ msa: true });
     expect(() => parseTokenCliArgs(['--bogus'])).toThrow(/unknown argument/);
+  });
+
+  it('finds the emulator from EMULATOR_PORT, as npm start places it (--url still wins)', () => {
+    expect(parseTokenCliArgs([], { EMULATOR_PORT: '4011' })).toMatchObject({ url: 'http://127.0.0.1:4011', source: 'EMULATOR_PORT' });
+    expect(parseTokenCliArgs(['--url', 'http://127.0.0.1:5000'], { EMULATOR_PORT: '4011' })).toMatchObject({ url: 'http://127.0.0.1:5000', source: '--url' });
+    expect(() => parseTokenCliArgs([], { EMULATOR_PORT: '0' })).toThrow(/EMULATOR_PORT=0 .*--url/);
+    expect(() => parseTokenCliArgs([], { EMULATOR_PORT: 'abc' })).toThrow(/^EMULATOR_PORT must be/);
+  });
+
+  it('says on stderr which emulator minted the token, keeping stdout to the token alone', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
+    try {
+      const port = new URL(emulator.url).port;
+      expect(await tokenCli([], { EMULATOR_PORT: port })).toBe(0);
+      expect(out.join('')).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+      expect(err.join('')).toBe(`Token minted by the emulator at http://127.0.0.1:${port} (from EMULATOR_PORT)\n`);
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
   });
 
   it('prints just the token on stdout, or a hint on stderr when no emulator runs', async () => {

@@ -5,18 +5,36 @@
  *   npm run token -- --scp "SupportProfile.ReadWrite CustomerUser.ReadWrite.All"
  *   npm run token -- --roles ExternalUserProfile.ReadWrite.All    # app-only: idtyp app, sub = oid (comma or repeated)
  *   npm run token -- --msa                          # personal Microsoft account
- *   npm run token -- --url http://127.0.0.1:4010    # default: $EMULATOR_URL or http://127.0.0.1:4010
+ *   npm run token -- --url http://127.0.0.1:4010    # default: $EMULATOR_URL, else port $EMULATOR_PORT, else 4010
+ *   TOKEN=$(npm run -s token)                        # -s: npm's own header lines stay out of the capture
+ *
+ * The emulator is found from the same variable as `npm start` (EMULATOR_PORT), and stderr says which
+ * emulator answered, so a token never silently comes from another process on the default port.
  */
 import { pathToFileURL } from 'node:url';
 import type { MintOptions } from './identity.js';
 
-/** Where the CLI looks for the emulator when neither `--url` nor `EMULATOR_URL` is given. */
+/** Where the CLI looks for the emulator when neither `--url`, `EMULATOR_URL` nor `EMULATOR_PORT` is given. */
 export const DEFAULT_EMULATOR_URL = 'http://127.0.0.1:4010';
 
 /** Parsed command line of the token CLI. */
 export interface TokenCliArgs {
   url: string;
+  /** What chose `url`, for the line on stderr. */
+  source: '--url' | 'EMULATOR_URL' | 'EMULATOR_PORT' | 'default';
   mint: MintOptions;
+}
+
+/** The emulator's URL as `npm start` places it: loopback, port `EMULATOR_PORT` (main.ts, config.ts). */
+function urlFromEnv(env: Readonly<Record<string, string | undefined>>): Pick<TokenCliArgs, 'url' | 'source'> {
+  if (env.EMULATOR_URL) return { url: env.EMULATOR_URL, source: 'EMULATOR_URL' };
+  const port = env.EMULATOR_PORT;
+  if (port === undefined || port === '') return { url: DEFAULT_EMULATOR_URL, source: 'default' };
+  if (!/^\d+$/.test(port) || Number(port) > 65535) throw new Error(`EMULATOR_PORT must be a whole number from 0 to 65535`);
+  if (Number(port) === 0) {
+    throw new Error('EMULATOR_PORT=0 gives the emulator a new port at each start: pass --url with the emulator URL npm start printed');
+  }
+  return { url: `http://127.0.0.1:${Number(port)}`, source: 'EMULATOR_PORT' };
 }
 
 const USAGE = `usage: npm run token -- [--scp "A B"] [--roles R1,R2]... [--msa] [--tenant <guid>] [--oid <guid>]
@@ -25,7 +43,7 @@ const USAGE = `usage: npm run token -- [--scp "A B"] [--roles R1,R2]... [--msa] 
 /** Parses the CLI arguments; throws an `Error` with a usage message on bad input. */
 export function parseTokenCliArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): TokenCliArgs {
   const mint: MintOptions = {};
-  let url = env.EMULATOR_URL || DEFAULT_EMULATOR_URL;
+  let url: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -70,7 +88,8 @@ export function parseTokenCliArgs(argv: readonly string[], env: Readonly<Record<
         throw new Error(`unknown argument '${arg}'\n${USAGE}`);
     }
   }
-  return { url: url.replace(/\/+$/, ''), mint };
+  const chosen = url !== undefined ? { url, source: '--url' as const } : urlFromEnv(env);
+  return { url: chosen.url.replace(/\/+$/, ''), source: chosen.source, mint };
 }
 
 /** Mints a token through a running emulator's `POST /_emulator/tokens`. */
@@ -96,13 +115,16 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     process.stderr.write(`${(err as Error).message}\n`);
     return 1;
   }
+  const where = `${args.url} (${args.source === 'default' ? 'the default; EMULATOR_PORT or --url choose another' : `from ${args.source}`})`;
   try {
-    process.stdout.write(`${await requestToken(args)}\n`);
+    const token = await requestToken(args);
+    process.stderr.write(`Token minted by the emulator at ${where}\n`);
+    process.stdout.write(`${token}\n`);
     return 0;
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause;
     if (err instanceof TypeError || cause?.code === 'ECONNREFUSED') {
-      process.stderr.write(`No emulator answers at ${args.url}: start the gateway with npm start first (UPSTREAM=emulator).\n`);
+      process.stderr.write(`No emulator answers at ${where}: start the gateway with npm start first (UPSTREAM=emulator).\n`);
     } else {
       process.stderr.write(`${(err as Error).message}\n`);
     }

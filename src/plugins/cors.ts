@@ -59,6 +59,14 @@ export function createOriginCheck(options: CorsOptions = {}): (origin: string) =
 /** Registers `@fastify/cors` on `app` with the origin policy above. */
 export async function registerCors(app: FastifyInstance, options: CorsOptions = {}): Promise<void> {
   const allowed = createOriginCheck(options);
+  // Private Network Access: a browser that guards loopback addresses asks, in the preflight, whether a
+  // public page (hosted Sandbox) may reach this one; @fastify/cors does not answer that header.
+  app.addHook('onRequest', async (request, reply) => {
+    const origin = request.headers.origin;
+    if (request.method === 'OPTIONS' && request.headers['access-control-request-private-network'] === 'true' && origin && allowed(origin)) {
+      void reply.header('access-control-allow-private-network', 'true');
+    }
+  });
   await app.register(cors, {
     // A request without Origin (curl, mobile apps, same-origin GETs) needs no CORS headers.
     origin: (origin, callback) => callback(null, origin !== undefined && allowed(origin)),

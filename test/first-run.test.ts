@@ -1,0 +1,148 @@
+/**
+ * A new user's first run (issue 19): what `npm start` prints is ready to use (hosted Sandbox link, a
+ * curl line that works as pasted), a port already in use names the variable that moves it, `npm start`
+ * compiles only src/, and the README shows the commands that work (`TOKEN=$(npm run -s token)`).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Splits a shell command line of words and single-quoted strings (what the banner prints). */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  for (const match of line.matchAll(/'([^']*)'|(\S+)/g)) words.push(match[1] ?? match[2]!);
+  return words;
+}
+
+/** Runs a `curl -s URL -H 'name: value'... -d 'body'` line with fetch (no curl needed). */
+async function runCurl(line: string): Promise<Response> {
+  const [command, ...args] = shellWords(line);
+  expect(command).toBe('curl');
+  let url: string | undefined;
+  let body: string | undefined;
+  const headers = new Headers();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '-s') continue;
+    if (arg === '-H') {
+      const header = args[++i]!;
+      headers.append(header.slice(0, header.indexOf(':')), header.slice(header.indexOf(':') + 1).trim());
+    } else if (arg === '-d') body = args[++i];
+    else if (!arg.startsWith('-') && url === undefined) url = arg;
+    else throw new Error(`unexpected curl argument ${arg}`);
+  }
+  return fetch(url!, { method: body === undefined ? 'GET' : 'POST', headers, body });
+}
+
+/** Starts `dist/src/main.js` on ephemeral ports and resolves to its banner once printed in full. */
+async function startAndReadBanner(): Promise<{ banner: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['dist/src/main.js'], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', PORT: '0', EMULATOR_PORT: '0', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = once(child, 'exit');
+  while (!/Example ids/.test(stdout)) {
+    await Promise.race([once(child.stdout, 'data'), exited.then(() => Promise.reject(new Error(`exited early: ${stdout}`)))]);
+  }
+  return {
+    banner: stdout,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+describe('the start banner', () => {
+  let banner: string;
+  let stop: () => Promise<void>;
+  beforeAll(async () => {
+    ({ banner, stop } = await startAndReadBanner());
+  }, 60_000);
+  afterAll(() => stop());
+
+  it('prints a ready hosted-Sandbox link to this endpoint beside the offline explorer', () => {
+    const endpoint = /GraphQL endpoint and explorer \(open it in a browser\): (http:\/\/\S+)/.exec(banner)?.[1];
+    expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
+    const sandbox = /(https:\/\/studio\.apollographql\.com\/\S+)/.exec(banner)?.[1];
+    expect(sandbox).toBe(`https://studio.apollographql.com/sandbox/explorer?endpoint=${encodeURIComponent(endpoint!)}`);
+    expect(new URL(sandbox!).searchParams.get('endpoint')).toBe(endpoint);
+  });
+
+  it('prints a curl line that runs a query as pasted', async () => {
+    const line = banner.split('\n').map((l) => l.trim()).find((l) => l.startsWith('curl '));
+    expect(line).toBeDefined();
+    const response = await runCurl(line!);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { data?: { viewer?: { authenticated?: boolean } } };
+    expect(body.data?.viewer?.authenticated).toBe(true);
+  });
+
+  it('shows the token CLI with -s, so $(...) captures the token alone', () => {
+    expect(banner).toMatch(/Other tokens: npm run -s token -- /);
+  });
+});
+
+describe('a port already in use', () => {
+  let holder: Server;
+  let busy: number;
+  beforeAll(async () => {
+    holder = createServer();
+    holder.listen(0, '127.0.0.1');
+    await once(holder, 'listening');
+    busy = (holder.address() as { port: number }).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ['dist/src/main.js'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+
+  it("names PORT in one line when the gateway's port is taken", () => {
+    const result = run({ PORT: String(busy), EMULATOR_PORT: '0' });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `Gateway failed to start: 127.0.0.1:${busy} (PORT, the gateway) is already in use: stop what holds it, or set PORT to a free port (0 picks one)`,
+    ]);
+  });
+
+  it("names EMULATOR_PORT in one line when the emulator's port is taken", () => {
+    const result = run({ PORT: '0', EMULATOR_PORT: String(busy) });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `Gateway failed to start: 127.0.0.1:${busy} (EMULATOR_PORT, the embedded emulator) is already in use: stop what holds it, or set EMULATOR_PORT to a free port (0 picks one)`,
+    ]);
+  });
+});
+
+describe('npm scripts and README for a first run', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+
+  it('builds only src/ for npm start; npm test still type-checks the tests and the bench', () => {
+    expect(pkg.scripts.prestart).toBe('npm run build');
+    expect(pkg.scripts.build).toBe('tsc -p tsconfig.build.json');
+    const build = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')) as { extends: string; include: string[] };
+    expect(build).toMatchObject({ extends: './tsconfig.json', include: ['src/**/*.ts'] });
+    expect(pkg.scripts.pretest).toBe('tsc -p tsconfig.json');
+    const full = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { include: string[] };
+    expect(full.include).toEqual(expect.arrayContaining(['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts']));
+  });
+
+  it('shows TOKEN=$(npm run -s token) and never a bare $(npm run token)', () => {
+    expect(readme).toContain('TOKEN=$(npm run -s token)');
+    expect(readme).not.toMatch(/\$\(npm run token/);
+  });
+});
