@@ -13,7 +13,7 @@
  *
  * Chromium is driven over the DevTools protocol on a pipe (`--remote-debugging-pipe`: JSON messages
  * separated by NUL bytes on file descriptors 3 and 4), so no browser-automation package is needed.
- * Chromium is not in CI; `test/clients-explorer.test.ts` runs this script only where it is installed.
+ * `test/clients-explorer.test.ts` runs this script where Chromium is installed, and always in CI.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';

@@ -1,10 +1,10 @@
 /**
  * The explorer on `GET /graphql` (issue 9): served from the package's own files, nothing from a CDN,
  * the dev token prefilled on the emulator. The plain-HTTP checks run everywhere; the headless-Chromium
- * check runs `scripts/explorer-screenshot.mjs` where Chromium is installed (not in CI).
+ * check runs `scripts/explorer-screenshot.mjs` where Chromium is installed, and always in CI (test/helpers/chromium.ts).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { createLogger } from '../src/logger.js';
 import { createGateway, type Gateway } from '../src/server.js';
 import { EMULATOR_GATEWAY_AUDIENCE, startEmulator, type Emulator } from '../src/emulator/index.js';
 import { EXPLORER_ASSETS_PATH, prefersHtml } from '../src/plugins/explorer.js';
+import { CHROMIUM, describeWithChromium } from './helpers/chromium.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
@@ -162,8 +163,8 @@ describe('explorer from `npm start` (dist/src/main.js on the emulator)', () => {
   });
 });
 
-const chromium = process.env.CHROMIUM ?? '/usr/bin/chromium';
-(existsSync(chromium) ? describe : describe.skip)('explorer in headless Chromium, with no network but the gateway', () => {
+const chromium = CHROMIUM;
+describeWithChromium('explorer in headless Chromium, with no network but the gateway', () => {
   it('loads, runs the default query with the prefilled dev token, and requests nothing from another host', () => {
     const dir = mkdtempSync(join(tmpdir(), 'explorer-shot-'));
     try {
