@@ -3,7 +3,6 @@
  * this caller, and per-request DataLoaders. Nothing here outlives the request (dataloader's README:
  * create loaders per request), so one caller's data can never be served to another.
  */
-import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
@@ -18,7 +17,6 @@ import { createPartnerCenterClient, type PartnerCenterClient } from './upstream/
 import { createGraphClient, type GraphClient } from './upstream/graph.js';
 import { createCustomerUserLoader, type CustomerUserLoader } from './features/customer-users/loaders.js';
 import { createExternalUserProfileLoader, type ExternalUserProfileLoader } from './features/external-user-profiles/loaders.js';
-import { isGuid } from './guid.js';
 import type { KeyedLock } from './state/index.js';
 
 /** The one context type used everywhere: `ApolloServer<Context>`, `AuthChecker<Context>`, resolvers. */
@@ -69,17 +67,11 @@ declare module 'fastify' {
   }
 }
 
-/** The caller's `x-correlation-id` when it is a GUID (DESIGN.md, Upstream behaviour), else a new one. */
-export function correlationIdFrom(header: string | string[] | undefined): string {
-  const value = Array.isArray(header) ? header[0] : header;
-  return isGuid(value) ? value.toLowerCase() : randomUUID();
-}
-
 /** Returns the Apollo context function for the Fastify integration. */
 export function createContextFunction(deps: ContextDependencies) {
   const { config, verifier, upstreamTokens, transport, cursorKey, supportProfileLock } = deps;
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<Context> => {
-    // Fastify's request id is the correlation id (server.ts `genReqId`).
+    // Fastify's request id is the correlation id (plugins/correlation-id.ts).
     const correlationId = request.id;
     const log = request.log as unknown as Logger;
     const operation: OperationInfo = {};

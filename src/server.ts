@@ -1,11 +1,10 @@
 /**
- * The HTTP server: Fastify + Apollo Server 5. Routes: `POST`/`GET /graphql`, `GET /healthz`,
- * `GET /readyz`, and outside production the explorer on `GET /graphql` for browsers, with its assets
- * under `/explorer/` (DESIGN.md, HTTP surface). This is the composition root: it builds the one upstream
- * transport, the token verifier and the upstream token source from the config and hands them to the
- * per-request context, and it wires the hardening (DESIGN.md, Limits): body limit, query limits,
- * persisted queries, per-caller rate limit, CORS and CSRF prevention. The state replicas share (lock,
- * rate-limit buckets, APQ registry) comes from src/state/.
+ * The composition root: Fastify + Apollo Server 5. It builds the parts from the config (the one upstream
+ * transport, the token verifier, the upstream token source, the schema) and wires them, in order, with
+ * the plugins of src/plugins/ (one concern each); it holds no behaviour of its own. Routes: `POST`/`GET
+ * /graphql`, `GET /healthz`, `GET /readyz`, and outside production the explorer on `GET /graphql` for
+ * browsers, with its assets under `/explorer/` (DESIGN.md, HTTP surface). The state replicas share
+ * (lock, rate-limit buckets, APQ registry) comes from src/state/.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -14,13 +13,17 @@ import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from './config.js';
-import { createContextFunction, correlationIdFrom, type Context } from './context.js';
+import { createContextFunction, type Context } from './context.js';
 import { createLogger, type Logger } from './logger.js';
 import { buildGatewaySchema } from './schema.js';
-import { BadRequestError, formatGatewayError } from './errors.js';
 import { createFormatError } from './plugins/format-error.js';
+import { correlationRequestId, registerCorrelationIdEcho } from './plugins/correlation-id.js';
+import { registerDraining } from './plugins/draining.js';
+import { registerErrorHandler } from './plugins/error-handler.js';
+import { registerHealthRoutes } from './plugins/health.js';
+import { noStore } from './plugins/no-store.js';
 import { createHideInputValuesPlugin } from './plugins/hide-input-values.js';
-import { clientIdentity, createRequestLoggingPlugin } from './plugins/request-log.js';
+import { createRequestLoggingPlugin, registerRequestLog } from './plugins/request-log.js';
 import { createQueryLimits } from './plugins/query-limits.js';
 import {
   createPersistedQueriesPlugin,
@@ -28,9 +31,9 @@ import {
   persistedQueriesOption,
   type PersistedQueryManifest,
 } from './plugins/persisted-queries.js';
-import { createExplorer, registerExplorerAssets, registerRootPointer, type ExplorerOptions } from './plugins/explorer.js';
+import { createExplorer, explorerPreHandler, registerExplorerAssets, registerRootPointer, type ExplorerOptions } from './plugins/explorer.js';
 import { registerCors } from './plugins/cors.js';
-import { createRateLimiter, rateLimitKey, type RateLimitStore } from './plugins/rate-limit.js';
+import { createRateLimiter, withRateLimit, type RateLimitStore } from './plugins/rate-limit.js';
 import { createSharedState } from './state/index.js';
 import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier.js';
 import { createUpstreamTokenSource, type UpstreamTokenSource } from './auth/upstream-tokens.js';
@@ -106,58 +109,20 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
 
   const app: FastifyInstance = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    // One line per request, written in onResponse below; every line of a request carries its correlation id.
+    // One line per request, written by the request log (plugins/request-log.ts); every line of a request carries its correlation id.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlationId' }),
     bodyLimit: config.limits.maxBodyBytes,
     // The correlation id is the request id: every log line of the request carries it.
-    genReqId: (req) => correlationIdFrom(req.headers['x-correlation-id']),
+    genReqId: correlationRequestId,
     return503OnClosing: true,
     // The client address behind a reverse proxy (per-address rate limit); off unless TRUST_PROXY says so.
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
   });
 
-  // Draining: Fastify closes the connections that are idle when `close()` starts, but a keep-alive
-  // connection busy at that moment would stay open after its answer and keep `close()` waiting forever.
-  // Answers finished while draining therefore ask the client to close the connection.
-  let closing = false;
-  app.addHook('onSend', async (_request, reply) => {
-    if (closing) void reply.header('connection', 'close');
-  });
-
-  app.addHook('onRequest', async (request, reply) => {
-    void reply.header('x-correlation-id', request.id);
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    const quiet = request.url === '/healthz' || request.url === '/readyz';
-    request.log[quiet ? 'debug' : 'info'](
-      {
-        method: request.method,
-        path: request.routeOptions.url ?? request.url.split('?')[0],
-        status: reply.statusCode,
-        durationMs: Math.round(reply.elapsedTime * 100) / 100,
-        operationName: request.graphqlOperation?.operationName,
-        operationType: request.graphqlOperation?.operationType,
-        ...clientIdentity(request.headers),
-      },
-      'request completed',
-    );
-  });
-
-  // Errors Fastify raises before Apollo sees the request (body too large, bad JSON) still get a
-  // GraphQL-shaped body, so clients parse one error format (DESIGN.md, Limits: 413 over the limit).
-  app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) request.log.error({ err: error }, 'unhandled error');
-    const refusal =
-      status === 500
-        ? error
-        : new BadRequestError(error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `Request body is larger than ${config.limits.maxBodyBytes} bytes` : error.message);
-    return reply
-      .code(status)
-      .type('application/json; charset=utf-8')
-      .send({ errors: [formatGatewayError(refusal)] });
-  });
-
+  const draining = registerDraining(app);
+  registerCorrelationIdEcho(app);
+  registerRequestLog(app);
+  registerErrorHandler(app, { maxBodyBytes: config.limits.maxBodyBytes });
   await registerCors(app, { production: config.production, origins: config.corsOrigins });
 
   const apollo = new ApolloServer<Context>({
@@ -201,52 +166,20 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     cursorKey: cursorKeyFrom(config),
     supportProfileLock: state.supportProfileLock,
   });
-  const handler = fastifyApolloHandler(apollo, {
-    // The rate limit is checked here, where the caller is first known, before the document is even
-    // parsed. A request refused for its token still counts against its address.
-    context: rateLimiter
-      ? async (request, reply) => {
-          let context: Context;
-          try {
-            context = await buildContext(request, reply);
-          } catch (error) {
-            await rateLimiter.check(rateLimitKey(null, request.ip));
-            throw error;
-          }
-          await rateLimiter.check(rateLimitKey(context.principal, request.ip));
-          return context;
-        }
-      : buildContext,
-  });
+  const handler = fastifyApolloHandler(apollo, { context: rateLimiter ? withRateLimit(buildContext, rateLimiter) : buildContext });
   const explorer = config.production ? undefined : createExplorer(options.explorer);
   app.route({
     method: ['GET', 'POST'],
     url: '/graphql',
-    // A browser opening the endpoint gets the explorer; everything else is GraphQL over HTTP.
-    preHandler: explorer
-      ? async (request, reply) => {
-          if (explorer.wants(request)) return explorer.send(reply);
-        }
-      : undefined,
-    // Every answer is the caller's own data: clients cache it in their normalized store, never a shared cache.
-    onSend: async (_request, reply) => {
-      if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
-    },
+    preHandler: explorer ? explorerPreHandler(explorer) : undefined,
+    onSend: noStore,
     handler,
   });
   if (explorer) {
     registerExplorerAssets(app);
     registerRootPointer(app);
   }
-
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    // Redis down leaves the replica ready: it still serves reads (DESIGN.md, Several replicas).
-    const [report, redis] = await Promise.all([readiness.check(), state.health()]);
-    // Signing keys are shown, not judged: they are fetched only when a token needs them, so an unready
-    // replica taken out of rotation would never refetch them and never become ready again.
-    return reply.code(report.ready ? 200 : 503).send({ ...report, redis, signingKeys: verifier.signingKeys() });
-  });
+  registerHealthRoutes(app, { readiness, sharedState: state, signingKeys: () => verifier.signingKeys() });
 
   return {
     app,
@@ -260,7 +193,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       return `http://${host}:${port}`;
     },
     async close() {
-      closing = true;
+      draining.begin();
       await app.close(); // the drain plugin stops Apollo after in-flight requests finish
       transport.close();
       await state.close();

@@ -38,6 +38,11 @@ describe('architecture', () => {
     expect(definers).toEqual(['errors.ts']);
   });
 
+  it('keeps server.ts a composition root: Fastify hooks and the error handler live in src/plugins/', () => {
+    const hookers = files.filter((f) => /\.(addHook|setErrorHandler)\(/.test(readFileSync(join(src, f.path), 'utf8'))).map((f) => f.path);
+    expect(hookers.filter((p) => !p.startsWith('plugins/'))).toEqual([]);
+  });
+
   it('keeps src/upstream/ free of GraphQL, auth and features', () => {
     const offenders = under('upstream').filter((f) =>
       f.imports.some((i) => i === 'graphql' || i === 'type-graphql' || /\/(auth|features|emulator)\//.test(i) || i.includes('context')),

@@ -94,6 +94,11 @@ export function prefersHtml(accept: string | undefined): boolean {
   return quality('text/html') > Math.max(quality('application/json'), quality('application/graphql-response+json'));
 }
 
+/** The `/graphql` route's `preHandler`: a browser opening the endpoint gets the page, everything else GraphQL. */
+export function explorerPreHandler(explorer: Explorer): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
+  return async (request, reply) => (explorer.wants(request) ? explorer.send(reply) : undefined);
+}
+
 /** Builds the page once; it never changes while the process runs. */
 export function createExplorer(options: ExplorerOptions = {}): Explorer {
   const { endpoint = '/graphql', defaultHeaders, defaultQuery = DEFAULT_QUERY } = options;

@@ -45,6 +45,27 @@ export interface RateLimiter {
   check(key: string): Promise<void>;
 }
 
+/**
+ * Wraps the Apollo context function so the rate limit is checked where the caller is first known,
+ * before the document is even parsed. A request refused for its token still counts against its address.
+ */
+export function withRateLimit<Req extends { readonly ip: string }, Rep, C extends { readonly principal: Pick<Principal, 'tenantId' | 'objectId'> | null }>(
+  buildContext: (request: Req, reply: Rep) => Promise<C>,
+  limiter: RateLimiter,
+): (request: Req, reply: Rep) => Promise<C> {
+  return async (request, reply) => {
+    let context: C;
+    try {
+      context = await buildContext(request, reply);
+    } catch (error) {
+      await limiter.check(rateLimitKey(null, request.ip));
+      throw error;
+    }
+    await limiter.check(rateLimitKey(context.principal, request.ip));
+    return context;
+  };
+}
+
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { store, now = Date.now } = options;
   return {

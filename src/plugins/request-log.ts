@@ -1,10 +1,12 @@
 /**
- * Apollo plugin: records the operation's name and type for the one request log line (written by the
- * Fastify `onResponse` hook), logs every error that will be masked as INTERNAL_SERVER_ERROR with its
- * detail, under the request's correlation id, since the client only sees the code, and logs upstream
- * errors with the upstream's own (sanitized) description, which production clients never see.
+ * The request log: one line per request, written by a Fastify `onResponse` hook
+ * (`registerRequestLog`), and an Apollo plugin that records the operation's name and type for that line,
+ * logs every error that will be masked as INTERNAL_SERVER_ERROR with its detail, under the request's
+ * correlation id, since the client only sees the code, and logs upstream errors with the upstream's own
+ * (sanitized) description, which production clients never see.
  */
 import type { ApolloServerPlugin } from '@apollo/server';
+import type { FastifyInstance } from 'fastify';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { Context } from '../context.js';
 import { GatewayError, UpstreamError } from '../errors.js';
@@ -31,6 +33,28 @@ export function clientIdentity(headers: Readonly<Record<string, string | string[
   clientVersion?: string;
 } {
   return { clientName: clientField(headers['apollographql-client-name']), clientVersion: clientField(headers['apollographql-client-version']) };
+}
+
+/**
+ * Writes the one line of every request when its answer is sent (Fastify's own request logging is off):
+ * method, route, status, duration, the GraphQL operation and the client. Probes log at debug.
+ */
+export function registerRequestLog(app: FastifyInstance): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const quiet = request.url === '/healthz' || request.url === '/readyz';
+    request.log[quiet ? 'debug' : 'info'](
+      {
+        method: request.method,
+        path: request.routeOptions.url ?? request.url.split('?')[0],
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+        operationName: request.graphqlOperation?.operationName,
+        operationType: request.graphqlOperation?.operationType,
+        ...clientIdentity(request.headers),
+      },
+      'request completed',
+    );
+  });
 }
 
 export function createRequestLoggingPlugin(): ApolloServerPlugin<Context> {
