@@ -70,16 +70,18 @@ describeWithChromium('Apollo Client with clientAwareness in headless Chromium, f
   afterAll(async () => {
     if (browser && browser.exitCode === null && browser.signalCode === null) {
       const exited = once(browser, 'exit');
-      browser.kill('SIGKILL');
+      // The whole process group: Chromium's helpers (zygote, renderer, crashpad) outlive a killed parent.
+      process.kill(-browser.pid!, 'SIGKILL');
       await exited;
     }
     await page.close();
     await stack.close();
-    rmSync(profile, { recursive: true, force: true });
+    // A helper may still be closing files in the profile as it dies.
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10 });
   });
 
   it('runs a query: the preflight grants the client-awareness headers, and the log line names the client', async () => {
-    browser = spawn(CHROMIUM, [...chromiumFlags(profile), '--enable-logging=stderr', page.url], { stdio: ['ignore', 'ignore', 'pipe'] });
+    browser = spawn(CHROMIUM, [...chromiumFlags(profile), '--enable-logging=stderr', page.url], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     browser.stderr!.on('data', (chunk: Buffer) => (browserOutput = (browserOutput + chunk.toString()).slice(-4000)));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
