@@ -70,9 +70,7 @@ describe('rate limit over HTTP (RATE_LIMIT_PER_MINUTE=5)', () => {
       expect(body.errors).toBeUndefined();
     }
     stack.emulator.clearRequests();
-    const started = Date.now();
     const { status, headers, body } = await stack.graphql('{ supportProfile { id } }', undefined, { token });
-    expect(Date.now() - started).toBeLessThan(500);
     expect(status).toBe(429);
     const retryAfter = Number(headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
