@@ -30,16 +30,32 @@ import { runAutocannonRate, runPaced, runSaturation, sendOnce, round, type RateR
 import type { GcReport } from './lib/probe.js';
 import { profileMarkdown, summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import { RssSampler, mb, readCpuSeconds, readMemory } from './lib/rss.js';
+import { REDIS_SERVER, startBenchRedis, type BenchRedis } from './lib/redis.js';
 
 // --- options ------------------------------------------------------------------------------------
 
-const SCENARIOS = ['floor', 'gateway', 'gateway-warn', 'baseline', 'aliases-gateway', 'aliases-baseline', 'mutation', 'mutation-baseline'] as const;
+const SCENARIOS = [
+  'floor',
+  'gateway',
+  'gateway-warn',
+  'baseline',
+  'aliases-gateway',
+  'aliases-baseline',
+  'mutation',
+  'mutation-baseline',
+  'ratelimit-memory',
+  'ratelimit-redis',
+  'lock-memory',
+  'lock-redis',
+] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
 const GROUPS: Record<string, ScenarioId[]> = {
   aliases: ['aliases-gateway', 'aliases-baseline'],
   logging: ['gateway', 'gateway-warn'],
   mutations: ['mutation', 'mutation-baseline'],
   support: ['gateway', 'baseline'],
+  /** What Redis round trips cost (REDIS_URL), beside the same work in process. */
+  redis: ['ratelimit-memory', 'ratelimit-redis', 'lock-memory', 'lock-redis'],
 };
 
 interface Options {
@@ -200,6 +216,18 @@ const ALIASES_QUERY = `query Profiles {\n${seedData.externalUserProfileIds
   .slice(0, ALIAS_COUNT)
   .map((id, i) => `  p${i}: externalUserProfile(id: "${id}") { id displayName companyName jobTitle }`)
   .join('\n')}\n}`;
+
+/** One partner's support profile: read-merge-PUT under the lock (in process, or in Redis with REDIS_URL). */
+const SUPPORT_WRITE_QUERY = 'mutation SupportWrite { updateSupportProfile(input: { email: "bench@contoso.example" }) { id email } }';
+
+/**
+ * Fixed rate of the lock scenarios: every write of the one bench partner waits for the previous one
+ * (GET + PUT, twice the upstream latency), so 200/s would be past what one partner's lock lets through.
+ */
+const LOCK_RATE = 20;
+
+/** A rate limit no bench caller reaches: the check runs on every request, and never refuses. */
+const UNREACHED_RATE_LIMIT = '10000000';
 
 const MUTATION_QUERY = `mutation Rename($customerId: ID!, $userId: ID!) {
   updateCustomerUser(customerId: $customerId, userId: $userId, input: { displayName: "Bench User", usageLocation: "DE" }) { id displayName usageLocation }
@@ -440,7 +468,14 @@ function gatewayEnv(emu: EmulatorEndpoints, logLevel: string): Record<string, st
   };
 }
 
-async function startGateway(ctx: RunContext, emu: EmulatorEndpoints, label: string, logLevel: string, extraFlags: string[] = []): Promise<Child> {
+async function startGateway(
+  ctx: RunContext,
+  emu: EmulatorEndpoints,
+  label: string,
+  logLevel: string,
+  extraFlags: string[] = [],
+  env: Record<string, string> = {},
+): Promise<Child> {
   const profileDir = join(ctx.options.outDir, 'profiles');
   if (ctx.options.profile) mkdirSync(profileDir, { recursive: true });
   const nodeFlags = [...ctx.options.gatewayNodeOptions, ...extraFlags];
@@ -450,7 +485,7 @@ async function startGateway(ctx: RunContext, emu: EmulatorEndpoints, label: stri
   return startChild({
     name: `gateway-${label}`,
     module: join(HERE, 'gateway-entry.js'),
-    env: gatewayEnv(emu, logLevel),
+    env: { ...gatewayEnv(emu, logLevel), ...env },
     cpu: ctx.cpu,
     execArgv: [...nodeFlags, ...(ctx.options.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `gateway-${label}.cpuprofile`] : [])],
   });
@@ -624,7 +659,25 @@ function ratios(results: Map<string, ScenarioResult>, soakResult: SoakResult | u
           }
         : null,
     soakGrowthPct: soakResult?.growthPct ?? null,
+    /** Redis − in process, per request: the rate-limit script on every request; the lock (+ that script) on writes. */
+    redis: redisCost(results.get('ratelimit-memory'), results.get('ratelimit-redis'), results.get('lock-memory'), results.get('lock-redis')),
   };
+}
+
+/** What the Redis round trips add per request, at the fixed rate (p50, p99) and in server CPU per operation. */
+function redisCost(rlMemory?: ScenarioResult, rlRedis?: ScenarioResult, lockMemory?: ScenarioResult, lockRedis?: ScenarioResult) {
+  const delta = (memory?: ScenarioResult, redis?: ScenarioResult) =>
+    memory && redis
+      ? {
+          p50Ms: round(redis.fixedRate.p50Ms - memory.fixedRate.p50Ms, 3),
+          p99Ms: round(redis.fixedRate.p99Ms - memory.fixedRate.p99Ms, 3),
+          cpuUsPerOp: redis.cpu?.serverUsPerOp !== undefined && memory.cpu?.serverUsPerOp !== undefined ? redis.cpu.serverUsPerOp - memory.cpu.serverUsPerOp : null,
+          throughput: memory.saturation.reqPerSec > 0 ? round(redis.saturation.reqPerSec / memory.saturation.reqPerSec, 2) : null,
+        }
+      : null;
+  const rateLimit = delta(rlMemory, rlRedis);
+  const lock = delta(lockMemory, lockRedis);
+  return rateLimit || lock ? { rateLimit, lock } : null;
 }
 
 function goals(r: ReturnType<typeof ratios>, results: Map<string, ScenarioResult>): Goal[] {
@@ -667,7 +720,7 @@ function markdown(report: Report): string {
     `${report.pinning}.`,
     `Upstream latency ${settings.latencyMs} ms; saturation: ${settings.connections} connections × ${settings.durationSec} s; ` +
       `fixed rate: ${settings.rate} req/s × ${settings.durationSec} s (${settings.rateEngine}); warm-up ${settings.warmupSec} s.`,
-    `Allocation, survivors and scavenges: v8.GCProfiler inside the server, during the fixed-rate phase. ¹ 25 aliases: at ${settings.aliasRate} operations/s.`,
+    `Allocation, survivors and scavenges: v8.GCProfiler inside the server, during the fixed-rate phase. ¹ 25 aliases: at ${settings.aliasRate} operations/s; support-profile writes (one partner, one at a time): at ${Math.min(settings.rate, LOCK_RATE)}/s.`,
     '',
     `| scenario | req/s at saturation | server CPU µs/op | p50 ms @${settings.rate}/s¹ | p99 ms @${settings.rate}/s¹ | KB allocated / surviving scavenge per op | scavenges: count / total ms / max ms | upstream req/op | identity req (first ${settings.countOps} ops / load) | RSS MB before / peak @rate / peak sat. | errors |`,
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -704,6 +757,16 @@ function markdown(report: Report): string {
     add('LOG_LEVEL=warn ÷ info req/s', r.logging.warnVsInfoThroughput, '×');
     add('p50 info − warn', r.logging.infoMinusWarnP50Ms, ' ms');
     add('p99 info − warn', r.logging.infoMinusWarnP99Ms, ' ms');
+  }
+  if (r.redis) {
+    const show = (what: string, d: NonNullable<typeof r.redis>['rateLimit']) => {
+      if (!d) return;
+      add(`${what}: Redis − in process, p50 / p99 at the fixed rate`, `${d.p50Ms} / ${d.p99Ms} ms`);
+      add(`${what}: Redis − in process, server CPU per op`, d.cpuUsPerOp, ' µs');
+      add(`${what}: Redis ÷ in process req/s at saturation`, d.throughput, '×');
+    };
+    show('rate-limit check (every request)', r.redis.rateLimit);
+    show(`support-profile write (lock + rate limit; at ${Math.min(settings.rate, LOCK_RATE)}/s)`, r.redis.lock);
   }
   if (report.soak) {
     const k = report.soak;
@@ -815,6 +878,43 @@ async function main(): Promise<void> {
       results.set('gateway-warn', await measure(ctx, { id: 'gateway-warn', label: 'gateway: supportProfile, LOG_LEVEL=warn', server: 'gateway', child: gw, target: graphqlTarget(`${gw.ready.url}/graphql`, gatewayToken, SUPPORT_QUERY) }));
       children.splice(children.indexOf(gw), 1);
       await stopGateway(ctx, gw, 'warn', profiles);
+    }
+
+    // 7. What Redis costs per request: the same gateway work with the state in process and in Redis.
+    // The rate limit is on (never reached) in all four, so its check runs on every request; the lock
+    // scenarios add the support-profile lock around each write (SET NX + the release script in Redis).
+    // --smoke keeps only lock-redis (it runs both Redis paths, the lock and the rate-limit script): the
+    // others differ from it by a setting, and each costs the smoke test a gateway start.
+    const smokeSkips = (id: ScenarioId) => options.smoke && !options.only && id !== 'lock-redis';
+    const redisScenarios = (['ratelimit-redis', 'lock-redis'] as const).filter((id) => wants(id) && !smokeSkips(id));
+    const memoryScenarios = (['ratelimit-memory', 'lock-memory'] as const).filter((id) => wants(id) && !smokeSkips(id));
+    let redis: BenchRedis | undefined;
+    if (redisScenarios.length) {
+      redis = await startBenchRedis();
+      if (!redis) progress(`${REDIS_SERVER} is missing: the Redis scenarios are skipped (apt-get install -y redis-server)`);
+    }
+    try {
+      for (const [state, ids] of [['memory', memoryScenarios], ['redis', redis ? redisScenarios : []]] as const) {
+        if (!ids.length) continue;
+        const env: Record<string, string> = { RATE_LIMIT_PER_MINUTE: UNREACHED_RATE_LIMIT, ...(state === 'redis' ? { REDIS_URL: redis!.url } : {}) };
+        const where = state === 'redis' ? 'Redis' : 'in process';
+        const gw = await startGateway(ctx, emu, `state-${state}`, 'info', [], env);
+        children.push(gw);
+        const endpoint = `${gw.ready.url}/graphql`;
+        if (ids.some((id) => id.startsWith('ratelimit'))) {
+          const id = `ratelimit-${state}` as const;
+          results.set(id, await measure(ctx, { id, label: `gateway: supportProfile, rate limit ${where}`, server: 'gateway', child: gw, target: graphqlTarget(endpoint, gatewayToken, SUPPORT_QUERY) }));
+        }
+        if (ids.some((id) => id.startsWith('lock'))) {
+          const id = `lock-${state}` as const;
+          const target = graphqlTarget(endpoint, gatewayToken, SUPPORT_WRITE_QUERY);
+          results.set(id, await measure(ctx, { id, label: `gateway: updateSupportProfile, lock + rate limit ${where}`, server: 'gateway', child: gw, rate: Math.min(options.rate, LOCK_RATE), target }));
+        }
+        children.splice(children.indexOf(gw), 1);
+        await stopGateway(ctx, gw, `state-${state}`, profiles);
+      }
+    } finally {
+      await redis?.stop();
     }
 
     // 3, 4, 5. baseline

@@ -6,9 +6,9 @@
  *   replica only.
  * - `RedisLock`: one lock per key across every replica sharing a Redis. `SET key token NX PX ttl`; the
  *   owner renews it every ttl/3 while its task runs and releases it with a compare-and-delete script,
- *   so no one else's lock is ever deleted. Waiters retry with exponential backoff and full jitter (woken
- *   early when a task of this process releases the key) and give up after `waitMs` with
- *   `UPSTREAM_UNAVAILABLE` + `retryAfter`, their task never run.
+ *   so no one else's lock is ever deleted. Waiters retry with exponential backoff and full jitter (the
+ *   longest waiting one woken early when a task of this process releases the key) and give up after
+ *   `waitMs` with `UPSTREAM_UNAVAILABLE` + `retryAfter`, their task never run.
  *
  * The lease: Partner Center has no ETag (UPSTREAM.md §1.3), so a write cannot be fenced; instead the task
  * asks `lease.assertHeld()` before each write try, which throws once the lock can no longer be proven
@@ -162,7 +162,9 @@ export class RedisLock implements KeyedLock {
       clearInterval(timer);
       this.#held.delete(holder);
       await this.#release(redisKey, token);
-      for (const wake of this.#wakers.get(key) ?? []) wake();
+      // The longest waiting task of this process tries at once; waking all would only make them race.
+      const next = this.#wakers.get(key)?.values().next();
+      if (next && !next.done) next.value();
     }
   }
 
