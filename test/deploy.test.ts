@@ -139,7 +139,9 @@ describe('the image contents (production dependencies only, the exact CMD)', () 
       AUTH_AUDIENCE: EMULATOR_GATEWAY_AUDIENCE,
       UPSTREAM_AUTH: 'passthrough',
     };
-    const child = spawn(cmd[0]!, cmd.slice(1), { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // `node` is the Node this suite runs on (.ci/run runs it on 24 and on 22.15), not whatever PATH finds first.
+    const command = cmd[0] === 'node' ? process.execPath : cmd[0]!;
+    const child = spawn(command, cmd.slice(1), { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const url = await new Promise<string>((resolve, reject) => {
