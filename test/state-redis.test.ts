@@ -179,7 +179,12 @@ describeWithRedis('state on a real Redis', () => {
       const url = `redis://:hunter2-secret@127.0.0.1:${secured.port}`;
       const stack = await startStack({ env: { REDIS_URL: url } });
       try {
-        const ready = (await (await fetch(`${stack.url}/readyz`)).json()) as { redis: unknown };
+        // Start-up waits for the first connection only briefly: poll /readyz (bounded) until it is up.
+        let ready: { redis: { reachable?: boolean } } = { redis: {} };
+        for (let i = 0; i < 200 && !ready.redis.reachable; i++) {
+          if (i) await new Promise((resolve) => setTimeout(resolve, 25));
+          ready = (await (await fetch(`${stack.url}/readyz`)).json()) as typeof ready;
+        }
         expect(ready.redis).toMatchObject({ configured: true, reachable: true });
         expect(stack.logs.some((line) => line.includes(`redis://***@127.0.0.1:${secured.port}`))).toBe(true);
         expect(stack.logs.join('\n')).not.toContain('hunter2-secret');
