@@ -83,6 +83,8 @@ export interface Config {
   readonly emulatorPort: number;
   readonly cloud: Cloud;
   readonly endpoints: CloudEndpoints;
+  /** Which upstream roots the operator set (`PARTNER_CENTER_URL`, `GRAPH_URL`): `withEmulator` keeps those. */
+  readonly endpointsSet: { readonly partnerCenterUrl: boolean; readonly graphUrl: boolean };
   readonly auth: {
     /** Accepted issuers; may contain Entra's `{tenantid}` placeholder. Empty until the emulator fills it. */
     readonly issuers: readonly string[];
@@ -314,6 +316,7 @@ export function loadConfig(env: Env = process.env): Config {
     emulatorPort: e.EMULATOR_PORT ?? 4010,
     cloud,
     endpoints,
+    endpointsSet: Object.freeze({ partnerCenterUrl: e.PARTNER_CENTER_URL !== undefined, graphUrl: e.GRAPH_URL !== undefined }),
     auth: Object.freeze({
       issuers: Object.freeze(e.AUTH_ISSUER ?? []),
       audience: e.AUTH_AUDIENCE ?? '',
@@ -391,7 +394,7 @@ export interface EmulatorEndpoints {
  * With `UPSTREAM=emulator`, points every upstream root and the token issuer at the emulator, unless
  * the operator set them explicitly. The emulator only exists in this mode (issue 4).
  */
-export function withEmulator(config: Config, emulator: EmulatorEndpoints, env: Env = process.env): Config {
+export function withEmulator(config: Config, emulator: EmulatorEndpoints): Config {
   if (config.upstream !== 'emulator') throw new Error('withEmulator called with UPSTREAM=microsoft');
   // The emulator mints a token for any issuer it is asked to name: with its keys, only its own issuer
   // may be accepted, or an emulator-minted token would pass for one from Entra.
@@ -408,8 +411,8 @@ export function withEmulator(config: Config, emulator: EmulatorEndpoints, env: E
     ...config,
     endpoints: Object.freeze({
       ...config.endpoints,
-      partnerCenterUrl: env.PARTNER_CENTER_URL ? config.endpoints.partnerCenterUrl : emulator.url,
-      graphUrl: env.GRAPH_URL ? config.endpoints.graphUrl : emulator.url,
+      partnerCenterUrl: config.endpointsSet.partnerCenterUrl ? config.endpoints.partnerCenterUrl : emulator.url,
+      graphUrl: config.endpointsSet.graphUrl ? config.endpoints.graphUrl : emulator.url,
     }),
     auth: Object.freeze({
       ...config.auth,

@@ -18,7 +18,6 @@ describe('auth against the emulator', () => {
     config = withEmulator(
       loadConfig(env),
       { url: emulator.url, issuerTemplate: emulator.issuerTemplate, jwksUrl: emulator.jwksUrl, audience: EMULATOR_GATEWAY_AUDIENCE },
-      env,
     );
   });
   afterAll(() => emulator.close());

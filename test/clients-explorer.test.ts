@@ -31,7 +31,6 @@ describe('explorer over HTTP', () => {
     const config = withEmulator(
       loadConfig(env),
       { url: emulator.url, issuerTemplate: emulator.issuerTemplate, jwksUrl: emulator.jwksUrl, audience: EMULATOR_GATEWAY_AUDIENCE },
-      env,
     );
     gateway = await createGateway(config, {
       logger: createLogger({ level: 'silent' }),

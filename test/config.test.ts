@@ -93,7 +93,7 @@ describe('emulator trust (issue 16)', () => {
   const EMULATOR = { url: 'http://127.0.0.1:4010', issuerTemplate: 'http://127.0.0.1:4010/{tenantid}/v2.0', jwksUrl: 'http://127.0.0.1:4010/discovery/v2.0/keys', audience: 'api://partner-bff-gateway' };
   const emulatorError = (env: Record<string, string>) => {
     try {
-      withEmulator(loadConfig(env), EMULATOR, env);
+      withEmulator(loadConfig(env), EMULATOR);
     } catch (error) {
       if (error instanceof ConfigError) return error.message;
       throw error;

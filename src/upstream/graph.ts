@@ -125,8 +125,11 @@ export interface GraphClientOptions {
 /** Graph's `$batch` limit (UPSTREAM.md §2.6). */
 export const MAX_BATCH_SIZE = 20;
 
-/** Graph's largest `$top` for directory objects. */
-export const MAX_TOP = 999;
+/**
+ * Graph's largest `$top` for directory objects. Callers ask for less: the GraphQL page-size limit
+ * (features/shared/pagination.ts) is far below it.
+ */
+export const GRAPH_MAX_TOP = 999;
 
 const PROFILES_PATH = '/directory/externalUserProfiles';
 
@@ -314,7 +317,8 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
         if (!checked) throw new BadUserInputError('after', 'invalid cursor');
         url = checked;
       } else {
-        if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) throw new BadUserInputError('first', `must be from 1 to ${MAX_TOP}`);
+        // The REST client's own guard, in its own terms (the GraphQL `first` is checked in the features).
+        if (!Number.isInteger(top) || top < 1 || top > GRAPH_MAX_TOP) throw new BadUserInputError('$top', `must be from 1 to ${GRAPH_MAX_TOP}`);
         // `$top` literally: some servers do not decode `%24top`.
         url = `${beta}${PROFILES_PATH}?$top=${top}`;
       }

@@ -77,8 +77,11 @@ export const SUPPORT_PROFILE_GET_PATH = '/v1/profiles/support';
  */
 export const SUPPORT_PROFILE_PUT_PATH = '/v1/profiles/supportprofile';
 
-/** Largest page Partner Center documents for user lists (UPSTREAM.md §1.6: examples use 500). */
-export const MAX_PAGE_SIZE = 500;
+/**
+ * Largest page Partner Center documents for user lists (UPSTREAM.md §1.6: examples use 500). Callers
+ * ask for less: the GraphQL page-size limit (features/shared/pagination.ts) is far below it.
+ */
+export const PARTNER_CENTER_MAX_PAGE_SIZE = 500;
 
 /** A link of a Partner Center resource (UPSTREAM.md §1.4). */
 export interface ResourceLink {
@@ -140,7 +143,7 @@ export type CustomerUserPatch = Readonly<Record<string, unknown>>;
 
 /** Options of `listCustomerUsers`. */
 export interface ListCustomerUsersOptions {
-  /** Page size, 1–500 (ignored with a cursor: the continuation keeps the first page's size). */
+  /** Page size, 1 to `PARTNER_CENTER_MAX_PAGE_SIZE` (ignored with a cursor: the continuation keeps the first page's size). */
   readonly size: number;
   /** The `nextCursor` of the previous page. */
   readonly cursor?: string;
@@ -305,7 +308,10 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
         url = checked;
         headers = Object.fromEntries(next.h);
       } else {
-        if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) throw new BadUserInputError('first', `must be from 1 to ${MAX_PAGE_SIZE}`);
+        // The REST client's own guard, in its own terms (the GraphQL `first` is checked in the features).
+        if (!Number.isInteger(size) || size < 1 || size > PARTNER_CENTER_MAX_PAGE_SIZE) {
+          throw new BadUserInputError('size', `must be from 1 to ${PARTNER_CENTER_MAX_PAGE_SIZE}`);
+        }
         url = `${base}/v1/customers/${encodeURIComponent(customer)}/users?size=${size}`;
       }
 

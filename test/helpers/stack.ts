@@ -77,7 +77,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     : withEmulator(
         loadConfig(env),
         { url: emulator.url, issuerTemplate: emulator.issuerTemplate, jwksUrl: emulator.jwksUrl, audience: EMULATOR_GATEWAY_AUDIENCE },
-        env,
       );
   const logs: string[] = [];
   const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => void logs.push(line) } });

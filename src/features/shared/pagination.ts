@@ -10,14 +10,19 @@ export class PageInfo {
   endCursor!: string | null;
 }
 
+/** Page size when a list query gives no `first`. */
 export const DEFAULT_PAGE_SIZE = 25;
-export const MAX_PAGE_SIZE = 100;
+/**
+ * The GraphQL page-size limit: the largest `first` a client may ask for. Each upstream's own largest
+ * page (Partner Center 500, Graph 999) is above it, so a valid `first` is always a valid upstream size.
+ */
+export const GRAPHQL_MAX_PAGE_SIZE = 100;
 
-/** `first` defaults to 25 and must be 1..100. */
+/** `first` defaults to 25 and must be 1..100: the GraphQL paging argument is validated here, in the features. */
 export function pageSize(first: number | null | undefined): number {
   if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
-    throw new BadUserInputError('first', `must be from 1 to ${MAX_PAGE_SIZE}`);
+  if (!Number.isInteger(first) || first < 1 || first > GRAPHQL_MAX_PAGE_SIZE) {
+    throw new BadUserInputError('first', `must be from 1 to ${GRAPHQL_MAX_PAGE_SIZE}`);
   }
   return first;
 }
