@@ -13,7 +13,7 @@
 import 'reflect-metadata';
 import { loadConfigOrExit, withEmulator, type Config } from '../src/config.js';
 import { EMULATOR_GATEWAY_AUDIENCE } from '../src/emulator/constants.js';
-import { createLogger } from '../src/logger.js';
+import { createLogger, flushLog } from '../src/logger.js';
 import { createGateway } from '../src/server.js';
 import type { ChildReady, MemoryReport } from './lib/children.js';
 
@@ -56,8 +56,8 @@ const stop = (): void => {
   void gateway
     .close()
     .catch(() => undefined)
-    .finally(() => {
-      log.flush?.();
+    .finally(async () => {
+      await flushLog(log);
       // A normal exit, so `--cpu-prof` writes its profile.
       process.exit(0);
     });

@@ -5,7 +5,7 @@
  */
 import 'reflect-metadata';
 import { ConfigError, loadConfigOrExit, withEmulator, type Config } from './config.js';
-import { createLogger } from './logger.js';
+import { createLogger, flushLog } from './logger.js';
 import { createGateway } from './server.js';
 import { createOriginCheck, HOSTED_SANDBOX_ORIGIN } from './plugins/cors.js';
 
@@ -89,10 +89,12 @@ async function main(): Promise<void> {
       await gateway.close();
       await emulator?.close();
       log.info('stopped');
-      log.flush?.();
+      // Request lines are written in batches: the last ones are still in the buffer.
+      await flushLog(log);
       process.exit(0);
     } catch (error) {
       log.error({ err: error }, 'shutdown failed');
+      await flushLog(log);
       process.exit(1);
     }
   };

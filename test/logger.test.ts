@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { createLogger } from '../src/logger.js';
 
 function capture() {
@@ -28,4 +32,85 @@ describe('logger', () => {
     expect(line.err).toMatchObject({ type: 'Error', message: 'connect ECONNREFUSED 127.0.0.1:1', code: 'ECONNREFUSED', cause: { message: 'inner' } });
     expect(text()).not.toMatch(/leaked/);
   });
+});
+
+/**
+ * The gateway's own stdout: request lines are written in batches (logger.ts), yet each reaches the output
+ * within the flush interval, and none is lost when the process stops on SIGTERM. The built gateway runs
+ * as `npm start` runs it, on its embedded emulator.
+ */
+describe('request log lines of the running gateway', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+
+  async function startGateway() {
+    const child = spawn(process.execPath, ['dist/src/main.js'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', PORT: '0', EMULATOR_PORT: '0', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    /** Resolves once stdout satisfies `test`; rejects after `withinMs` (a guard, so the child is always stopped). */
+    const waitFor = async (test: (out: string) => boolean, withinMs = 10_000): Promise<void> => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`not in stdout within ${withinMs} ms:\n${stdout}`)), withinMs);
+      });
+      try {
+        while (!test(stdout)) {
+          await Promise.race([once(child.stdout, 'data'), deadline, exited.then(() => Promise.reject(new Error(`exited: ${stdout}`)))]);
+        }
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    await waitFor((out) => /listening on http:\/\/\S+/.test(out));
+    const url = /listening on (http:\/\/\S+)/.exec(stdout)![1]!;
+    const request = async (correlationId: string) => {
+      const res = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-correlation-id': correlationId },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      await res.arrayBuffer();
+    };
+    const requestLines = () =>
+      stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg?: string; correlationId?: string })
+        .filter((l) => l.msg === 'request completed');
+    return { child, exited, waitFor, request, requestLines, stdout: () => stdout };
+  }
+
+  it('writes a request line out while the gateway is idle (the flush timer, not a full batch)', async () => {
+    const gw = await startGateway();
+    try {
+      const id = randomUUID();
+      await gw.request(id);
+      // One line is far below the batch size: only the timer writes it.
+      await gw.waitFor((out) => out.includes(id));
+      expect(gw.requestLines().map((l) => l.correlationId)).toContain(id);
+    } finally {
+      gw.child.kill('SIGTERM');
+      await gw.exited;
+    }
+  }, 20_000);
+
+  it('loses none of the last request lines when stopped with SIGTERM right after them', async () => {
+    const gw = await startGateway();
+    const ids = Array.from({ length: 40 }, () => randomUUID());
+    try {
+      await Promise.all(ids.map((id) => gw.request(id)));
+    } finally {
+      gw.child.kill('SIGTERM');
+    }
+    const [code] = await gw.exited;
+    expect(code).toBe(0);
+    const logged = new Set(gw.requestLines().map((l) => l.correlationId));
+    expect(ids.filter((id) => !logged.has(id))).toEqual([]);
+    // The shutdown lines come after them, so nothing was cut off at the end either.
+    expect(gw.stdout()).toMatch(/"msg":"stopped"/);
+  }, 20_000);
 });
