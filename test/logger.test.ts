@@ -65,7 +65,8 @@ describe('request log lines of the running gateway', () => {
         clearTimeout(timer);
       }
     };
-    await waitFor((out) => /listening on http:\/\/\S+/.test(out));
+    // Start-up on a loaded machine (the whole suite in parallel) can take a while.
+    await waitFor((out) => /listening on http:\/\/\S+/.test(out), 45_000);
     const url = /listening on (http:\/\/\S+)/.exec(stdout)![1]!;
     const request = async (correlationId: string) => {
       const res = await fetch(`${url}/graphql`, {
@@ -96,7 +97,7 @@ describe('request log lines of the running gateway', () => {
       gw.child.kill('SIGTERM');
       await gw.exited;
     }
-  }, 20_000);
+  }, 90_000);
 
   it('loses none of the last request lines when stopped with SIGTERM right after them', async () => {
     const gw = await startGateway();
@@ -112,5 +113,5 @@ describe('request log lines of the running gateway', () => {
     expect(ids.filter((id) => !logged.has(id))).toEqual([]);
     // The shutdown lines come after them, so nothing was cut off at the end either.
     expect(gw.stdout()).toMatch(/"msg":"stopped"/);
-  }, 20_000);
+  }, 90_000);
 });
