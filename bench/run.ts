@@ -146,8 +146,8 @@ function parseOptions(argv: string[]): Options {
   const engine = values['rate-engine'] ?? 'paced';
   if (engine !== 'paced' && engine !== 'autocannon') throw new Error('--rate-engine must be paced or autocannon');
   return {
-    durationSec: num('duration', values.duration, smoke ? 0.8 : 15, 0.2),
-    warmupSec: num('warmup', values.warmup, smoke ? 0.3 : 3, 0),
+    durationSec: num('duration', values.duration, smoke ? 0.5 : 15, 0.2),
+    warmupSec: num('warmup', values.warmup, smoke ? 0.2 : 3, 0),
     connections: Math.round(num('connections', values.connections, smoke ? 4 : 50, 1)),
     rate: num('rate', values.rate, smoke ? 50 : 200, 1),
     aliasRate: num('alias-rate', values['alias-rate'], smoke ? 10 : 20, 1),

@@ -104,5 +104,5 @@ describe('bench smoke (npm run bench -- --smoke)', () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
-  }, 90_000);
+  }, 180_000);
 });
