@@ -74,6 +74,35 @@ export interface QueryLimits {
   readonly maxBodyBytes: number;
 }
 
+/** `OTEL_TRACES_SAMPLER` values the gateway understands (OpenTelemetry's built-in samplers). */
+export const TRACES_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+export type TracesSampler = (typeof TRACES_SAMPLERS)[number];
+
+/** OTLP encodings over HTTP (`OTEL_EXPORTER_OTLP_PROTOCOL`); gRPC is not offered. */
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+
+/** Tracing, from OpenTelemetry's standard variables; present only when an OTLP endpoint is set. */
+export interface TracingConfig {
+  /** Where spans are POSTed: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as is, else `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`. */
+  readonly tracesUrl: string;
+  readonly protocol: OtlpProtocol;
+  /** `service.name` of every span. */
+  readonly serviceName: string;
+  readonly sampler: TracesSampler;
+  /** Ratio of the `*traceidratio` samplers, 0 to 1. */
+  readonly samplerRatio: number;
+  /** Longest a finished span waits before it is exported (`OTEL_BSP_SCHEDULE_DELAY`, ms). */
+  readonly scheduleDelayMs: number;
+}
+
 export interface Config {
   readonly production: boolean;
   readonly port: number;
@@ -135,6 +164,10 @@ export interface Config {
    * never log it as it is (state/redis-client.ts `redactRedisUrl`).
    */
   readonly redisUrl?: string;
+  /** Port of the `GET /metrics` listener on `host`; 0 means no listener and no metrics recorded. */
+  readonly metricsPort: number;
+  /** Tracing; `undefined` (no OTLP endpoint) means off, and no tracing code is loaded. */
+  readonly tracing?: TracingConfig;
 }
 
 /** A configuration mistake: its message is one line naming the variable and the fix. */
@@ -218,6 +251,20 @@ export const envSchema = z.object({
     .string()
     .refine((v) => /^rediss?:\/\/\S+$/.test(v) && URL.canParse(v), { error: 'must be a redis:// or rediss:// URL' })
     .optional(),
+  METRICS_PORT: integer(0, 65535).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: absoluteUrl.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: absoluteUrl.optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: oneOf(OTLP_PROTOCOLS).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: oneOf(OTLP_PROTOCOLS).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1, { error: 'must not be empty' }).optional(),
+  OTEL_TRACES_SAMPLER: oneOf(TRACES_SAMPLERS).optional(),
+  OTEL_TRACES_SAMPLER_ARG: z
+    .string()
+    .regex(/^(\d+(\.\d*)?|\.\d+)$/, { error: 'must be a number from 0 to 1' })
+    .transform(Number)
+    .pipe(z.number().max(1, { error: 'must be a number from 0 to 1' }))
+    .optional(),
+  OTEL_BSP_SCHEDULE_DELAY: integer(0, 3_600_000).optional(),
 });
 
 /** True for a browser origin as a page sends it: `scheme://host[:port]`, nothing more. */
@@ -344,8 +391,28 @@ export function loadConfig(env: Env = process.env): Config {
     cursorSecret: e.CURSOR_SECRET,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     redisUrl: e.REDIS_URL,
+    metricsPort: e.METRICS_PORT ?? 9464,
+    tracing: tracingConfig(e),
   };
   return Object.freeze(config);
+}
+
+/**
+ * OpenTelemetry's standard variables (their specification's defaults): off without an endpoint; the
+ * signal-specific endpoint is used as is, the generic one gets `/v1/traces`; `http/protobuf` unless a
+ * protocol variable says `http/json`; parent-based always-on sampling; 5 s export delay.
+ */
+function tracingConfig(e: z.infer<typeof envSchema>): TracingConfig | undefined {
+  const tracesUrl = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (e.OTEL_EXPORTER_OTLP_ENDPOINT ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces` : undefined);
+  if (!tracesUrl) return undefined;
+  return Object.freeze({
+    tracesUrl,
+    protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+    serviceName: e.OTEL_SERVICE_NAME ?? 'partner-bff-gateway',
+    sampler: e.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on',
+    samplerRatio: e.OTEL_TRACES_SAMPLER_ARG ?? 1,
+    scheduleDelayMs: e.OTEL_BSP_SCHEDULE_DELAY ?? 5000,
+  });
 }
 
 /** `TRUST_PROXY`: `true`/`false`, a hop count, or comma-separated addresses/CIDRs. */

@@ -51,7 +51,12 @@ export interface ContextDependencies {
   /** Key protecting opaque paging cursors. */
   readonly cursorKey: Buffer;
   readonly supportProfileLock: KeyedLock;
+  /** Told the size of each DataLoader batch (metrics). @default none */
+  readonly onLoaderBatch?: LoaderBatchObserver;
 }
+
+/** Told the size of each DataLoader batch, by loader. */
+export type LoaderBatchObserver = (loader: 'customer_user' | 'external_user_profile', size: number) => void;
 
 
 /** What the request log line says about the GraphQL operation. */
@@ -69,7 +74,7 @@ declare module 'fastify' {
 
 /** Returns the Apollo context function for the Fastify integration. */
 export function createContextFunction(deps: ContextDependencies) {
-  const { config, verifier, upstreamTokens, transport, cursorKey, supportProfileLock } = deps;
+  const { config, verifier, upstreamTokens, transport, cursorKey, supportProfileLock, onLoaderBatch } = deps;
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<Context> => {
     // Fastify's request id is the correlation id (plugins/correlation-id.ts).
     const correlationId = request.id;
@@ -119,7 +124,7 @@ export function createContextFunction(deps: ContextDependencies) {
           cursorKey,
         }),
     };
-    return new RequestContext(correlationId, log, operation, principal, idempotencyKey, supportProfileLock, upstream);
+    return new RequestContext(correlationId, log, operation, principal, idempotencyKey, supportProfileLock, upstream, onLoaderBatch);
   };
 }
 
@@ -147,6 +152,7 @@ class RequestContext implements Context {
     readonly idempotencyKey: string | undefined,
     readonly supportProfileLock: KeyedLock,
     private readonly upstream: UpstreamClientFactory,
+    private readonly onLoaderBatch: LoaderBatchObserver | undefined,
   ) {}
 
   get partnerCenter(): PartnerCenterClient {
@@ -158,7 +164,7 @@ class RequestContext implements Context {
   }
 
   get loaders(): RequestLoaders {
-    return (this.requestLoaders ??= new RequestLoaders(this));
+    return (this.requestLoaders ??= new RequestLoaders(this, this.onLoaderBatch));
   }
 }
 
@@ -167,13 +173,18 @@ class RequestLoaders {
   private customerUserLoader: CustomerUserLoader | undefined;
   private externalUserProfileLoader: ExternalUserProfileLoader | undefined;
 
-  constructor(private readonly context: Pick<Context, 'partnerCenter' | 'graph'>) {}
+  constructor(
+    private readonly context: Pick<Context, 'partnerCenter' | 'graph'>,
+    private readonly onBatch: LoaderBatchObserver | undefined,
+  ) {}
 
   get customerUsers(): CustomerUserLoader {
-    return (this.customerUserLoader ??= createCustomerUserLoader(this.context.partnerCenter));
+    const onBatch = this.onBatch;
+    return (this.customerUserLoader ??= createCustomerUserLoader(this.context.partnerCenter, onBatch && ((size) => onBatch('customer_user', size))));
   }
 
   get externalUserProfiles(): ExternalUserProfileLoader {
-    return (this.externalUserProfileLoader ??= createExternalUserProfileLoader(this.context.graph));
+    const onBatch = this.onBatch;
+    return (this.externalUserProfileLoader ??= createExternalUserProfileLoader(this.context.graph, onBatch && ((size) => onBatch('external_user_profile', size))));
   }
 }

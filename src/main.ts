@@ -55,6 +55,8 @@ async function main(): Promise<void> {
   if (createOriginCheck({ production: config.production, origins: config.corsOrigins })(HOSTED_SANDBOX_ORIGIN)) {
     lines.push(`  Hosted Apollo Sandbox (online): ${HOSTED_SANDBOX_ORIGIN}/sandbox/explorer?endpoint=${encodeURIComponent(endpoint)}`);
   }
+  lines.push(gateway.metricsUrl ? `  Metrics (Prometheus text format): ${gateway.metricsUrl}` : `  Metrics: off (METRICS_PORT=0)`);
+  if (config.tracing) lines.push(`  Traces: OTLP ${config.tracing.protocol} to ${config.tracing.tracesUrl} (sampler ${config.tracing.sampler})`);
   if (emulator && devToken) {
     lines.push(
       `  Upstream: embedded emulator at ${emulator.url} (no credentials, no network)`,

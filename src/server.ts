@@ -4,14 +4,16 @@
  * the plugins of src/plugins/ (one concern each); it holds no behaviour of its own. Routes: `POST`/`GET
  * /graphql`, `GET /healthz`, `GET /readyz`, and outside production the explorer on `GET /graphql` for
  * browsers, with its assets under `/explorer/` (DESIGN.md, HTTP surface). The state replicas share
- * (lock, rate-limit buckets, APQ registry) comes from src/state/.
+ * (lock, rate-limit buckets, APQ registry) comes from src/state/. Observability (DESIGN.md): the metrics
+ * registry and its own `GET /metrics` listener, and, only when an OTLP endpoint is set, tracing.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { GraphQLSchema } from 'graphql';
+import { Kind, parse, type GraphQLSchema } from 'graphql';
 import type { Config } from './config.js';
 import { createContextFunction, type Context } from './context.js';
 import { createLogger, type Logger } from './logger.js';
@@ -39,6 +41,12 @@ import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier.j
 import { createUpstreamTokenSource, type UpstreamTokenSource } from './auth/upstream-tokens.js';
 import { createUpstreamTransport, type UpstreamTransport } from './upstream/transport.js';
 import { createReadinessProbe, type ReadinessProbe } from './upstream/readiness.js';
+import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.js';
+import { startMetricsServer, type MetricsServer } from './observability/metrics-server.js';
+import { inboundTraceHeaders, startTracing, type Tracing } from './observability/tracing.js';
+import { tokenRequestObserver, withTraceIds } from './observability/observers.js';
+import { countingFormatError, createMetricsPlugin, registerHttpMetrics } from './plugins/metrics.js';
+import { createTracingPlugin, traceRootFields } from './plugins/tracing.js';
 
 export interface GatewayOptions {
   /** Root logger. @default a pino logger at `config.logLevel` on stdout */
@@ -60,14 +68,22 @@ export interface GatewayOptions {
    * @default token buckets sized by `config.rateLimitPerMinute` (none when it is 0), in Redis with `REDIS_URL`, else in memory
    */
   rateLimitStore?: RateLimitStore;
+  /**
+   * Where the metrics listener binds, instead of `config.metricsPort`: `{ port: 0 }` is an ephemeral port
+   * (tests; unlike `METRICS_PORT=0`, which turns metrics off), `false` turns metrics off.
+   * @default `config.metricsPort` on `config.host` (none when it is 0)
+   */
+  metricsListener?: { readonly port: number } | false;
 }
 
 export interface Gateway {
   readonly app: FastifyInstance;
   readonly apollo: ApolloServer<Context>;
   readonly schema: GraphQLSchema;
-  /** Listens on `config.host:config.port` and resolves to the base URL. */
+  /** Listens on `config.host:config.port` (and the metrics port) and resolves to the base URL. */
   listen(): Promise<string>;
+  /** `GET /metrics` URL once listening; undefined when metrics are off. */
+  readonly metricsUrl: string | undefined;
   /** Stops accepting connections, drains in-flight requests, closes upstream sockets. */
   close(): Promise<void>;
 }
@@ -80,11 +96,17 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       : undefined;
   const log = options.logger ?? createLogger({ level: config.logLevel });
   const schema = await buildGatewaySchema();
+  const metricsPort = options.metricsListener === undefined ? (config.metricsPort || undefined) : options.metricsListener ? options.metricsListener.port : undefined;
+  const metrics: GatewayMetrics | undefined =
+    metricsPort === undefined ? undefined : createGatewayMetrics({ knownOperationNames: manifest ? operationNamesOf(manifest.byId.values()) : [] });
+  // Loaded only when configured: with tracing off no OpenTelemetry module is ever imported.
+  const tracing: Tracing | undefined = config.tracing ? await startTracing(config.tracing) : undefined;
+  if (tracing) traceRootFields(schema);
   const transport: UpstreamTransport = createUpstreamTransport({
     timeoutMs: config.upstreamTimeoutMs,
     deadlineMs: config.upstreamDeadlineMs,
     maxResponseBytes: config.upstreamMaxResponseBytes,
-    logger: log,
+    logger: withTraceIds(log, tracing),
   });
   const verifier = options.verifier ?? createTokenVerifier({
     issuers: config.auth.issuers,
@@ -93,7 +115,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     jwksGraceMs: config.auth.jwksGraceMs,
     logger: log,
   });
-  const upstreamTokens = options.upstreamTokens ?? createUpstreamTokenSource(config);
+  const upstreamTokens = options.upstreamTokens ?? createUpstreamTokenSource(config, { observer: tokenRequestObserver(metrics, tracing) });
   const readiness: ReadinessProbe = createReadinessProbe({ transport, endpoints: config.endpoints });
   const limits = createQueryLimits({ limits: config.limits, hideSuggestions: config.production });
   const persistedQueriesPlugin = createPersistedQueriesPlugin<Context>({ mode: config.persistedQueries.mode, manifest });
@@ -105,7 +127,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     logger: log,
   });
   const rateLimitStore = options.rateLimitStore ?? state.rateLimitStore;
-  const rateLimiter = rateLimitStore ? createRateLimiter({ store: rateLimitStore }) : undefined;
+  const rateLimiter = rateLimitStore ? createRateLimiter({ store: rateLimitStore, onLimited: metrics && (() => metrics.rateLimited()) }) : undefined;
 
   const app: FastifyInstance = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -117,18 +139,27 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     return503OnClosing: true,
     // The client address behind a reverse proxy (per-address rate limit); off unless TRUST_PROXY says so.
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
+    // A traced request's logger carries its trace and span ids as bindings: set once, not per line.
+    ...(tracing
+      ? { childLoggerFactory: (logger, bindings, childOptions, rawRequest) => logger.child({ ...bindings, ...tracing.logBindings(rawRequest as IncomingMessage) }, childOptions) }
+      : {}),
   });
+  if (tracing) {
+    tracing.instrumentServer(app.server);
+    app.addHook('onResponse', async (request) => tracing.setRoute(request.raw, request.routeOptions.url));
+  }
+  if (metrics) registerHttpMetrics(app, { metrics });
 
   const draining = registerDraining(app);
   registerCorrelationIdEcho(app);
   registerRequestLog(app);
-  registerErrorHandler(app, { maxBodyBytes: config.limits.maxBodyBytes });
+  registerErrorHandler(app, { maxBodyBytes: config.limits.maxBodyBytes, onError: metrics && ((code) => metrics.graphqlError(code)) });
   await registerCors(app, { production: config.production, origins: config.corsOrigins });
 
   const apollo = new ApolloServer<Context>({
     schema,
     // In production an upstream's own error text never reaches a client (DESIGN.md, Errors).
-    formatError: createFormatError({ production: config.production }),
+    formatError: metrics ? countingFormatError(metrics, createFormatError({ production: config.production })) : createFormatError({ production: config.production }),
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
     // Apollo's CSRF prevention stays on (the default), and batched HTTP requests stay off (DESIGN.md, Limits).
@@ -152,6 +183,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       ApolloServerPluginCacheControlDisabled(),
       ...limits.plugins,
       ...(persistedQueriesPlugin ? [persistedQueriesPlugin] : []),
+      ...(metrics ? [createMetricsPlugin({ metrics })] : []),
+      ...(tracing ? [createTracingPlugin({ tracing })] : []),
       ...(options.plugins ?? []),
     ],
   });
@@ -165,6 +198,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     transport,
     cursorKey: cursorKeyFrom(config),
     supportProfileLock: state.supportProfileLock,
+    onLoaderBatch: metrics && ((loader, size) => metrics.dataloaderBatch(loader, size)),
   });
   const handler = fastifyApolloHandler(apollo, { context: rateLimiter ? withRateLimit(buildContext, rateLimiter) : buildContext });
   const explorer = config.production ? undefined : createExplorer(options.explorer);
@@ -181,11 +215,17 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   }
   registerHealthRoutes(app, { readiness, sharedState: state, signingKeys: () => verifier.signingKeys() });
 
+  let metricsServer: MetricsServer | undefined;
   return {
     app,
     apollo,
     schema,
+    get metricsUrl() {
+      return metricsServer?.url;
+    },
     async listen() {
+      // The metrics port first: a port already taken stops start-up before the gateway takes traffic.
+      if (metrics && metricsPort !== undefined) metricsServer = await startMetricsServer({ registry: metrics.registry, host: config.host, port: metricsPort });
       await app.listen({ host: config.host, port: config.port });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
@@ -197,6 +237,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await app.close(); // the drain plugin stops Apollo after in-flight requests finish
       transport.close();
       await state.close();
+      // Last, so the drain is still visible to a scrape and its spans are exported.
+      await metricsServer?.close();
+      await tracing?.shutdown();
     },
   };
 }
@@ -204,6 +247,21 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
 /** The key that signs paging cursors: from CURSOR_SECRET (shared by replicas), else random per process. */
 function cursorKeyFrom(config: Config): Buffer {
   return config.cursorSecret ? createHash('sha256').update(`partner-bff-cursor:${config.cursorSecret}`).digest() : randomBytes(32);
+}
+
+/** The operation names of the persisted documents: always kept as metric label values. */
+function operationNamesOf(bodies: Iterable<string>): string[] {
+  const names: string[] = [];
+  for (const body of bodies) {
+    try {
+      for (const definition of parse(body).definitions) {
+        if (definition.kind === Kind.OPERATION_DEFINITION && definition.name) names.push(definition.name.value);
+      }
+    } catch {
+      // Not parseable: it can never run, so it names no operation.
+    }
+  }
+  return names;
 }
 
 /** Trusts the first `hops` proxies of `X-Forwarded-For` (what Fastify does with a number, typed as a function). */

@@ -27,7 +27,7 @@ describe('explorer over HTTP', () => {
   let url: string;
   beforeAll(async () => {
     emulator = await startEmulator({ testMode: true });
-    const env = { PORT: '0', LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '0' };
+    const env = { PORT: '0', LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '0', METRICS_PORT: '0' };
     const config = withEmulator(
       loadConfig(env),
       { url: emulator.url, issuerTemplate: emulator.issuerTemplate, jwksUrl: emulator.jwksUrl, audience: EMULATOR_GATEWAY_AUDIENCE },

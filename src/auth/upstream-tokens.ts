@@ -49,8 +49,21 @@ export interface UpstreamTokenSource {
   forCaller(principal: Principal): UpstreamTokenProvider;
 }
 
+/**
+ * Told about each request for an on-behalf-of token (metrics, tracing): the composition root passes one;
+ * auth/ knows nothing of what it does with them.
+ */
+export interface TokenRequestObserver {
+  /** Served without a new exchange: from the cache, or shared with a concurrent exchange for the same key. */
+  cacheHit(service: UpstreamService): void;
+  /** An exchange with the identity provider starts; the returned function is called once when it ends. */
+  exchangeStarted(service: UpstreamService): (outcome: { readonly ok: true } | { readonly ok: false; readonly errorCode: string }) => void;
+}
+
 /** Options of {@link createUpstreamTokenSource}. */
 export interface UpstreamTokenSourceOptions {
+  /** Told about cache hits and exchanges. @default none */
+  readonly observer?: TokenRequestObserver;
   /**
    * msal's HTTP layer (tests route it to a local server). Whatever is given is still wrapped so that
    * 5xx/429 count as unavailability, and a plain-http authority is still mapped.
@@ -165,6 +178,18 @@ function createOnBehalfOfSource(config: Config, options: UpstreamTokenSourceOpti
   }
 
   async function exchange(principal: Principal, service: UpstreamService): Promise<string> {
+    const ended = options.observer?.exchangeStarted(service);
+    try {
+      const token = await exchangeOnce(principal, service);
+      ended?.({ ok: true });
+      return token;
+    } catch (error) {
+      ended?.({ ok: false, errorCode: error instanceof GatewayError ? error.code : 'INTERNAL_SERVER_ERROR' });
+      throw error;
+    }
+  }
+
+  async function exchangeOnce(principal: Principal, service: UpstreamService): Promise<string> {
     const app = applicationFor(principal.tenantId);
     let result: AuthenticationResult | null;
     try {
@@ -201,10 +226,14 @@ function createOnBehalfOfSource(config: Config, options: UpstreamTokenSourceOpti
       if (!/^[A-Za-z0-9.-]+$/.test(principal.tenantId)) throw new AuthenticationError('the token tenant cannot be used for the token exchange');
       const key = cacheKey(principal, service);
       const cached = tokens.get(key);
-      if (cached) return cached;
+      if (cached) {
+        options.observer?.cacheHit(service);
+        return cached;
+      }
       // Resolvers of one request often ask for the same token at once; they share one exchange.
       let pending = inFlight.get(key);
-      if (!pending) {
+      if (pending) options.observer?.cacheHit(service);
+      else {
         pending = exchange(principal, service).finally(() => inFlight.delete(key));
         inFlight.set(key, pending);
       }

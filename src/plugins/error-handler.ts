@@ -11,12 +11,15 @@ import { BadRequestError, formatGatewayError } from '../errors.js';
 export interface ErrorHandlerOptions {
   /** The body limit, named in the 413 message (`MAX_BODY_BYTES`). */
   readonly maxBodyBytes: number;
+  /** Told the code of each error answered (metrics). @default none */
+  readonly onError?: (code: 'BAD_REQUEST' | 'INTERNAL_SERVER_ERROR') => void;
 }
 
 export function registerErrorHandler(app: FastifyInstance, options: ErrorHandlerOptions): void {
   app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) request.log.error({ err: error }, 'unhandled error');
+    options.onError?.(status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
     const refusal =
       status === 500
         ? error

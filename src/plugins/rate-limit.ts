@@ -38,6 +38,8 @@ export interface RateLimiterOptions {
   readonly store: RateLimitStore;
   /** The clock (epoch ms). @default Date.now */
   readonly now?: () => number;
+  /** Called for each request refused (metrics). @default none */
+  readonly onLimited?: () => void;
 }
 
 export interface RateLimiter {
@@ -67,11 +69,14 @@ export function withRateLimit<Req extends { readonly ip: string }, Rep, C extend
 }
 
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
-  const { store, now = Date.now } = options;
+  const { store, now = Date.now, onLimited } = options;
   return {
     async check(key) {
       const decision = await store.take(key, now());
-      if (!decision.allowed) throw rateLimitedError(decision.retryAfterMs);
+      if (!decision.allowed) {
+        onLimited?.();
+        throw rateLimitedError(decision.retryAfterMs);
+      }
     },
   };
 }

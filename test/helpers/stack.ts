@@ -26,6 +26,8 @@ export interface RequestOptions {
 
 export interface Stack {
   readonly url: string;
+  /** `GET /metrics` URL, with `metrics: true`. */
+  readonly metricsUrl: string | undefined;
   readonly emulator: Emulator;
   readonly gateway: Gateway;
   readonly config: Config;
@@ -43,6 +45,12 @@ export interface StackOptions extends Pick<GatewayOptions, 'plugins'> {
   env?: Record<string, string>;
   /** An emulator to share (another replica's); `close()` leaves it running. @default a new one */
   emulator?: Emulator;
+  /**
+   * Starts the metrics listener on an ephemeral port (`stack.metricsUrl`). Off by default: several
+   * gateways run in one test process, and the default METRICS_PORT (9464) would collide.
+   * @default false
+   */
+  metrics?: boolean;
 }
 
 /**
@@ -80,12 +88,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       );
   const logs: string[] = [];
   const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => void logs.push(line) } });
-  const gateway = await createGateway(config, { logger, plugins: options.plugins });
+  const gateway = await createGateway(config, {
+    logger,
+    plugins: options.plugins,
+    // An explicit METRICS_PORT is the config's to apply; otherwise off, or ephemeral with `metrics: true`.
+    metricsListener: options.metrics ? { port: 0 } : options.env?.METRICS_PORT !== undefined ? undefined : false,
+  });
   const url = await gateway.listen();
   const token = await emulator.mintToken({ scp: ALL_DELEGATED });
 
   return {
     url,
+    metricsUrl: gateway.metricsUrl,
     emulator,
     gateway,
     config,

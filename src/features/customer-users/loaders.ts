@@ -9,17 +9,19 @@ export const customerUserKey = (customerId: string, userId: string): string => `
 /**
  * Per request: the same user asked for twice in one operation costs one upstream call. Partner Center
  * has no batch read for users, so distinct keys are fetched in parallel; a failed key yields its
- * Error alone (dataloader does not cache failures).
+ * Error alone (dataloader does not cache failures). `onBatch` is told each batch's size (metrics).
  */
-export function createCustomerUserLoader(partnerCenter: PartnerCenterClient): CustomerUserLoader {
+export function createCustomerUserLoader(partnerCenter: PartnerCenterClient, onBatch?: (size: number) => void): CustomerUserLoader {
   return new DataLoader<string, CustomerUserResource>(
-    (keys) =>
-      Promise.all(
+    (keys) => {
+      onBatch?.(keys.length);
+      return Promise.all(
         keys.map((key) => {
           const [customerId, userId] = key.split('/') as [string, string];
           return partnerCenter.getCustomerUser(customerId, userId).catch((error: unknown) => error as Error);
         }),
-      ),
+      );
+    },
     { maxBatchSize: 50 },
   );
 }

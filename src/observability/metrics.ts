@@ -1,0 +1,242 @@
+/**
+ * The gateway's Prometheus metrics (DESIGN.md, Observability: the names and labels are the contract).
+ *
+ * One registry per gateway (never prom-client's global one: several gateways may share a process, as the
+ * tests do), with prom-client's default process and Node.js metrics unprefixed. The rest of the code
+ * records through the small methods of `GatewayMetrics` and never sees prom-client.
+ *
+ * Every label value is bounded, so a hostile or merely busy client cannot grow the series without limit:
+ * methods, routes, statuses, services, reasons, loaders and codes come from small fixed sets (anything
+ * else is `other`), and operation names are the persisted ones plus the first `maxOperationNames`
+ * distinct others (then `other`). Ids, tenants and paths with ids never become label values.
+ *
+ * Recording costs a Map lookup and an add: each labelled child is looked up once by a joined key and
+ * cached (prom-client's own `inc(labels)` hashes the label object on every call).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Outcome of one GraphQL operation: no errors, data with errors, or errors without data. */
+export type OperationOutcome = 'success' | 'partial' | 'error';
+
+/** Result of one request for an upstream token. */
+export type TokenRequestResult = 'cache_hit' | 'exchanged' | 'failed';
+
+/** Why an upstream try was retried. */
+export type RetryReason = 'throttled' | 'unavailable' | 'gateway_timeout' | 'timeout' | 'connection_failed' | 'other';
+
+/** A circuit breaker state as the gauge names it. */
+export type CircuitStateLabel = 'closed' | 'half_open' | 'open';
+
+/** How many breakers of a service are in each state (read at scrape time). */
+export type CircuitStateCounts = ReadonlyArray<{ readonly service: string; readonly state: CircuitStateLabel; readonly count: number }>;
+
+/** What the rest of the gateway records. */
+export interface GatewayMetrics {
+  /** The registry `GET /metrics` serves. */
+  readonly registry: Registry;
+  /** One HTTP request answered (`route` is Fastify's route pattern, or `undefined` when none matched). */
+  httpRequest(method: string, route: string | undefined, status: number, seconds: number): void;
+  /** One GraphQL operation answered. `name` is the document's operation name (bounded here). */
+  operation(type: string | undefined, name: string | undefined, outcome: OperationOutcome): void;
+  /** One error in a GraphQL response, by `extensions.code`. */
+  graphqlError(code: unknown): void;
+  /** One upstream try: `status` 0 when no answer came. */
+  upstreamTry(service: string, method: string, status: number, seconds: number): void;
+  /** One upstream retry about to be made. */
+  upstreamRetry(service: string, reason: RetryReason): void;
+  /** One DataLoader batch of `size` keys. */
+  dataloaderBatch(loader: string, size: number): void;
+  /** One request for an upstream token. */
+  tokenRequest(service: string, result: TokenRequestResult): void;
+  /** One caller refused by the per-caller rate limit. */
+  rateLimited(): void;
+  /** Where the circuit gauge reads breaker states from at scrape time (the transport). */
+  setCircuitStateSource(source: () => CircuitStateCounts): void;
+}
+
+/** Options of {@link createGatewayMetrics}. */
+export interface GatewayMetricsOptions {
+  /** Operation names always kept as label values (those of the persisted query manifest). @default none */
+  readonly knownOperationNames?: Iterable<string>;
+  /** Distinct other operation names kept before the rest become `other`. @default 50 */
+  readonly maxOperationNames?: number;
+  /** Adds prom-client's default metrics (`process_*`, `nodejs_*`). @default true */
+  readonly defaultMetrics?: boolean;
+}
+
+/** Seconds; from a fast local call to the longest allowed upstream deadline. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Keys per batch; Graph `$batch` takes 20, the customer-user loader caps at 50. */
+const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100];
+
+const HTTP_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD']);
+const SERVICES = new Set(['partner-center', 'graph']);
+const RETRY_REASONS = new Set<string>(['throttled', 'unavailable', 'gateway_timeout', 'timeout', 'connection_failed']);
+const LOADERS = new Set(['customer_user', 'external_user_profile']);
+const OPERATION_TYPES = new Set(['query', 'mutation', 'subscription']);
+/** The contract's codes and Apollo Server's request-level ones (DESIGN.md, Errors). */
+const ERROR_CODES = new Set([
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'CONFLICT',
+  'RATE_LIMITED',
+  'UPSTREAM_UNAVAILABLE',
+  'UPSTREAM_ERROR',
+  'NOT_AVAILABLE_IN_CLOUD',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'INTERNAL_SERVER_ERROR',
+]);
+
+const bounded = (set: ReadonlySet<string>, value: string): string => (set.has(value) ? value : 'other');
+
+/** The first `max` distinct names besides the known ones, then `other`. */
+export class OperationNameLimiter {
+  readonly #names = new Set<string>();
+  readonly #max: number;
+  #others = 0;
+
+  constructor(known: Iterable<string> = [], max = 50) {
+    for (const name of known) this.#names.add(name);
+    this.#max = Math.max(0, max);
+  }
+
+  /** The label value of an operation name (`anonymous` for none). */
+  label(name: string | undefined): string {
+    if (!name) return 'anonymous';
+    if (this.#names.has(name)) return name;
+    // GraphQL names are [_A-Za-z][_0-9A-Za-z]*; anything else never came from a parsed document.
+    if (this.#others >= this.#max || name.length > 100 || !/^[_A-Za-z][_0-9A-Za-z]*$/.test(name)) return 'other';
+    this.#others++;
+    this.#names.add(name);
+    return name;
+  }
+}
+
+/** Caches the labelled children of one metric by a joined key. */
+function children<T>(make: (...labels: string[]) => T): (...labels: string[]) => T {
+  const cache = new Map<string, T>();
+  return (...labels) => {
+    const key = labels.join('\u0000');
+    let child = cache.get(key);
+    if (child === undefined) cache.set(key, (child = make(...labels)));
+    return child;
+  };
+}
+
+/** Creates the registry and every metric of the contract. */
+export function createGatewayMetrics(options: GatewayMetricsOptions = {}): GatewayMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const names = new OperationNameLimiter(options.knownOperationNames, options.maxOperationNames ?? 50);
+
+  const httpDuration = new Histogram({
+    name: 'gateway_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by method, route pattern and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const operations = new Counter({
+    name: 'gateway_graphql_operations_total',
+    help: 'GraphQL operations answered, by operation type, operation name (bounded) and outcome (success, partial, error).',
+    labelNames: ['operation_type', 'operation_name', 'outcome'] as const,
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'gateway_graphql_errors_total',
+    help: 'Errors in GraphQL responses, by extensions.code.',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  const upstreamDuration = new Histogram({
+    name: 'gateway_upstream_request_duration_seconds',
+    help: 'Time of one upstream try (each retry is its own observation), by service, method and status (0: no answer).',
+    labelNames: ['service', 'method', 'status'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const retries = new Counter({
+    name: 'gateway_upstream_retries_total',
+    help: 'Upstream retries made, by service and reason (throttled, unavailable, gateway_timeout, timeout, connection_failed).',
+    labelNames: ['service', 'reason'] as const,
+    registers: [registry],
+  });
+  let circuitSource: (() => CircuitStateCounts) | undefined;
+  new Gauge({
+    name: 'gateway_upstream_circuit_state',
+    help: 'Circuit breakers in each state (closed, half_open, open), by service: a count, never one series per breaker.',
+    labelNames: ['service', 'state'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const service of SERVICES) for (const state of ['closed', 'half_open', 'open'] as const) this.set({ service, state }, 0);
+      for (const { service, state, count } of circuitSource?.() ?? []) this.inc({ service: bounded(SERVICES, service), state }, count);
+    },
+  });
+  const batchSize = new Histogram({
+    name: 'gateway_dataloader_batch_size',
+    help: 'Keys per DataLoader batch, by loader.',
+    labelNames: ['loader'] as const,
+    buckets: BATCH_BUCKETS,
+    registers: [registry],
+  });
+  const tokenRequests = new Counter({
+    name: 'gateway_upstream_token_requests_total',
+    help: 'Requests for an upstream token, by service and result (cache_hit, exchanged, failed; exchanged + failed = exchanges with the identity provider).',
+    labelNames: ['service', 'result'] as const,
+    registers: [registry],
+  });
+  const rateLimited = new Counter({
+    name: 'gateway_rate_limited_total',
+    help: 'Requests refused by the per-caller rate limit (RATE_LIMIT_PER_MINUTE).',
+    registers: [registry],
+  });
+
+  const httpChild = children((method, route, status) => httpDuration.labels(method!, route!, status!));
+  const operationChild = children((type, name, outcome) => operations.labels(type!, name!, outcome!));
+  const errorChild = children((code) => errors.labels(code!));
+  const upstreamChild = children((service, method, status) => upstreamDuration.labels(service!, method!, status!));
+  const retryChild = children((service, reason) => retries.labels(service!, reason!));
+  const batchChild = children((loader) => batchSize.labels(loader!));
+  const tokenChild = children((service, result) => tokenRequests.labels(service!, result!));
+
+  return {
+    registry,
+    httpRequest(method, route, status, seconds) {
+      // A route pattern (e.g. `/explorer/*`), never the raw path, which may hold anything a client sends.
+      httpChild(bounded(HTTP_METHODS, method), route ?? 'unmatched', String(status)).observe(seconds);
+    },
+    operation(type, name, outcome) {
+      const operationType = type && OPERATION_TYPES.has(type) ? type : 'unknown';
+      operationChild(operationType, operationType === 'unknown' ? 'unknown' : names.label(name), outcome).inc();
+    },
+    graphqlError(code) {
+      errorChild(typeof code === 'string' ? bounded(ERROR_CODES, code) : 'other').inc();
+    },
+    upstreamTry(service, method, status, seconds) {
+      upstreamChild(bounded(SERVICES, service), bounded(HTTP_METHODS, method), String(status)).observe(seconds);
+    },
+    upstreamRetry(service, reason) {
+      retryChild(bounded(SERVICES, service), bounded(RETRY_REASONS, reason)).inc();
+    },
+    dataloaderBatch(loader, size) {
+      batchChild(bounded(LOADERS, loader)).observe(size);
+    },
+    tokenRequest(service, result) {
+      tokenChild(bounded(SERVICES, service), result).inc();
+    },
+    rateLimited() {
+      rateLimited.inc();
+    },
+    setCircuitStateSource(source) {
+      circuitSource = source;
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * The observers the composition root hands to auth/ and upstream/ so that they report to metrics and
+ * tracing without knowing either (they see only their own small observer interfaces). Each function
+ * returns `undefined` when there is nothing to report to, so a gateway with metrics and tracing off
+ * passes no observer at all.
+ */
+import type { TokenRequestObserver } from '../auth/upstream-tokens.js';
+import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { Tracing } from './tracing.js';
+
+/** Token requests → `gateway_upstream_token_requests_total` and a span per exchange. */
+export function tokenRequestObserver(metrics: GatewayMetrics | undefined, tracing: Tracing | undefined): TokenRequestObserver | undefined {
+  if (!metrics && !tracing) return undefined;
+  return {
+    cacheHit: (service) => metrics?.tokenRequest(service, 'cache_hit'),
+    exchangeStarted(service) {
+      const span = tracing?.startTokenExchange(service);
+      return (outcome) => {
+        metrics?.tokenRequest(service, outcome.ok ? 'exchanged' : 'failed');
+        span?.end(outcome.ok ? undefined : { errorCode: outcome.errorCode });
+      };
+    },
+  };
+}
+
+/** What upstream/ writes its lines to (the transport's `UpstreamLogger`). */
+export interface LineLogger {
+  debug(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+/**
+ * A logger for modules that log with the root logger rather than a request's (the transport): with
+ * tracing on, each line gets the `trace_id` and `span_id` of the span active when it is written, so
+ * every log line of a traced request carries them. Request loggers get them once, as child bindings.
+ */
+export function withTraceIds(log: Logger, tracing: Tracing | undefined): LineLogger {
+  if (!tracing) return log;
+  const write =
+    (level: 'debug' | 'warn') =>
+    (obj: object, msg?: string): void => {
+      if (!log.isLevelEnabled(level)) return;
+      const ids = tracing.activeLogBindings();
+      log[level](ids ? { ...obj, ...ids } : obj, msg);
+    };
+  return { debug: write('debug'), warn: write('warn') };
+}
