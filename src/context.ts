@@ -18,6 +18,7 @@ import { createGraphClient, type GraphClient } from './upstream/graph.js';
 import { createCustomerUserLoader, type CustomerUserLoader } from './features/customer-users/loaders.js';
 import { createExternalUserProfileLoader, type ExternalUserProfileLoader } from './features/external-user-profiles/loaders.js';
 import type { KeyedLock } from './state/index.js';
+import { inboundTraceHeaders } from './observability/tracing.js';
 
 /** The one context type used everywhere: `ApolloServer<Context>`, `AuthChecker<Context>`, resolvers. */
 export interface Context {
@@ -51,6 +52,8 @@ export interface ContextDependencies {
   /** Key protecting opaque paging cursors. */
   readonly cursorKey: Buffer;
   readonly supportProfileLock: KeyedLock;
+  /** Forward the caller's `traceparent`/`tracestate` upstream unchanged (tracing off). @default false */
+  readonly forwardTraceContext?: boolean;
   /** Told the size of each DataLoader batch (metrics). @default none */
   readonly onLoaderBatch?: LoaderBatchObserver;
 }
@@ -74,7 +77,7 @@ declare module 'fastify' {
 
 /** Returns the Apollo context function for the Fastify integration. */
 export function createContextFunction(deps: ContextDependencies) {
-  const { config, verifier, upstreamTokens, transport, cursorKey, supportProfileLock, onLoaderBatch } = deps;
+  const { config, verifier, upstreamTokens, transport, cursorKey, supportProfileLock, onLoaderBatch, forwardTraceContext } = deps;
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<Context> => {
     // Fastify's request id is the correlation id (plugins/correlation-id.ts).
     const correlationId = request.id;
@@ -110,6 +113,7 @@ export function createContextFunction(deps: ContextDependencies) {
       idempotency:
         principal && idempotencyKey ? { tenantId: principal.tenantId, objectId: principal.objectId, key: idempotencyKey } : undefined,
       tenantId: principal?.tenantId,
+      traceHeaders: forwardTraceContext ? inboundTraceHeaders(request.headers) : undefined,
     };
 
     const upstream: UpstreamClientFactory = {

@@ -18,6 +18,7 @@ import type { Config } from './config.js';
 import { createContextFunction, type Context } from './context.js';
 import { createLogger, type Logger } from './logger.js';
 import { buildGatewaySchema } from './schema.js';
+import { UPSTREAM_NAMES, type UpstreamService } from './errors.js';
 import { createFormatError } from './plugins/format-error.js';
 import { correlationRequestId, registerCorrelationIdEcho } from './plugins/correlation-id.js';
 import { registerDraining } from './plugins/draining.js';
@@ -44,7 +45,7 @@ import { createReadinessProbe, type ReadinessProbe } from './upstream/readiness.
 import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.js';
 import { startMetricsServer, type MetricsServer } from './observability/metrics-server.js';
 import { inboundTraceHeaders, startTracing, type Tracing } from './observability/tracing.js';
-import { tokenRequestObserver, withTraceIds } from './observability/observers.js';
+import { tokenRequestObserver, upstreamObserver, withTraceIds } from './observability/observers.js';
 import { countingFormatError, createMetricsPlugin, registerHttpMetrics } from './plugins/metrics.js';
 import { createTracingPlugin, traceRootFields } from './plugins/tracing.js';
 
@@ -88,6 +89,9 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** The upstreams, for the circuit gauge (every service and state is reported, zeros included). */
+const UPSTREAM_SERVICES = Object.keys(UPSTREAM_NAMES) as UpstreamService[];
+
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   // First, so a bad manifest stops start-up before anything holds a socket.
   const manifest: PersistedQueryManifest | undefined =
@@ -107,7 +111,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     deadlineMs: config.upstreamDeadlineMs,
     maxResponseBytes: config.upstreamMaxResponseBytes,
     logger: withTraceIds(log, tracing),
+    observer: upstreamObserver(metrics, tracing),
   });
+  metrics?.setCircuitStateSource(() =>
+    UPSTREAM_SERVICES.flatMap((service) => {
+      const counts = transport.circuitCounts(service);
+      return (['closed', 'half_open', 'open'] as const).map((state) => ({ service, state, count: counts[state] }));
+    }),
+  );
   const verifier = options.verifier ?? createTokenVerifier({
     issuers: config.auth.issuers,
     audience: config.auth.audience,
@@ -199,6 +210,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     cursorKey: cursorKeyFrom(config),
     supportProfileLock: state.supportProfileLock,
     onLoaderBatch: metrics && ((loader, size) => metrics.dataloaderBatch(loader, size)),
+    // With tracing off the caller's trace context goes upstream unchanged; with it on, each try sends its own.
+    forwardTraceContext: !tracing,
   });
   const handler = fastifyApolloHandler(apollo, { context: rateLimiter ? withRateLimit(buildContext, rateLimiter) : buildContext });
   const explorer = config.production ? undefined : createExplorer(options.explorer);

@@ -5,7 +5,9 @@
  * passes no observer at all.
  */
 import type { TokenRequestObserver } from '../auth/upstream-tokens.js';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../logger.js';
+import type { UpstreamObserver } from '../upstream/observer.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Tracing } from './tracing.js';
 
@@ -20,6 +22,30 @@ export function tokenRequestObserver(metrics: GatewayMetrics | undefined, tracin
         metrics?.tokenRequest(service, outcome.ok ? 'exchanged' : 'failed');
         span?.end(outcome.ok ? undefined : { errorCode: outcome.errorCode });
       };
+    },
+  };
+}
+
+/**
+ * Upstream tries and retries → `gateway_upstream_request_duration_seconds` (one observation per try),
+ * `gateway_upstream_retries_total`, and one client span per try whose `traceparent` the try sends.
+ */
+export function upstreamObserver(metrics: GatewayMetrics | undefined, tracing: Tracing | undefined): UpstreamObserver | undefined {
+  if (!metrics && !tracing) return undefined;
+  return {
+    onTry(start) {
+      const startedAt = performance.now();
+      const span = tracing?.startUpstreamTry(start);
+      return {
+        headers: span?.headers,
+        end(result) {
+          metrics?.upstreamTry(start.service, start.method, result.status, (performance.now() - startedAt) / 1000);
+          span?.end(result);
+        },
+      };
+    },
+    onRetry(service, reason) {
+      metrics?.upstreamRetry(service, reason);
     },
   };
 }

@@ -294,6 +294,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       // ids keep their error (RATE_LIMITED + retryAfter).
       const decision = policy.decide(attempt, throttled.map((t) => t.retryAfterHeader), deadlineAt);
       if (!decision.retry) break;
+      for (const t of throttled) policy.retried('graph', t.error.status);
       await policy.sleep(decision.delayMs);
       pending = throttled.map((t) => t.id);
     }

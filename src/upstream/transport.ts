@@ -38,6 +38,8 @@ import type { HeaderBag, UpstreamErrorDialect } from './errors.js';
 import { decideRetry, isRetryableErrorCode, isRetryableStatus, retryAfterSeconds } from './retry.js';
 import type { RetryDecision } from './retry.js';
 import type { IdempotencyContext } from './request-id.js';
+import { retryReason, retryReasonOf } from './observer.js';
+import type { UpstreamObserver } from './observer.js';
 
 /**
  * What the transport needs to know of one upstream. Each client module builds its upstream's profile
@@ -82,6 +84,11 @@ export interface UpstreamCaller {
    * one tenant's failing routes cannot open the circuit for another.
    */
   readonly tenantId?: string;
+  /**
+   * The caller's W3C trace context (`traceparent`, `tracestate`), sent unchanged on every try when
+   * tracing is off; with tracing on, each try sends its own span's instead (the observer's headers).
+   */
+  readonly traceHeaders?: Readonly<Record<string, string>>;
 }
 
 /** HTTP methods the clients use. */
@@ -137,6 +144,8 @@ export interface RetryPolicy {
    * (see `decideRetry`): the one rule of the transport's loop and of `$batch` sub-requests.
    */
   decide(attempt: number, retryAfterHeaders: ReadonlyArray<string | undefined>, deadlineAt: number): RetryDecision;
+  /** Reports a retry made outside the transport's loop (a throttled `$batch` sub-request) to the observer. */
+  retried(service: UpstreamService, status: number): void;
 }
 
 /** The transport the clients are built on; create ONE per process. */
@@ -200,6 +209,8 @@ export interface UpstreamTransportOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** @default no logging */
   readonly logger?: UpstreamLogger;
+  /** Told about every try and retry (metrics, tracing; observer.ts). @default none */
+  readonly observer?: UpstreamObserver;
 }
 
 /**
@@ -237,6 +248,7 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? defaultSleep;
   const logger = options.logger;
+  const observer = options.observer;
   const appName = options.applicationName ?? 'partner-bff-gateway';
 
   // HTTP/1.1 keep-alive: reuse TCP+TLS connections across calls. Idle sockets are dropped after 30 s,
@@ -258,6 +270,7 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
     sleep,
     decide: (attempt, retryAfterHeaders, deadlineAt) =>
       decideRetry({ attempt, maxRetries, retryAfterHeaders, now: now(), deadlineAt, timeoutMs, random, baseMs, maxMs }),
+    retried: (service, status) => observer?.onRetry(service, retryReason(status)),
   };
 
   /** One try of a logical call: the request as got sends it. */
@@ -364,15 +377,17 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
       }
       req.beforeTry?.();
       const tryStarted = now();
+      const observation = observer?.onTry({ service, method: req.method, url: req.url, attempt });
       const outcome = await sendTry({
         upstream,
         method: req.method,
         url: req.url,
-        headers: { ...baseHeaders, ...headersOfTry(attempt) },
+        headers: { ...baseHeaders, ...caller.traceHeaders, ...headersOfTry(attempt), ...observation?.headers },
         body,
         timeoutMs: Math.min(timeoutMs, remaining),
         correlationId: caller.correlationId,
       });
+      observation?.end(outcome.ok ? { status: outcome.response.status } : { status: outcome.error.status, errorCode: outcome.error.code });
       const log = { service, method: req.method, path, attempt, elapsedMs: now() - tryStarted, correlationId: caller.correlationId };
       if (outcome.ok) {
         logger?.debug({ ...log, status: outcome.response.status, upstreamRequestId: outcome.response.requestId }, 'upstream call');
@@ -388,6 +403,7 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
         throw outcome.error;
       }
       logger?.debug({ ...log, status: outcome.error.status, upstreamCode: outcome.error.upstreamCode, delayMs: decision.delayMs }, 'upstream retry');
+      observer?.onRetry(service, retryReasonOf(outcome.error));
       await sleep(decision.delayMs);
     }
   }
@@ -452,6 +468,8 @@ const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   'cookie',
   'transfer-encoding',
   'connection',
+  'traceparent',
+  'tracestate',
 ]);
 
 function withoutReserved(headers: Readonly<Record<string, string>> | undefined, profileHeaders: readonly string[]): Record<string, string> {
