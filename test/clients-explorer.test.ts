@@ -142,7 +142,7 @@ describe('explorer from `npm start` (dist/src/main.js on the emulator)', () => {
   it('opens with the dev token printed at start-up already in its headers', async () => {
     const child = spawn(process.execPath, ['dist/src/main.js'], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', PORT: '0', EMULATOR_PORT: '0', LOG_LEVEL: 'silent' },
+      env: { PATH: process.env.PATH ?? '', PORT: '0', EMULATOR_PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {

@@ -149,7 +149,7 @@ describe('process lifecycle', () => {
   it('starts on the emulator with no configuration, serves viewer, and exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, ['dist/src/main.js'], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', PORT: '0', EMULATOR_PORT: '0', LOG_LEVEL: 'warn' },
+      env: { PATH: process.env.PATH ?? '', PORT: '0', EMULATOR_PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -4,6 +4,11 @@
  * traffic: a success, a BAD_USER_INPUT, an upstream 503 retried then successful, a batched read, a
  * rate-limited caller.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import parsePrometheusTextFormat, { type ParsedFamily, type ParsedSample } from 'parse-prometheus-text-format';
 import { seedData } from '../src/emulator/index.js';
 import { OperationNameLimiter } from '../src/observability/metrics.js';
@@ -183,5 +188,48 @@ describe('OperationNameLimiter', () => {
       'anonymous',
       'other',
     ]);
+  });
+});
+
+describe('metrics from `npm start` (dist/src/main.js on the emulator)', () => {
+  it('prints the metrics URL, and the counters there move with traffic', async () => {
+    // A free port for METRICS_PORT (0 would turn metrics off).
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const metricsPort = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+
+    const child = spawn(process.execPath, ['dist/src/main.js'], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      env: { PATH: process.env.PATH ?? '', PORT: '0', EMULATOR_PORT: '0', METRICS_PORT: String(metricsPort), LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = once(child, 'exit');
+    try {
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      while (!/"Authorization": "Bearer [^"]+"/.test(stdout)) {
+        await Promise.race([once(child.stdout, 'data'), exited.then(() => Promise.reject(new Error(`exited early: ${stdout}`)))]);
+      }
+      expect(stdout).toContain(`Metrics (Prometheus text format): http://127.0.0.1:${metricsPort}/metrics`);
+      const url = /listening on (http:\/\/\S+)/.exec(stdout)![1]!;
+      const token = /"Authorization": "Bearer ([^"]+)"/.exec(stdout)![1]!;
+      const operations = async () => {
+        const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        const family = parsePrometheusTextFormat(text).find((f) => f.name === 'gateway_graphql_operations_total');
+        return (family?.metrics ?? []).reduce((sum, m) => sum + Number(m.value), 0);
+      };
+      const before = await operations();
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: 'query Me { viewer { authenticated } }' }),
+      });
+      expect(response.status).toBe(200);
+      expect(await operations()).toBe(before + 1);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect((await exited)[0]).toBe(0);
   });
 });
