@@ -77,6 +77,30 @@ describe('config', () => {
     }
   });
 
+  it('turns tracing on only with an OTLP endpoint, with OpenTelemetry\'s defaults', () => {
+    expect(loadConfig({}).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_SERVICE_NAME: 'x', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing).toEqual({
+      tracesUrl: 'http://collector:4318/v1/traces',
+      protocol: 'http/protobuf',
+      serviceName: 'partner-bff-gateway',
+      sampler: 'parentbased_always_on',
+      samplerRatio: 1,
+      scheduleDelayMs: 5000,
+    });
+    expect(
+      loadConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4318/custom/path',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.1',
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+      }).tracing,
+    ).toMatchObject({ tracesUrl: 'http://traces:4318/custom/path', protocol: 'http/json', sampler: 'parentbased_traceidratio', samplerRatio: 0.1, scheduleDelayMs: 200 });
+  });
+
   it.each([
     [{ UPSTREAM_TIMEOUT_MS: '5000', UPSTREAM_DEADLINE_MS: '1000' }, 'UPSTREAM_DEADLINE_MS must be at least UPSTREAM_TIMEOUT_MS'],
     [{ MAX_DEPTH: '0' }, 'MAX_DEPTH must be from 1 to 1000'],
@@ -84,6 +108,10 @@ describe('config', () => {
     [{ PERSISTED_QUERIES: 'only' }, 'PERSISTED_QUERIES_MANIFEST is required when PERSISTED_QUERIES=only'],
     [{ PARTNER_CENTER_URL: 'ftp://x' }, 'PARTNER_CENTER_URL must be an absolute http(s) URL'],
     [{ CURSOR_SECRET: 'short' }, 'CURSOR_SECRET must be at least 32 characters'],
+    [{ METRICS_PORT: '70000' }, 'METRICS_PORT must be from 0 to 65535'],
+    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'OTEL_EXPORTER_OTLP_PROTOCOL must be one of http/protobuf, http/json'],
+    [{ OTEL_TRACES_SAMPLER: 'jaeger_remote' }, 'OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio'],
+    [{ OTEL_TRACES_SAMPLER_ARG: '1.5' }, 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1'],
   ])('refuses %j with one line naming the variable', (env, message) => {
     expect(configError(env)).toBe(message);
   });

@@ -20,7 +20,10 @@
  * `UpstreamProfile`, built once by its client module (partner-center.ts, graph.ts), as gh-got keeps one
  * configured instance per upstream. Every try carries `Authorization` (one token per logical call, from
  * the caller's token source), `Accept: application/json`, `User-Agent`, and the profile's headers for
- * that try (correlation id, request ids, try counters).
+ * that try (correlation id, request ids, try counters), and a W3C `traceparent`: the try's own span's
+ * when an observer (tracing) gives one, else the caller's, forwarded unchanged. The observer (observer.ts)
+ * is also told each try's status and each retry's reason; it is how metrics and tracing see the
+ * transport without upstream/ importing either.
  *
  * Never logged: the `Authorization` header, request bodies (they may hold `passwordProfile`); error
  * bodies are logged truncated, with credentials and passwords redacted.
