@@ -47,7 +47,7 @@ import { startMetricsServer, type MetricsServer } from './observability/metrics-
 import { inboundTraceHeaders, startTracing, type Tracing } from './observability/tracing.js';
 import { tokenRequestObserver, upstreamObserver, withTraceIds } from './observability/observers.js';
 import { countingFormatError, createMetricsPlugin, registerHttpMetrics } from './plugins/metrics.js';
-import { createTracingPlugin, traceRootFields } from './plugins/tracing.js';
+import { createTracingPlugin, registerHttpTracing, traceRootFields } from './plugins/tracing.js';
 
 export interface GatewayOptions {
   /** Root logger. @default a pino logger at `config.logLevel` on stdout */
@@ -155,10 +155,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       ? { childLoggerFactory: (logger, bindings, childOptions, rawRequest) => logger.child({ ...bindings, ...tracing.logBindings(rawRequest as IncomingMessage) }, childOptions) }
       : {}),
   });
-  if (tracing) {
-    tracing.instrumentServer(app.server);
-    app.addHook('onResponse', async (request) => tracing.setRoute(request.raw, request.routeOptions.url));
-  }
+  if (tracing) registerHttpTracing(app, { tracing });
   if (metrics) registerHttpMetrics(app, { metrics });
 
   const draining = registerDraining(app);

@@ -12,6 +12,7 @@
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
+import type { FastifyInstance } from 'fastify';
 import { defaultFieldResolver, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import type { Context } from '../context.js';
 import { GatewayError } from '../errors.js';
@@ -52,6 +53,13 @@ export function traceRootFields(schema: GraphQLSchema): void {
       };
     }
   }
+}
+
+/** The HTTP server span of each request (its route pattern once Fastify has routed it). */
+export function registerHttpTracing(app: FastifyInstance, options: TracingPluginOptions): void {
+  const { tracing } = options;
+  tracing.instrumentServer(app.server);
+  app.addHook('onResponse', async (request) => tracing.setRoute(request.raw, request.routeOptions.url));
 }
 
 /** Apollo plugin: the operation span of each request. */
