@@ -454,6 +454,8 @@ function gatewayEnv(emu: EmulatorEndpoints, logLevel: string): Record<string, st
     LOG_LEVEL: logLevel,
     // The limiter would refuse bench load from one caller (600/min by default).
     RATE_LIMIT_PER_MINUTE: '0',
+    // Metrics off until the observability scenarios land: gateways in turn must not collide on 9464.
+    METRICS_PORT: '0',
     MAX_ALIASES: '30',
     PARTNER_CENTER_URL: emu.url,
     GRAPH_URL: emu.url,
