@@ -134,6 +134,8 @@ export interface Config {
   readonly upstreamDeadlineMs: number;
   /** Largest upstream answer read (`UPSTREAM_MAX_RESPONSE_BYTES`); a larger one is aborted as UPSTREAM_ERROR. */
   readonly upstreamMaxResponseBytes: number;
+  /** Slow-client limits of the HTTP server (`REQUEST_TIMEOUT_MS` and its neighbours). */
+  readonly clientLimits: ClientLimits;
   readonly limits: QueryLimits;
   readonly rateLimitPerMinute: number;
   /**
@@ -227,6 +229,10 @@ export const envSchema = z.object({
   UPSTREAM_TIMEOUT_MS: integer(1, 600_000).optional(),
   UPSTREAM_DEADLINE_MS: integer(1, 3_600_000).optional(),
   UPSTREAM_MAX_RESPONSE_BYTES: integer(1024, 1_073_741_824).optional(),
+  REQUEST_TIMEOUT_MS: integer(100, 600_000).optional(),
+  HEADERS_TIMEOUT_MS: integer(100, 600_000).optional(),
+  KEEP_ALIVE_TIMEOUT_MS: integer(100, 600_000).optional(),
+  MAX_CONNECTIONS: integer(1, 1_000_000).optional(),
   MAX_DEPTH: integer(1, 1000).optional(),
   MAX_ALIASES: integer(0, 10_000).optional(),
   MAX_COST: integer(1, 10_000_000).optional(),
@@ -375,6 +381,7 @@ export function loadConfig(env: Env = process.env): Config {
     upstreamTimeoutMs: timeout,
     upstreamDeadlineMs: deadline,
     upstreamMaxResponseBytes: e.UPSTREAM_MAX_RESPONSE_BYTES ?? 8_388_608,
+    clientLimits: clientLimitsFrom(e.REQUEST_TIMEOUT_MS, e.HEADERS_TIMEOUT_MS, e.KEEP_ALIVE_TIMEOUT_MS, e.MAX_CONNECTIONS),
     limits: Object.freeze({
       maxDepth: e.MAX_DEPTH ?? 10,
       maxAliases: e.MAX_ALIASES ?? 30,
@@ -493,4 +500,27 @@ export function withEmulator(config: Config, emulator: EmulatorEndpoints): Confi
       authority: config.azure.authority ?? emulator.url,
     }),
   });
+}
+
+/** How long a client may take, and how many connections it may hold (DESIGN.md, REQUEST_TIMEOUT_MS). */
+export interface ClientLimits {
+  /** Longest time to receive a whole request, body included (`REQUEST_TIMEOUT_MS`). @default 30000 */
+  readonly requestTimeoutMs: number;
+  /** Longest time to receive the headers (`HEADERS_TIMEOUT_MS`), never above the request timeout. @default 10000 */
+  readonly headersTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open (`KEEP_ALIVE_TIMEOUT_MS`). @default 5000 */
+  readonly keepAliveTimeoutMs: number;
+  /** Most open client connections; more are closed at once (`MAX_CONNECTIONS`). @default 10000 */
+  readonly maxConnections: number;
+}
+
+function clientLimitsFrom(request?: number, headers?: number, keepAlive?: number, maxConnections?: number): ClientLimits {
+  const requestTimeoutMs = request ?? 30_000;
+  // Node refuses to create a server whose headers timeout exceeds its request timeout.
+  return {
+    requestTimeoutMs,
+    headersTimeoutMs: Math.min(headers ?? 10_000, requestTimeoutMs),
+    keepAliveTimeoutMs: keepAlive ?? 5_000,
+    maxConnections: maxConnections ?? 10_000,
+  };
 }

@@ -8,7 +8,7 @@
  * registry and its own `GET /metrics` listener, and, only when an OTLP endpoint is set, tracing.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerOptions } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
@@ -145,6 +145,15 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     // One line per request, written by the request log (plugins/request-log.ts); every line of a request carries its correlation id.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlationId' }),
     bodyLimit: config.limits.maxBodyBytes,
+    // Slow clients are cut off (issue: 200 trickling sockets stayed open): Node enforces requestTimeout by a
+    // periodic sweep whose interval is fixed at server creation, hence the server factory.
+    serverFactory: (handler) => {
+      const server = createHttpServer(slowClientServerOptions(config.clientLimits), handler);
+      server.maxConnections = config.clientLimits.maxConnections;
+      return server;
+    },
+    requestTimeout: config.clientLimits.requestTimeoutMs,
+    keepAliveTimeout: config.clientLimits.keepAliveTimeoutMs,
     // The correlation id is the request id: every log line of the request carries it.
     genReqId: correlationRequestId,
     return503OnClosing: true,
@@ -277,4 +286,15 @@ function operationNamesOf(bodies: Iterable<string>): string[] {
 /** Trusts the first `hops` proxies of `X-Forwarded-For` (what Fastify does with a number, typed as a function). */
 function trustHops(hops: number): (address: string, hop: number) => boolean {
   return (_address, hop) => hop < hops;
+}
+
+/** Node server options that bound slow clients: timeouts, the sweep that enforces them, and the connection cap. */
+function slowClientServerOptions(limits: Config['clientLimits']): ServerOptions {
+  return {
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // The sweep runs often enough that a timeout is enforced within a quarter of itself (Node's default is 30 s).
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+  };
 }
