@@ -181,10 +181,8 @@ export class NotAvailableInCloudError extends GatewayError {
   }
 }
 
-/** The caller is over the gateway's own rate limit. */
-export class RateLimitedError extends GatewayError {
-  override readonly name = 'RateLimitedError';
-  readonly code = 'RATE_LIMITED' as const;
+/** A refusal that says when trying again makes sense (`extensions.retryAfter`, seconds). */
+abstract class RetryLaterError extends GatewayError {
   constructor(
     message: string,
     /** Seconds until a retry may succeed. */
@@ -195,6 +193,12 @@ export class RateLimitedError extends GatewayError {
   protected override details(): ErrorDetails {
     return { retryAfter: this.retryAfter };
   }
+}
+
+/** The caller is over the gateway's own rate limit. */
+export class RateLimitedError extends RetryLaterError {
+  override readonly name = 'RateLimitedError';
+  readonly code = 'RATE_LIMITED' as const;
 }
 
 /**
@@ -393,16 +397,7 @@ export function sanitizeMessage(text: string, maxLength = MAX_MESSAGE_LENGTH): s
  * unreachable, the lock stayed busy past the deadline, or the lease was lost (DESIGN.md, Several
  * replicas). Nothing was written; `retryAfter` (seconds) says when trying again makes sense.
  */
-export class SharedStateUnavailableError extends GatewayError {
+export class SharedStateUnavailableError extends RetryLaterError {
   override readonly name = 'SharedStateUnavailableError';
   readonly code = 'UPSTREAM_UNAVAILABLE' as const;
-  constructor(
-    message: string,
-    readonly retryAfter: number,
-  ) {
-    super(message);
-  }
-  protected override details(): ErrorDetails {
-    return { retryAfter: this.retryAfter };
-  }
 }
