@@ -28,16 +28,30 @@ export const UPSTREAM_NAMES = {
 export type UpstreamService = keyof typeof UPSTREAM_NAMES;
 
 /** The contract's error codes (DESIGN.md, Errors). */
-export type ErrorCode =
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'BAD_USER_INPUT'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'RATE_LIMITED'
-  | 'UPSTREAM_UNAVAILABLE'
-  | 'UPSTREAM_ERROR'
-  | 'NOT_AVAILABLE_IN_CLOUD';
+export const ERROR_CODES = [
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'CONFLICT',
+  'RATE_LIMITED',
+  'UPSTREAM_UNAVAILABLE',
+  'UPSTREAM_ERROR',
+  'NOT_AVAILABLE_IN_CLOUD',
+] as const;
+
+/** One of the contract's error codes. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Apollo Server's standard request-level codes, which the gateway keeps (DESIGN.md, Errors). */
+export const APOLLO_REQUEST_CODES = [
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+] as const;
 
 /** `extensions.upstream` (DESIGN.md, Errors): who failed, and the ids to quote to its support. */
 export interface UpstreamDetails {

@@ -14,6 +14,7 @@
  * cached (prom-client's own `inc(labels)` hashes the label object on every call).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { APOLLO_REQUEST_CODES, ERROR_CODES, UPSTREAM_NAMES } from '../errors.js';
 
 /** Outcome of one GraphQL operation: no errors, data with errors, or errors without data. */
 export type OperationOutcome = 'success' | 'partial' | 'error';
@@ -70,29 +71,12 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100];
 
 const HTTP_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD']);
-const SERVICES = new Set(['partner-center', 'graph']);
+const SERVICES: ReadonlySet<string> = new Set(Object.keys(UPSTREAM_NAMES));
 const RETRY_REASONS = new Set<string>(['throttled', 'unavailable', 'gateway_timeout', 'timeout', 'connection_failed']);
 const LOADERS = new Set(['customer_user', 'external_user_profile']);
 const OPERATION_TYPES = new Set(['query', 'mutation', 'subscription']);
 /** The contract's codes and Apollo Server's request-level ones (DESIGN.md, Errors). */
-const ERROR_CODES = new Set([
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'BAD_USER_INPUT',
-  'NOT_FOUND',
-  'CONFLICT',
-  'RATE_LIMITED',
-  'UPSTREAM_UNAVAILABLE',
-  'UPSTREAM_ERROR',
-  'NOT_AVAILABLE_IN_CLOUD',
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_REQUEST',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'OPERATION_RESOLUTION_FAILURE',
-  'INTERNAL_SERVER_ERROR',
-]);
+const KNOWN_ERROR_CODES: ReadonlySet<string> = new Set([...ERROR_CODES, ...APOLLO_REQUEST_CODES, 'INTERNAL_SERVER_ERROR']);
 
 const bounded = (set: ReadonlySet<string>, value: string): string => (set.has(value) ? value : 'other');
 
@@ -218,7 +202,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
       operationChild(operationType, operationType === 'unknown' ? 'unknown' : names.label(name), outcome).inc();
     },
     graphqlError(code) {
-      errorChild(typeof code === 'string' ? bounded(ERROR_CODES, code) : 'other').inc();
+      errorChild(typeof code === 'string' ? bounded(KNOWN_ERROR_CODES, code) : 'other').inc();
     },
     upstreamTry(service, method, status, seconds) {
       upstreamChild(bounded(SERVICES, service), bounded(HTTP_METHODS, method), String(status)).observe(seconds);

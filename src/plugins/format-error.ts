@@ -8,17 +8,12 @@
  */
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { GatewayError, formatGatewayError } from '../errors.js';
+import { APOLLO_REQUEST_CODES, GatewayError, formatGatewayError } from '../errors.js';
 import type { FormatOptions } from '../errors.js';
 
 /** Apollo Server's standard request-level codes, passed through untouched. */
-const APOLLO_CODES = new Set([
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_REQUEST',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'OPERATION_RESOLUTION_FAILURE',
+const APOLLO_CODES: ReadonlySet<string> = new Set([
+  ...APOLLO_REQUEST_CODES,
   // Apollo's own, for variables that do not coerce.
   'BAD_USER_INPUT',
 ]);
