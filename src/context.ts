@@ -18,7 +18,7 @@ import { createGraphClient, type GraphClient } from './upstream/graph.js';
 import { createCustomerUserLoader, type CustomerUserLoader } from './features/customer-users/loaders.js';
 import { createExternalUserProfileLoader, type ExternalUserProfileLoader } from './features/external-user-profiles/loaders.js';
 import type { KeyedLock } from './state/index.js';
-import { inboundTraceHeaders } from './observability/tracing.js';
+import { inboundTraceHeaders } from './plugins/tracing/tracing.js';
 
 /** The one context type used everywhere: `ApolloServer<Context>`, `AuthChecker<Context>`, resolvers. */
 export interface Context {

@@ -42,12 +42,12 @@ import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier.j
 import { createUpstreamTokenSource, type UpstreamTokenSource } from './auth/upstream-tokens.js';
 import { createUpstreamTransport, type UpstreamTransport } from './upstream/transport.js';
 import { createReadinessProbe, type ReadinessProbe } from './upstream/readiness.js';
-import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.js';
-import { startMetricsServer, type MetricsServer } from './observability/metrics-server.js';
-import { inboundTraceHeaders, startTracing, type Tracing } from './observability/tracing.js';
-import { tokenRequestObserver, upstreamObserver, withTraceIds } from './observability/observers.js';
-import { countingFormatError, createMetricsPlugin, registerHttpMetrics } from './plugins/metrics.js';
-import { createTracingPlugin, registerHttpTracing, traceRootFields } from './plugins/tracing.js';
+import { createGatewayMetrics, type GatewayMetrics } from './plugins/metrics/metrics.js';
+import { startMetricsServer, type MetricsServer } from './plugins/metrics/server.js';
+import { inboundTraceHeaders, startTracing, type Tracing } from './plugins/tracing/tracing.js';
+import { tokenRequestObserver, upstreamObserver, withTraceIds } from './plugins/observers.js';
+import { countingFormatError, createMetricsPlugin, registerHttpMetrics } from './plugins/metrics/plugin.js';
+import { createTracingPlugin, registerHttpTracing, traceRootFields } from './plugins/tracing/plugin.js';
 
 export interface GatewayOptions {
   /** Root logger. @default a pino logger at `config.logLevel` on stdout */

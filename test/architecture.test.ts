@@ -66,20 +66,20 @@ describe('architecture', () => {
     expect(readFileSync(join(src, 'main.ts'), 'utf8')).not.toMatch(/^import [^\n]*emulator\//m);
   });
 
-  it('loads OpenTelemetry only with tracing on: only observability/otel.ts imports it, and otel.ts is only imported dynamically', () => {
+  it('loads OpenTelemetry only with tracing on: only plugins/tracing/otel.ts imports it, and otel.ts is only imported dynamically', () => {
     const otelImporters = files.filter((f) => f.imports.some((i) => i.startsWith('@opentelemetry/')));
-    expect(otelImporters.map((f) => f.path)).toEqual(['observability/otel.ts']);
+    expect(otelImporters.map((f) => f.path)).toEqual(['plugins/tracing/otel.ts']);
     const importersOfOtel = files.filter((f) => f.imports.some((i) => /(^|\/)otel\.js$/.test(i)));
-    expect(importersOfOtel.map((f) => f.path)).toEqual(['observability/tracing.ts']);
+    expect(importersOfOtel.map((f) => f.path)).toEqual(['plugins/tracing/tracing.ts']);
     // tracing.ts loads otel.js with import() only when tracing is configured; otel.ts loads the chosen exporter the same way.
-    expect(readFileSync(join(src, 'observability/tracing.ts'), 'utf8')).not.toMatch(/from '\.\/otel\.js'/);
-    expect(readFileSync(join(src, 'observability/otel.ts'), 'utf8')).not.toMatch(/from '@opentelemetry\/exporter-/);
+    expect(readFileSync(join(src, 'plugins/tracing/tracing.ts'), 'utf8')).not.toMatch(/from '\.\/otel\.js'/);
+    expect(readFileSync(join(src, 'plugins/tracing/otel.ts'), 'utf8')).not.toMatch(/from '@opentelemetry\/exporter-/);
   });
 
   it('keeps src/upstream/ and src/auth/ free of prom-client and OpenTelemetry (they report through observer interfaces)', () => {
-    const offenders = [...under('upstream'), ...under('auth')].filter((f) => f.imports.some((i) => i === 'prom-client' || i.startsWith('@opentelemetry/') || i.includes('observability/')));
+    const offenders = [...under('upstream'), ...under('auth')].filter((f) => f.imports.some((i) => i === 'prom-client' || i.startsWith('@opentelemetry/') || i.includes('plugins/')));
     expect(offenders.map((f) => f.path)).toEqual([]);
-    expect(files.filter((f) => f.imports.includes('prom-client')).map((f) => f.path).sort()).toEqual(['observability/metrics-server.ts', 'observability/metrics.ts']);
+    expect(files.filter((f) => f.imports.includes('prom-client')).map((f) => f.path).sort()).toEqual(['plugins/metrics/metrics.ts', 'plugins/metrics/server.ts']);
   });
 
   it('reads process.env only in config.ts (and the entry points)', () => {

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import parsePrometheusTextFormat, { type ParsedFamily, type ParsedSample } from 'parse-prometheus-text-format';
 import { seedData } from '../src/emulator/index.js';
-import { OperationNameLimiter } from '../src/observability/metrics.js';
+import { OperationNameLimiter } from '../src/plugins/metrics/metrics.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 const SUPPORT = 'query Support { supportProfile { id email } }';

@@ -14,7 +14,7 @@
  * cached (prom-client's own `inc(labels)` hashes the label object on every call).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { APOLLO_REQUEST_CODES, ERROR_CODES, UPSTREAM_NAMES } from '../errors.js';
+import { APOLLO_REQUEST_CODES, ERROR_CODES, UPSTREAM_NAMES } from '../../errors.js';
 
 /** Outcome of one GraphQL operation: no errors, data with errors, or errors without data. */
 export type OperationOutcome = 'success' | 'partial' | 'error';

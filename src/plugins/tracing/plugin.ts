@@ -14,9 +14,9 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { FastifyInstance } from 'fastify';
 import { defaultFieldResolver, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
-import type { Context } from '../context.js';
-import { GatewayError } from '../errors.js';
-import type { OperationTrace, Tracing } from '../observability/tracing.js';
+import type { Context } from '../../context.js';
+import { GatewayError } from '../../errors.js';
+import type { OperationTrace, Tracing } from './tracing.js';
 
 /** Options of {@link createTracingPlugin}. */
 export interface TracingPluginOptions {

@@ -37,7 +37,7 @@ import {
   type Sampler,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace';
-import type { TracingConfig } from '../config.js';
+import type { TracingConfig } from '../../config.js';
 import type { OperationTrace, RootFieldInfo, SpanEnd, TracedWork, Tracing, UpstreamTryInfo, UpstreamTryTrace } from './tracing.js';
 
 const INSTRUMENTATION_SCOPE = 'partner-bff-gateway';

@@ -8,8 +8,8 @@ import type { TokenRequestObserver } from '../auth/upstream-tokens.js';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../logger.js';
 import type { UpstreamObserver } from '../upstream/observer.js';
-import type { GatewayMetrics } from './metrics.js';
-import type { Tracing } from './tracing.js';
+import type { GatewayMetrics } from './metrics/metrics.js';
+import type { Tracing } from './tracing/tracing.js';
 
 /** Token requests → `gateway_upstream_token_requests_total` and a span per exchange. */
 export function tokenRequestObserver(metrics: GatewayMetrics | undefined, tracing: Tracing | undefined): TokenRequestObserver | undefined {

@@ -3,13 +3,13 @@
  * `onResponse` hook, `gateway_graphql_operations_total` from an Apollo plugin, and
  * `gateway_graphql_errors_total` from the error formatter, which sees every error of every response
  * (including those raised before Apollo's request pipeline, such as a refused token). The registry and
- * the bounding of label values are in `observability/metrics.ts`.
+ * the bounding of label values are in `metrics.ts`.
  */
 import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
 import type { FastifyInstance } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
-import type { Context } from '../context.js';
-import type { GatewayMetrics, OperationOutcome } from '../observability/metrics.js';
+import type { Context } from '../../context.js';
+import type { GatewayMetrics, OperationOutcome } from './metrics.js';
 
 /** Options of the request-metrics parts. */
 export interface MetricsPluginOptions {

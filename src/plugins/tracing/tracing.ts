@@ -11,7 +11,7 @@
  * names, and the contract's error codes.
  */
 import type { IncomingMessage, Server } from 'node:http';
-import type { TracingConfig } from '../config.js';
+import type { TracingConfig } from '../../config.js';
 
 /** How a traced piece of work ended: nothing for success, else the contract's error code. */
 export interface SpanEnd {
