@@ -180,6 +180,20 @@ export class BadUserInputError extends GatewayError {
   }
 }
 
+/**
+ * A paging cursor that does not verify (tampered, signed with another key, of another list, too long) or
+ * whose continuation leads outside its list, raised by the REST clients before anything is sent. They know
+ * no GraphQL argument, so it names none: the features turn it into `BadUserInputError` on the argument
+ * that carried the cursor (`after`, src/features/shared/pagination.ts).
+ */
+export class InvalidCursorError extends GatewayError {
+  override readonly name = 'InvalidCursorError';
+  readonly code = 'BAD_USER_INPUT' as const;
+  constructor() {
+    super('invalid cursor');
+  }
+}
+
 /** The operation does not exist in the configured national cloud (UPSTREAM.md §2.4). No call was made. */
 export class NotAvailableInCloudError extends GatewayError {
   override readonly name = 'NotAvailableInCloudError';

@@ -74,6 +74,15 @@ describe('customer users', () => {
     expect(stack.emulator.requests({ service: 'partner-center' })).toHaveLength(0);
   });
 
+  it('names the argument `after` when the client refuses a cursor (the REST client names none)', async () => {
+    const first: any = await stack.graphql(LIST, { c: customer.id, first: 5 });
+    const other = seedData.customers[1]!.id;
+    for (const variables of [{ c: customer.id, after: 'garbage' }, { c: other, after: first.body.data.customerUsers.pageInfo.endCursor }]) {
+      const { body } = await stack.graphql(LIST, variables);
+      expect(body.errors).toEqual([expect.objectContaining({ message: 'after: invalid cursor', extensions: { code: 'BAD_USER_INPUT', field: 'after' } })]);
+    }
+  });
+
   it.each([0, 101])('refuses first: %d', async (first) => {
     const { body } = await stack.graphql(LIST, { c: customer.id, first });
     expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });

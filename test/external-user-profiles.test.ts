@@ -142,6 +142,14 @@ describe('external user profiles', () => {
     expect(seen).toEqual([...ids]);
   });
 
+  it('refuses a tampered cursor on `after` without calling Graph', async () => {
+    const first: any = await stack.graphql(LIST, { first: 1 });
+    stack.emulator.clearRequests();
+    const { body } = await stack.graphql(LIST, { first: 1, after: `${first.body.data.externalUserProfiles.pageInfo.endCursor}x` });
+    expect(body.errors).toEqual([expect.objectContaining({ message: 'after: invalid cursor', extensions: { code: 'BAD_USER_INPUT', field: 'after' } })]);
+    expect(stack.emulator.requests({ service: 'graph' })).toHaveLength(0);
+  });
+
   it('allows an app-only token with the role, and refuses personal accounts', async () => {
     const app = await stack.mint({ roles: ['ExternalUserProfile.ReadWrite.All'] });
     const asApp = await stack.graphql(UPDATE, { id: ids[2], input: { department: 'Sales' } }, { token: app });

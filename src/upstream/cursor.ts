@@ -6,10 +6,11 @@
  *
  * Key: pass `cursorKey` (e.g. derived from a configured secret) so cursors survive a restart and work
  * on every replica. Without it, a random key per process is used: cursors then break on restart or when
- * a load balancer sends the next page to another replica (the client gets BAD_USER_INPUT on `after`).
+ * a load balancer sends the next page to another replica (`InvalidCursorError`, which the client sees as
+ * BAD_USER_INPUT on `after`).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { BadUserInputError } from '../errors.js';
+import { InvalidCursorError } from '../errors.js';
 
 /** Random per process; see the module comment for its limits. */
 const PROCESS_CURSOR_KEY = randomBytes(32);
@@ -20,8 +21,8 @@ const MAX_CURSOR_LENGTH = 16 * 1024;
 /** Encodes and verifies cursors of one kind. */
 export interface CursorCodec<T> {
   encode(payload: T): string;
-  /** Verifies and decodes; throws `BadUserInputError(field, 'invalid cursor')` on any problem. */
-  decode(cursor: string, field?: string): T;
+  /** Verifies and decodes; throws `InvalidCursorError` on any problem. */
+  decode(cursor: string): T;
 }
 
 /**
@@ -42,8 +43,8 @@ export function createCursorCodec<T>(
       const data = Buffer.from(JSON.stringify({ k: kind, p: payload }), 'utf8').toString('base64url');
       return `${data}.${tag(data).toString('base64url')}`;
     },
-    decode(cursor, field = 'after') {
-      const invalid = () => new BadUserInputError(field, 'invalid cursor');
+    decode(cursor) {
+      const invalid = () => new InvalidCursorError();
       if (typeof cursor !== 'string' || cursor.length > MAX_CURSOR_LENGTH) throw invalid();
       const [data, mac, extra] = cursor.split('.');
       if (!data || !mac || extra !== undefined || !/^[A-Za-z0-9_-]+$/.test(data) || !/^[A-Za-z0-9_-]+$/.test(mac)) throw invalid();

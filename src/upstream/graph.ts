@@ -10,7 +10,7 @@
  * under `/beta/directory/externalUserProfiles`, so neither a client nor an upstream can send the
  * caller's token elsewhere.
  */
-import { BadUserInputError, NotAvailableInCloudError, UpstreamError } from '../errors.js';
+import { BadUserInputError, InvalidCursorError, NotAvailableInCloudError, UpstreamError } from '../errors.js';
 import { createCursorCodec } from './cursor.js';
 import type { Page } from './cursor.js';
 import { headerValue, parseGraphErrorBody, unexpectedAnswer, upstreamErrorFromResponse } from './errors.js';
@@ -314,8 +314,8 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       assertAvailable();
       let url: string;
       if (cursor !== undefined) {
-        const checked = checkedNextLink(cursors.decode(cursor, 'after').n);
-        if (!checked) throw new BadUserInputError('after', 'invalid cursor');
+        const checked = checkedNextLink(cursors.decode(cursor).n);
+        if (!checked) throw new InvalidCursorError();
         url = checked;
       } else {
         // The REST client's own guard, in its own terms (the GraphQL `first` is checked in the features).

@@ -2,13 +2,13 @@
  * Partner Center client: one typed method per REST call the features need (UPSTREAM.md §1.5, §1.6),
  * bound to one caller (token source, correlation id, idempotency key). Wire resources are typed as
  * Partner Center answers them (camelCase, §1.4). Every failure is an `UpstreamError` from the transport
- * or a `BadUserInputError` raised before anything is sent.
+ * or a `BadUserInputError` or `InvalidCursorError` raised before anything is sent.
  *
  * Path safety: ids reach a path only after `assertGuid` and through `encodeURIComponent`, so an id such
  * as `../profiles/support` or one holding `/ ? # %2f` is refused and never changes the path.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { BadUserInputError } from '../errors.js';
+import { BadUserInputError, InvalidCursorError } from '../errors.js';
 import { createCursorCodec } from './cursor.js';
 import type { Page } from './cursor.js';
 import { parsePartnerCenterErrorBody, unexpectedAnswer } from './errors.js';
@@ -302,9 +302,9 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
       let url: string;
       let headers: Record<string, string> | undefined;
       if (cursor !== undefined) {
-        const next = cursors.decode(cursor, 'after');
+        const next = cursors.decode(cursor);
         const checked = next.c === customer ? usersNextUrl(next.u, customer) : undefined;
-        if (!checked) throw new BadUserInputError('after', 'invalid cursor');
+        if (!checked) throw new InvalidCursorError();
         url = checked;
         headers = Object.fromEntries(next.h);
       } else {

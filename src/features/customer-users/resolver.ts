@@ -1,7 +1,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Authorized, Ctx, ID, Info, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../../context.js';
-import { pageInfo, pageSize } from '../shared/pagination.js';
+import { fromCursor, pageInfo, pageSize } from '../shared/pagination.js';
 import { requireSomeField } from '../shared/validate-input.js';
 import { writePlace } from '../shared/write-place.js';
 import { assertGuid } from '../../upstream/partner-center.js';
@@ -35,7 +35,7 @@ export class CustomerUserResolver {
   ): Promise<CustomerUserConnection> {
     const size = pageSize(first);
     // A continuation link carries the page size of the first call (UPSTREAM.md §1.6): `first` on later pages is advisory.
-    const page = await ctx.partnerCenter.listCustomerUsers(customerId, { size, cursor: after ?? undefined });
+    const page = await fromCursor(() => ctx.partnerCenter.listCustomerUsers(customerId, { size, cursor: after ?? undefined }));
     const loader = ctx.loaders.customerUsers;
     for (const item of page.items) loader.prime(customerUserKey(customerId, item.id), item);
     return { nodes: page.items.map((item) => toCustomerUser(item, customerId, ctx.log)), pageInfo: pageInfo(page.nextCursor) };

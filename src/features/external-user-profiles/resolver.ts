@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../../context.js';
-import { pageInfo, pageSize } from '../shared/pagination.js';
+import { fromCursor, pageInfo, pageSize } from '../shared/pagination.js';
 import { requireSomeField } from '../shared/validate-input.js';
 import { toExternalUserProfile, toExternalUserProfilePatch } from './mapping.js';
 import { ExternalUserProfile, ExternalUserProfileConnection, UpdateExternalUserProfileInput } from './types.js';
@@ -21,7 +21,7 @@ export class ExternalUserProfileResolver {
     @Arg('after', () => String, { nullable: true, description: 'The endCursor of the previous page.' }) after: string | null,
     @Ctx() ctx: Context,
   ): Promise<ExternalUserProfileConnection> {
-    const page = await ctx.graph.listExternalUserProfiles({ top: pageSize(first), cursor: after ?? undefined });
+    const page = await fromCursor(() => ctx.graph.listExternalUserProfiles({ top: pageSize(first), cursor: after ?? undefined }));
     for (const item of page.items) ctx.loaders.externalUserProfiles.prime(item.id, item);
     return { nodes: page.items.map(toExternalUserProfile), pageInfo: pageInfo(page.nextCursor) };
   }

@@ -1,5 +1,5 @@
 import { Field, ObjectType } from 'type-graphql';
-import { BadUserInputError } from '../../errors.js';
+import { BadUserInputError, InvalidCursorError } from '../../errors.js';
 
 @ObjectType({ description: 'Relay-style paging: pass `endCursor` as `after` for the next page.' })
 export class PageInfo {
@@ -25,6 +25,19 @@ export function pageSize(first: number | null | undefined): number {
     throw new BadUserInputError('first', `must be from 1 to ${GRAPHQL_MAX_PAGE_SIZE}`);
   }
   return first;
+}
+
+/**
+ * Reads one page from `after` on: the REST clients refuse a cursor they cannot verify with their own
+ * `InvalidCursorError`, which names no argument; the client is told it was `after`.
+ */
+export async function fromCursor<T>(readPage: () => Promise<T>): Promise<T> {
+  try {
+    return await readPage();
+  } catch (error) {
+    if (error instanceof InvalidCursorError) throw new BadUserInputError('after', error.message);
+    throw error;
+  }
 }
 
 export function pageInfo(nextCursor: string | undefined): PageInfo {
