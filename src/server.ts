@@ -45,7 +45,7 @@ import { createReadinessProbe, type ReadinessProbe } from './upstream/readiness.
 import { createGatewayMetrics, type GatewayMetrics } from './plugins/metrics/metrics.js';
 import { startMetricsServer, type MetricsServer } from './plugins/metrics/server.js';
 import { inboundTraceHeaders, startTracing, type Tracing } from './plugins/tracing/tracing.js';
-import { tokenRequestObserver, upstreamObserver, withTraceIds } from './plugins/observers.js';
+import { redisCommandObserver, tokenRequestObserver, upstreamObserver, withTraceIds } from './plugins/observers.js';
 import { countingFormatError, createMetricsPlugin, registerHttpMetrics } from './plugins/metrics/plugin.js';
 import { createTracingPlugin, registerHttpTracing, traceRootFields } from './plugins/tracing/plugin.js';
 
@@ -136,6 +136,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     deadlineMs: config.upstreamDeadlineMs,
     rateLimitPerMinute: config.rateLimitPerMinute,
     logger: log,
+    redisObserver: redisCommandObserver(tracing),
   });
   const rateLimitStore = options.rateLimitStore ?? state.rateLimitStore;
   const rateLimiter = rateLimitStore ? createRateLimiter({ store: rateLimitStore, onLimited: metrics && (() => metrics.rateLimited()) }) : undefined;

@@ -1,5 +1,5 @@
 /**
- * The observers the composition root hands to auth/ and upstream/ so that they report to metrics and
+ * The observers the composition root hands to auth/, upstream/ and state/ so that they report to metrics and
  * tracing without knowing either (they see only their own small observer interfaces). Each function
  * returns `undefined` when there is nothing to report to, so a gateway with metrics and tracing off
  * passes no observer at all.
@@ -8,6 +8,7 @@ import type { TokenRequestObserver } from '../auth/upstream-tokens.js';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../logger.js';
 import type { UpstreamObserver } from '../upstream/observer.js';
+import { redisErrorType, type RedisCommandObserver } from '../state/index.js';
 import type { GatewayMetrics } from './metrics/metrics.js';
 import type { Tracing } from './tracing/tracing.js';
 
@@ -46,6 +47,17 @@ export function upstreamObserver(metrics: GatewayMetrics | undefined, tracing: T
     },
     onRetry(service, reason) {
       metrics?.upstreamRetry(service, reason);
+    },
+  };
+}
+
+/** Redis commands → one client span each (a child of the active span), its error type on failure. */
+export function redisCommandObserver(tracing: Tracing | undefined): RedisCommandObserver | undefined {
+  if (!tracing) return undefined;
+  return {
+    onCommand(info) {
+      const span = tracing.startRedisCommand(info);
+      return { end: (error) => span.end(error === undefined ? undefined : { errorCode: redisErrorType(error) }) };
     },
   };
 }

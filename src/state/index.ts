@@ -8,10 +8,12 @@ import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import { RedisKeyValueCache } from './apq-cache.js';
 import { InProcessLock, RedisLock, type KeyedLock } from './lock.js';
 import { InMemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from './rate-limit.js';
-import { createRedisConnection, redactRedisUrl, type RedisConnection, type RedisHealth, type StateLogger } from './redis-client.js';
+import { createRedisConnection, redactRedisUrl, type RedisCommandObserver, type RedisConnection, type RedisHealth, type StateLogger } from './redis-client.js';
 
 export type { KeyedLock, Lease } from './lock.js';
 export type { RateLimitStore } from './rate-limit.js';
+export type { RedisCommandInfo, RedisCommandObserver } from './redis-client.js';
+export { redisErrorType } from './redis-client.js';
 
 /** `/readyz`'s `redis` entry. */
 export type SharedStateHealth = { readonly configured: false } | ({ readonly configured: true } & RedisHealth);
@@ -37,6 +39,8 @@ export interface SharedStateOptions {
   /** `RATE_LIMIT_PER_MINUTE`; 0: no limit. */
   readonly rateLimitPerMinute: number;
   readonly logger: StateLogger;
+  /** Told of every Redis command (tracing: one span each); unused without `redisUrl`. */
+  readonly redisObserver?: RedisCommandObserver;
   /** Options of the lock (tests). @default derived from `deadlineMs` */
   readonly lock?: { readonly ttlMs?: number; readonly renewEveryMs?: number };
 }
@@ -53,7 +57,7 @@ export async function createSharedState(options: SharedStateOptions): Promise<Sh
       close: async () => {},
     };
   }
-  const connection: RedisConnection = await createRedisConnection({ url: redisUrl, logger });
+  const connection: RedisConnection = await createRedisConnection({ url: redisUrl, logger, observer: options.redisObserver });
   const lock = new RedisLock({ connection, name: 'the support-profile lock', waitMs: deadlineMs, ...options.lock });
   logger.info({ redis: redactRedisUrl(redisUrl), lockTtlMs: lock.ttlMs }, 'shared state in Redis');
   return {

@@ -42,6 +42,9 @@ import type { OperationTrace, RootFieldInfo, SpanEnd, TracedWork, Tracing, Upstr
 
 const INSTRUMENTATION_SCOPE = 'partner-bff-gateway';
 
+/** The span of work that is not traced (a Redis command outside any request). */
+const NO_WORK: TracedWork = { end() {} };
+
 function samplerFor(config: TracingConfig): Sampler {
   const ratio = () => new TraceIdRatioBasedSampler(config.samplerRatio);
   switch (config.sampler) {
@@ -255,8 +258,23 @@ export async function createOpenTelemetryTracing(config: TracingConfig): Promise
       return { end: (result) => endWith(span, result) };
     },
 
-    startRedisCommand(command): TracedWork {
-      const span = tracer.startSpan(command, { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'redis', 'db.operation.name': command } }, contexts.active());
+    startRedisCommand(info): TracedWork {
+      const parent = contexts.active();
+      if (!trace.getSpan(parent)) return NO_WORK;
+      const span = tracer.startSpan(
+        info.name,
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            'db.system.name': 'redis',
+            'db.operation.name': info.name,
+            'db.namespace': String(info.database),
+            'server.address': info.serverAddress,
+            'server.port': info.serverPort,
+          },
+        },
+        parent,
+      );
       return { end: (result) => endWith(span, result) };
     },
 

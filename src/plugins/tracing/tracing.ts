@@ -64,6 +64,16 @@ export interface UpstreamTryInfo {
   readonly attempt: number;
 }
 
+/** What a Redis command span is about: no key, value or argument, only the name and the server. */
+export interface RedisCommandTraceInfo {
+  /** The command's name, e.g. `SET`, `EVALSHA`. */
+  readonly name: string;
+  readonly serverAddress: string;
+  readonly serverPort: number;
+  /** The database index. */
+  readonly database: number;
+}
+
 /** The tracing of one gateway. */
 export interface Tracing {
   /** Wraps `server`'s request handling in a server span, active for everything the request does. */
@@ -80,8 +90,11 @@ export interface Tracing {
   startUpstreamTry(info: UpstreamTryInfo): UpstreamTryTrace;
   /** Starts the span of one token exchange with the identity provider. */
   startTokenExchange(service: string): TracedWork;
-  /** Starts the span of one Redis command (`command` is its name only, e.g. `SET`: never its arguments). */
-  startRedisCommand(command: string): TracedWork;
+  /**
+   * Starts the client span of one Redis command under the active span (none when no span is active:
+   * a command outside any request is no trace of its own). The command's name only, never its arguments.
+   */
+  startRedisCommand(info: RedisCommandTraceInfo): TracedWork;
   /** Exports what is buffered and stops. */
   shutdown(): Promise<void>;
 }
