@@ -45,6 +45,11 @@ async function main(): Promise<void> {
     explorer: devToken ? { defaultHeaders: { Authorization: `Bearer ${devToken}` } } : undefined,
   });
   const url = await gateway.listen().catch((error: unknown) => {
+    // listen() binds METRICS_PORT first, then PORT: the failed bind's own port says which it was.
+    const failedPort = (error as { port?: unknown } | undefined)?.port;
+    if (config.metricsPort > 0 && failedPort === config.metricsPort && failedPort !== config.port) {
+      throw listenError(error, 'METRICS_PORT', config.host, config.metricsPort);
+    }
     throw listenError(error, 'PORT', config.host, config.port);
   });
 
@@ -106,14 +111,16 @@ async function main(): Promise<void> {
 
 /**
  * A listen failure as one line naming the variable that moves the port: `EADDRINUSE` alone does not say
- * which of the two listeners (gateway, emulator) collided, nor how to avoid it.
+ * which of the listeners (gateway, metrics, emulator) collided, nor how to avoid it.
  */
-function listenError(error: unknown, variable: 'PORT' | 'EMULATOR_PORT', host: string, port: number): unknown {
+function listenError(error: unknown, variable: 'PORT' | 'METRICS_PORT' | 'EMULATOR_PORT', host: string, port: number): unknown {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const what = variable === 'PORT' ? 'the gateway' : 'the embedded emulator';
+  const what = { PORT: 'the gateway', METRICS_PORT: 'the metrics listener', EMULATOR_PORT: 'the embedded emulator' }[variable];
   const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   if (code === 'EADDRINUSE') {
-    return new Error(`${address} (${variable}, ${what}) is already in use: stop what holds it, or set ${variable} to a free port (0 picks one)`);
+    // METRICS_PORT=0 turns metrics off rather than picking a port.
+    const zero = variable === 'METRICS_PORT' ? '0 turns metrics off' : '0 picks one';
+    return new Error(`${address} (${variable}, ${what}) is already in use: stop what holds it, or set ${variable} to a free port (${zero})`);
   }
   if (code === 'EACCES') return new Error(`not allowed to listen on ${address} (${variable}, ${what}): set ${variable} to a port above 1023`);
   return error;

@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +72,26 @@ describe('deploy files', () => {
     expect(manifest).toMatch(/kind: PodDisruptionBudget/);
   });
 
+  it.each(composeFiles)('%s: gateways sharing a network namespace listen on distinct ports (PORT and METRICS_PORT)', (file) => {
+    const text = read(file);
+    const [head, body = ''] = text.split(/^services:$/m);
+    // A variable set in an anchor (before `services:`) applies to every service merging it; else the defaults.
+    const inherited = (name: string, fallback: string) => new RegExp(`^\\s+${name}: "?(\\d+)"?$`, 'm').exec(head!)?.[1] ?? fallback;
+    const blocks = [...body.matchAll(/^ {2}([\w-]+):\n((?: {4,}.*\n?|\n)*)/gm)].map((m) => ({ name: m[1]!, text: m[2]! }));
+    const gateways = blocks.filter((b) => /<<: \*gateway\b/.test(b.text));
+    expect(gateways.length).toBeGreaterThan(0);
+    const byNamespace = new Map<string, string[]>();
+    for (const g of gateways) {
+      const namespace = /network_mode: service:([\w-]+)/.exec(g.text)?.[1] ?? g.name;
+      const replicas = Number(/replicas: (\d+)/.exec(g.text)?.[1] ?? 1);
+      const port = /^\s+PORT: "?(\d+)"?$/m.exec(g.text)?.[1] ?? inherited('PORT', imageEnv.PORT!);
+      const metricsPort = /^\s+METRICS_PORT: "?(\d+)"?$/m.exec(g.text)?.[1] ?? inherited('METRICS_PORT', '9464');
+      // `deploy.replicas` are containers of their own, each in its own namespace.
+      for (let i = 0; i < (namespace === g.name ? 1 : replicas); i++) byNamespace.set(namespace, [...(byNamespace.get(namespace) ?? []), port, metricsPort]);
+    }
+    for (const ports of byNamespace.values()) expect(new Set(ports).size).toBe(ports.length);
+  });
+
   it('the probe paths answer 200 on a running gateway', async () => {
     const stack = await startStack();
     try {
@@ -121,16 +142,26 @@ describe('the image contents (production dependencies only, the exact CMD)', () 
   }, 300_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('serves /healthz and /readyz with production dependencies only, then drains on SIGTERM', async () => {
+  it('serves /healthz, /readyz and /metrics with production dependencies only, then drains on SIGTERM', async () => {
     expect(existsSync(join(dir, 'node_modules', 'typescript'))).toBe(false); // no dev dependency
     expect(existsSync(join(dir, 'node_modules', 'redis'))).toBe(true);
     // Production mode needs explicit upstreams: Microsoft's API shape, pointed at an emulator on loopback.
     const emulator = await startEmulator();
+    // Metrics on, as the image runs by default, but on a free port: other tests may hold 9464.
+    const metricsPort = await new Promise<number>((resolve, reject) => {
+      const probe = createServer();
+      probe.once('error', reject);
+      probe.listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       ...imageEnv,
       HOST: '127.0.0.1',
       PORT: '0',
+      METRICS_PORT: String(metricsPort),
       UPSTREAM: 'microsoft',
       PARTNER_CENTER_URL: emulator.url,
       GRAPH_URL: emulator.url,
@@ -158,6 +189,9 @@ describe('the image contents (production dependencies only, the exact CMD)', () 
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: 'ok' });
       expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/^gateway_http_request_duration_seconds_count\{/m);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {

@@ -118,6 +118,14 @@ describe('a port already in use', () => {
     ]);
   });
 
+  it('names METRICS_PORT in one line when the metrics port is taken (two replicas in one network namespace)', () => {
+    const result = run({ PORT: '0', EMULATOR_PORT: '0', METRICS_PORT: String(busy) });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `Gateway failed to start: 127.0.0.1:${busy} (METRICS_PORT, the metrics listener) is already in use: stop what holds it, or set METRICS_PORT to a free port (0 turns metrics off)`,
+    ]);
+  });
+
   it("names EMULATOR_PORT in one line when the emulator's port is taken", () => {
     const result = run({ PORT: '0', EMULATOR_PORT: String(busy) });
     expect(result.status).toBe(1);
