@@ -1,9 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { ConfigError, envSchema, loadConfig, withEmulator } from '../src/config.js';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
+import { runMain } from './helpers/main-process.js';
 
 const configError = (env: Record<string, string>) => {
   try {
@@ -143,18 +140,36 @@ describe('emulator trust (issue 16)', () => {
     expect(emulatorError({ AUTH_ISSUER: 'https://login.microsoftonline.com/{tenantid}/v2.0', AUTH_JWKS_URL: 'https://login.microsoftonline.com/common/discovery/v2.0/keys' })).toBeUndefined();
   });
 
-  const start = (env: Record<string, string>) =>
-    spawnSync(process.execPath, ['dist/src/main.js'], { cwd: root, env: { PATH: process.env.PATH ?? '', PORT: '0', EMULATOR_PORT: '0', ...env }, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
-
   it.each([
     [{ NODE_ENV: 'production', UPSTREAM: 'emulator' }, /^Configuration error: UPSTREAM=emulator is refused in production/],
     [{ UPSTREAM: 'emulator', AUTH_ISSUER: 'https://login.microsoftonline.com/{tenantid}/v2.0' }, /^Configuration error: AUTH_ISSUER .*emulator/],
   ])('stops start-up on %j with one clear line, exit 1', (env, line) => {
-    const result = start(env);
+    const result = runMain(env);
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toMatch(line);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stdout).not.toContain('listening');
+  });
+});
+
+describe('configuration errors', () => {
+  it('stops on a bad CLOUD with one line naming the variable and the allowed values, exit 1', () => {
+    const result = runMain({ CLOUD: 'mars' });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe('Configuration error: CLOUD must be one of global, usgov, usgov-dod, china');
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('requires UPSTREAM to be explicit in production', () => {
+    const result = runMain({ NODE_ENV: 'production' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('UPSTREAM must be set explicitly in production');
+  });
+
+  it('names a non-numeric PORT', () => {
+    const result = runMain({ PORT: 'eighty' });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe('Configuration error: PORT must be a whole number from 0 to 65535');
   });
 });
 

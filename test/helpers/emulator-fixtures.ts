@@ -1,6 +1,15 @@
-/** Shared helpers for the emulator's own tests: tokens for each upstream and a small JSON client. */
-import { GRAPH_RESOURCE, PARTNER_CENTER_RESOURCE } from '../../src/emulator/index.js';
+/** Shared helpers for the tests that speak to the emulator: one emulator per file, tokens for each upstream and a small JSON client. */
+import { GRAPH_RESOURCE, PARTNER_CENTER_RESOURCE, startEmulator } from '../../src/emulator/index.js';
 import type { Emulator, MintOptions } from '../../src/emulator/index.js';
+import { startedForFile } from './for-file.js';
+
+/**
+ * The emulator of a test file (or of the `describe` block this is called in): started in test mode
+ * (its request log on) before the first test, closed after the last (see `startedForFile`).
+ */
+export function startEmulatorForFile(): Emulator {
+  return startedForFile('the emulator', () => startEmulator({ testMode: true }), (emulator) => emulator.close());
+}
 
 /** A delegated token as the gateway would hold after On-Behalf-Of for Partner Center. */
 export function partnerCenterToken(emulator: Emulator, opts: MintOptions = {}): Promise<string> {

@@ -6,6 +6,7 @@ import { loadConfig, withEmulator, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/server.js';
 import { startEmulator, ALL_GATEWAY_SCOPES, EMULATOR_GATEWAY_AUDIENCE, type Emulator, type MintOptions } from '../../src/emulator/index.js';
+import { startedForFile } from './for-file.js';
 
 /** A delegated token's scopes with every gateway permission. */
 export const ALL_DELEGATED = ALL_GATEWAY_SCOPES;
@@ -125,4 +126,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (!options.emulator) await emulator.close();
     },
   };
+}
+
+/**
+ * The gateway stack of a test file (or of the `describe` block this is called in): started before the
+ * first test, closed after the last (see `startedForFile`).
+ */
+export function startStackForFile(options: StackOptions = {}): Stack {
+  return startedForFile('the gateway stack', () => startStack(options), (stack) => stack.close());
 }
