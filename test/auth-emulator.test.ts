@@ -2,25 +2,21 @@
  * src/auth/ against the embedded emulator, configured exactly as `UPSTREAM=emulator` (`npm start`) does:
  * plain-http authority, the emulator's issuer template and JWKS.
  */
-import { loadConfig, withEmulator, type Config } from '../src/config.js';
+import type { Config } from '../src/config.js';
 import { createTokenVerifier } from '../src/auth/token-verifier.js';
 import { createUpstreamTokenSource } from '../src/auth/upstream-tokens.js';
 import { decodeJwt } from 'jose';
-import { startEmulator, EMULATOR_GATEWAY_AUDIENCE, seedData, type Emulator } from '../src/emulator/index.js';
+import { seedData } from '../src/emulator/index.js';
+import { startEmulatorForFile } from './helpers/emulator-fixtures.js';
+import { emulatorConfig } from './helpers/stack.js';
 
 describe('auth against the emulator', () => {
-  let emulator: Emulator;
+  const emulator = startEmulatorForFile();
   let config: Config;
 
-  beforeAll(async () => {
-    emulator = await startEmulator({ testMode: true });
-    const env = {};
-    config = withEmulator(
-      loadConfig(env),
-      { url: emulator.url, issuerTemplate: emulator.issuerTemplate, jwksUrl: emulator.jwksUrl, audience: EMULATOR_GATEWAY_AUDIENCE },
-    );
+  beforeAll(() => {
+    config = emulatorConfig({}, emulator);
   });
-  afterAll(() => emulator.close());
 
   const verifier = () => createTokenVerifier({ issuers: config.auth.issuers, audience: config.auth.audience, jwksUrl: config.auth.jwksUrl });
 

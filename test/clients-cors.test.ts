@@ -9,7 +9,7 @@
 import { ConfigError, loadConfig } from '../src/config.js';
 import { CORS_ALLOWED_HEADERS, createOriginCheck, HOSTED_SANDBOX_ORIGIN } from '../src/plugins/cors.js';
 import { clientIdentity } from '../src/plugins/request-log.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { startStackForFile, type Stack } from './helpers/stack.js';
 
 const SANDBOX = 'https://studio.apollographql.com';
 /** What Apollo Client with `clientAwareness`, Apollo iOS/Kotlin and an instrumented page send. */
@@ -41,11 +41,7 @@ function allowedHeaders(response: Response): string[] {
 }
 
 describe('CORS outside production, no configuration', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(() => stack.close());
+  const stack = startStackForFile();
 
   it("answers hosted Sandbox's preflight with its origin and every header it and Apollo's clients send", async () => {
     const response = await preflight(stack, SANDBOX);
@@ -116,11 +112,7 @@ describe('CORS outside production, no configuration', () => {
 });
 
 describe('CORS_ORIGINS outside production', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { CORS_ORIGINS: 'https://app.contoso.example' } });
-  });
-  afterAll(() => stack.close());
+  const stack = startStackForFile({ env: { CORS_ORIGINS: 'https://app.contoso.example' } });
 
   it('adds to the defaults instead of replacing them', async () => {
     for (const origin of ['https://app.contoso.example', SANDBOX, 'http://localhost:5173']) {
@@ -131,11 +123,7 @@ describe('CORS_ORIGINS outside production', () => {
 });
 
 describe('CORS in production', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { NODE_ENV: 'production', UPSTREAM: 'microsoft', CORS_ORIGINS: 'https://app.contoso.example' } });
-  });
-  afterAll(() => stack.close());
+  const stack = startStackForFile({ env: { NODE_ENV: 'production', UPSTREAM: 'microsoft', CORS_ORIGINS: 'https://app.contoso.example' } });
 
   it('grants CORS_ORIGINS and nothing else: neither hosted Sandbox nor localhost', async () => {
     const granted = await preflight(stack, 'https://app.contoso.example');

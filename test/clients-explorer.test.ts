@@ -3,18 +3,16 @@
  * the dev token prefilled on the emulator. The plain-HTTP checks run everywhere; the headless-Chromium
  * check runs `scripts/explorer-screenshot.mjs` where Chromium is installed, and always in CI (test/helpers/chromium.ts).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { loadConfig, withEmulator } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { createGateway, type Gateway } from '../src/server.js';
-import { EMULATOR_GATEWAY_AUDIENCE, startEmulator, type Emulator } from '../src/emulator/index.js';
 import { EXPLORER_ASSETS_PATH, prefersHtml } from '../src/plugins/explorer.js';
 import { CHROMIUM, describeWithChromium } from './helpers/chromium.js';
+import { startMain } from './helpers/main-process.js';
+import { startStackForFile } from './helpers/stack.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
@@ -22,25 +20,10 @@ const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,im
 const ABSOLUTE_URL = /(?:https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/i;
 
 describe('explorer over HTTP', () => {
-  let emulator: Emulator;
-  let gateway: Gateway;
+  const stack = startStackForFile({ env: { LOG_LEVEL: 'silent' }, explorer: { defaultHeaders: { Authorization: 'Bearer dev-token-for-the-test' } } });
   let url: string;
-  beforeAll(async () => {
-    emulator = await startEmulator({ testMode: true });
-    const env = { PORT: '0', LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '0', METRICS_PORT: '0' };
-    const config = withEmulator(
-      loadConfig(env),
-      { url: emulator.url, issuerTemplate: emulator.issuerTemplate, jwksUrl: emulator.jwksUrl, audience: EMULATOR_GATEWAY_AUDIENCE },
-    );
-    gateway = await createGateway(config, {
-      logger: createLogger({ level: 'silent' }),
-      explorer: { defaultHeaders: { Authorization: 'Bearer dev-token-for-the-test' } },
-    });
-    url = await gateway.listen();
-  });
-  afterAll(async () => {
-    await gateway.close();
-    await emulator.close();
+  beforeAll(() => {
+    url = stack.url;
   });
 
   const page = () => fetch(`${url}/graphql`, { headers: { accept: BROWSER_ACCEPT } });
@@ -140,24 +123,17 @@ describe('prefersHtml', () => {
 
 describe('explorer from `npm start` (dist/src/main.js on the emulator)', () => {
   it('opens with the dev token printed at start-up already in its headers', async () => {
-    const child = spawn(process.execPath, ['dist/src/main.js'], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', PORT: '0', EMULATOR_PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const main = startMain({ METRICS_PORT: '0', LOG_LEVEL: 'silent' });
     try {
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const deadline = Date.now() + 20_000;
-      while (!/Bearer [\w.-]+"\}/.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await main.waitFor(/Bearer [\w.-]+"\}/, 20_000);
+      const output = main.stdout();
       const base = /listening on (http:\/\/\S+)/.exec(output)?.[1];
       const token = /"Bearer ([\w.-]+)"\}/.exec(output)?.[1];
       expect(base && token).toBeTruthy();
       const html = await (await fetch(`${base}/graphql`, { headers: { accept: BROWSER_ACCEPT } })).text();
       expect(html).toContain(`Bearer ${token}`);
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      await main.stop();
     }
   });
 });

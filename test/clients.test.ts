@@ -17,7 +17,7 @@ import {
   SupportDocument,
   UsersDocument,
 } from '../examples/generated/graphql.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { startStackForFile } from './helpers/stack.js';
 
 interface Call {
   method: string;
@@ -35,12 +35,8 @@ function recordingFetch(calls: Call[]): typeof fetch {
   };
 }
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack();
-});
+const stack = startStackForFile();
 beforeEach(() => stack.emulator.reset());
-afterAll(() => stack.close());
 
 const upstreamCalls = () => stack.emulator.requests().filter((r) => r.service === 'partner-center' || r.service === 'graph');
 

@@ -1,5 +1,5 @@
 import { seedData } from '../src/emulator/index.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { startStackForFile } from './helpers/stack.js';
 
 const USER_FIELDS = 'id customerId userPrincipalName firstName lastName displayName usageLocation state userDomainType softDeletionTime';
 const GET = `query Get($c: ID!, $u: ID!) { customerUser(customerId: $c, userId: $u) { ${USER_FIELDS} } }`;
@@ -15,12 +15,8 @@ const userId = customer.userIds[0]!;
 const MISSING = '00000000-0000-4000-8000-000000000001';
 
 describe('customer users', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
+  const stack = startStackForFile();
   beforeEach(() => stack.emulator.reset());
-  afterAll(() => stack.close());
 
   const patches = () => stack.emulator.requests({ service: 'partner-center', method: 'PATCH' });
 

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { seedData, startEmulator } from '../src/emulator/index.js';
-import type { Emulator } from '../src/emulator/index.js';
-import { call, graphToken, partnerCenterToken } from './helpers/emulator-fixtures.js';
+import { seedData } from '../src/emulator/index.js';
+import { call, graphToken, partnerCenterToken, startEmulatorForFile } from './helpers/emulator-fixtures.js';
 
-let emulator: Emulator;
+const emulator = startEmulatorForFile();
 let pcToken: string;
 let graph: string;
 const customer = seedData.customers[0]!;
@@ -11,11 +10,9 @@ const userPath = `/v1/customers/${customer.id}/users/${customer.userIds[0]}`;
 const profilePath = `/beta/directory/externalUserProfiles/${seedData.externalUserProfileIds[0]}`;
 
 beforeAll(async () => {
-  emulator = await startEmulator({ testMode: true });
   pcToken = await partnerCenterToken(emulator);
   graph = await graphToken(emulator);
 });
-afterAll(() => emulator.close());
 beforeEach(() => emulator.reset());
 
 describe('fault injection', () => {

@@ -1,18 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { seedData, startEmulator } from '../src/emulator/index.js';
-import type { Emulator } from '../src/emulator/index.js';
-import { call, graphToken } from './helpers/emulator-fixtures.js';
+import { seedData } from '../src/emulator/index.js';
+import { call, graphToken, startEmulatorForFile } from './helpers/emulator-fixtures.js';
 
-let emulator: Emulator;
+const emulator = startEmulatorForFile();
 let token: string;
 const profileId = seedData.externalUserProfileIds[0]!;
 const profilePath = `/beta/directory/externalUserProfiles/${profileId}`;
 
 beforeAll(async () => {
-  emulator = await startEmulator({ testMode: true });
   token = await graphToken(emulator);
 });
-afterAll(() => emulator.close());
 beforeEach(() => emulator.reset());
 
 describe('Graph externalUserProfiles', () => {

@@ -8,16 +8,10 @@ import {
   seedData,
   startEmulator,
 } from '../src/emulator/index.js';
-import type { Emulator } from '../src/emulator/index.js';
 import { main as tokenCli, parseTokenCliArgs } from '../src/emulator/token-cli.js';
-import { call, partnerCenterToken } from './helpers/emulator-fixtures.js';
+import { call, partnerCenterToken, startEmulatorForFile } from './helpers/emulator-fixtures.js';
 
-let emulator: Emulator;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ testMode: true });
-});
-afterAll(() => emulator.close());
+const emulator = startEmulatorForFile();
 
 /** POSTs a form to the emulator's token endpoint, as msal-node does. */
 async function tokenRequest(tenant: string, form: Record<string, string>): Promise<{ status: number; body: any }> {

@@ -1,17 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { seedData, startEmulator } from '../src/emulator/index.js';
-import type { Emulator } from '../src/emulator/index.js';
-import { call, partnerCenterToken } from './helpers/emulator-fixtures.js';
+import { seedData } from '../src/emulator/index.js';
+import { call, partnerCenterToken, startEmulatorForFile } from './helpers/emulator-fixtures.js';
 
-let emulator: Emulator;
+const emulator = startEmulatorForFile();
 let token: string;
 const [contoso, northwind] = seedData.customers;
 
 beforeAll(async () => {
-  emulator = await startEmulator({ testMode: true });
   token = await partnerCenterToken(emulator);
 });
-afterAll(() => emulator.close());
 beforeEach(() => emulator.reset());
 
 describe('Partner Center support profile', () => {

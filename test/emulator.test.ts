@@ -7,16 +7,10 @@ import {
   seedData,
   startEmulator,
 } from '../src/emulator/index.js';
-import type { Emulator } from '../src/emulator/index.js';
 import { createSeedState } from '../src/emulator/seed-data.js';
-import { call, graphToken, partnerCenterToken } from './helpers/emulator-fixtures.js';
+import { call, graphToken, partnerCenterToken, startEmulatorForFile } from './helpers/emulator-fixtures.js';
 
-let emulator: Emulator;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ testMode: true });
-});
-afterAll(() => emulator.close());
+const emulator = startEmulatorForFile();
 
 describe('emulator public API', () => {
   it('exposes its URLs on loopback', () => {

@@ -1,5 +1,5 @@
 import { seedData } from '../src/emulator/index.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { startStack, startStackForFile } from './helpers/stack.js';
 
 const FIELDS = 'id displayName companyName department jobTitle isDiscoverable isEnabled supervisorId address { city street postalCode countryOrRegion officeLocation state }';
 const GET = `query Get($id: ID!) { externalUserProfile(id: $id) { ${FIELDS} } }`;
@@ -14,12 +14,8 @@ function aliasedReads(profileIds: readonly string[]): string {
 }
 
 describe('external user profiles', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { MAX_ALIASES: '100', MAX_COST: '100000', MAX_TOKENS: '10000' } });
-  });
+  const stack = startStackForFile({ env: { MAX_ALIASES: '100', MAX_COST: '100000', MAX_TOKENS: '10000' } });
   beforeEach(() => stack.emulator.reset());
-  afterAll(() => stack.close());
 
   const graphCalls = () => stack.emulator.requests({ service: 'graph' }).filter((r) => r.batchOf === undefined);
 

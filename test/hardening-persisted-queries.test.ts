@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createGateway } from '../src/server.js';
 import { parsePersistedQueryManifest } from '../src/plugins/persisted-queries.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { startStack, startStackForFile, type Stack } from './helpers/stack.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -64,11 +64,7 @@ function postByHash(stack: Stack, hash: string) {
 const upstreamCalls = (stack: Stack) => stack.emulator.requests().filter((r) => r.service === 'partner-center' || r.service === 'graph');
 
 describe('PERSISTED_QUERIES=allow (default): APQ', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(() => stack.close());
+  const stack = startStackForFile();
 
   it('answers an unknown hash PERSISTED_QUERY_NOT_FOUND, then runs it by hash once registered', async () => {
     const first = await getByHash(stack, sha256(OTHER));
@@ -117,11 +113,7 @@ describe('PERSISTED_QUERIES=allow (default): APQ', () => {
 });
 
 describe('PERSISTED_QUERIES=allow with a manifest', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { PERSISTED_QUERIES: 'allow', PERSISTED_QUERIES_MANIFEST: manifestPath } });
-  });
-  afterAll(() => stack.close());
+  const stack = startStackForFile(() => ({ env: { PERSISTED_QUERIES: 'allow', PERSISTED_QUERIES_MANIFEST: manifestPath } }));
 
   it("accepts the manifest's ids as persisted query hashes, SHA-256 or not", async () => {
     expect((await getByHash(stack, sha256(SUPPORT))).body.data?.supportProfile.id).toEqual(expect.any(String));
@@ -136,12 +128,8 @@ describe('PERSISTED_QUERIES=allow with a manifest', () => {
 });
 
 describe('PERSISTED_QUERIES=only', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { PERSISTED_QUERIES: 'only', PERSISTED_QUERIES_MANIFEST: manifestPath } });
-  });
+  const stack = startStackForFile(() => ({ env: { PERSISTED_QUERIES: 'only', PERSISTED_QUERIES_MANIFEST: manifestPath } }));
   beforeEach(() => stack.emulator.clearRequests());
-  afterAll(() => stack.close());
 
   it('runs manifest operations by id', async () => {
     expect((await getByHash(stack, sha256(SUPPORT))).body.data?.supportProfile.id).toEqual(expect.any(String));

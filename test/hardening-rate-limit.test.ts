@@ -1,6 +1,6 @@
 import { rateLimitKey } from '../src/plugins/rate-limit.js';
 import { InMemoryRateLimitStore, type RateLimitDecision } from '../src/state/rate-limit.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { startStack, startStackForFile } from './helpers/stack.js';
 
 describe('InMemoryRateLimitStore (token bucket)', () => {
   const allowed = (d: RateLimitDecision) => d.allowed;
@@ -54,11 +54,7 @@ describe('InMemoryRateLimitStore (token bucket)', () => {
 });
 
 describe('rate limit over HTTP (RATE_LIMIT_PER_MINUTE=5)', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { RATE_LIMIT_PER_MINUTE: '5' } });
-  });
-  afterAll(() => stack.close());
+  const stack = startStackForFile({ env: { RATE_LIMIT_PER_MINUTE: '5' } });
 
   const upstreamCalls = () => stack.emulator.requests().filter((r) => r.service === 'partner-center' || r.service === 'graph');
 
@@ -127,11 +123,7 @@ describe('rate limit off (RATE_LIMIT_PER_MINUTE=0)', () => {
 });
 
 describe('rate limit behind a reverse proxy (TRUST_PROXY=1)', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { RATE_LIMIT_PER_MINUTE: '1', TRUST_PROXY: '1' } });
-  });
-  afterAll(() => stack.close());
+  const stack = startStackForFile({ env: { RATE_LIMIT_PER_MINUTE: '1', TRUST_PROXY: '1' } });
 
   it('keys anonymous callers by their forwarded address, not the proxy', async () => {
     const ask = (client: string) => stack.graphql('{ viewer { authenticated } }', undefined, { token: null, headers: { 'x-forwarded-for': client } });

@@ -4,7 +4,7 @@
  * timeouts keep the tests short; raw sockets on 127.0.0.1 speak the HTTP by hand.
  */
 import { connect, type Socket } from 'node:net';
-import { startStack, type Stack } from './helpers/stack.js';
+import { startStackForFile } from './helpers/stack.js';
 
 /** Opens a raw socket to the gateway and collects what it answers until the gateway closes it. */
 async function open(url: string): Promise<{ socket: Socket; closed: Promise<string> }> {
@@ -19,11 +19,7 @@ async function open(url: string): Promise<{ socket: Socket; closed: Promise<stri
 }
 
 describe('slow clients', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { REQUEST_TIMEOUT_MS: '400', HEADERS_TIMEOUT_MS: '300', MAX_CONNECTIONS: '4' } });
-  });
-  afterAll(() => stack.close());
+  const stack = startStackForFile({ env: { REQUEST_TIMEOUT_MS: '400', HEADERS_TIMEOUT_MS: '300', MAX_CONNECTIONS: '4' } });
 
   it('cuts off a client that sends its body one byte at a time (408, connection closed)', async () => {
     const { socket, closed } = await open(stack.url);

@@ -1,6 +1,6 @@
 import { getIntrospectionQuery } from 'graphql';
 import { seedData } from '../src/emulator/index.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { startStack, startStackForFile, type Stack } from './helpers/stack.js';
 
 /** Requests the gateway sent to Partner Center or Graph (token-issuer traffic is not an upstream call). */
 const upstreamCalls = (stack: Stack) => stack.emulator.requests().filter((r) => r.service === 'partner-center' || r.service === 'graph');
@@ -15,12 +15,8 @@ function deepQuery(depth: number): string {
 }
 
 describe('hostile queries (default limits)', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
+  const stack = startStackForFile();
   beforeEach(() => stack.emulator.clearRequests());
-  afterAll(() => stack.close());
 
   /** Sends `query`, expects a refusal with `code` and no upstream call, and returns the error message. */
   async function expectRefused(query: string, status: number, code: string): Promise<string> {
@@ -170,11 +166,7 @@ describe('hostile queries (default limits)', () => {
 });
 
 describe('hardening in production', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { NODE_ENV: 'production', UPSTREAM: 'microsoft', CORS_ORIGINS: 'https://app.contoso.example' } });
-  });
-  afterAll(() => stack.close());
+  const stack = startStackForFile({ env: { NODE_ENV: 'production', UPSTREAM: 'microsoft', CORS_ORIGINS: 'https://app.contoso.example' } });
 
   it('serves no explorer: a browser GET gets no HTML', async () => {
     const response = await fetch(`${stack.url}/graphql`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import parsePrometheusTextFormat, { type ParsedFamily, type ParsedSample } from 'parse-prometheus-text-format';
 import { seedData } from '../src/emulator/index.js';
 import { OperationNameLimiter } from '../src/plugins/metrics/metrics.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { startStack, startStackForFile, type Stack } from './helpers/stack.js';
 
 const SUPPORT = 'query Support { supportProfile { id email } }';
 const BAD_EMAIL = 'mutation BadEmail { updateSupportProfile(input: { email: "not an e-mail" }) { id } }';
@@ -58,11 +58,7 @@ const sumOf = (families: Map<string, ParsedFamily>, name: string, labels: Record
   families.has(`${name}_sum`) ? valueOf(families, `${name}_sum`, labels) : 0;
 
 describe('metrics', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ metrics: true });
-  });
-  afterAll(() => stack.close());
+  const stack = startStackForFile({ metrics: true });
 
   it('serves GET /metrics on its own port in the Prometheus text format, with the default metrics unprefixed', async () => {
     expect(stack.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
@@ -146,11 +142,7 @@ describe('metrics', () => {
 });
 
 describe('metrics with a rate limit', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ metrics: true, env: { RATE_LIMIT_PER_MINUTE: '1' } });
-  });
-  afterAll(() => stack.close());
+  const stack = startStackForFile({ metrics: true, env: { RATE_LIMIT_PER_MINUTE: '1' } });
 
   it('counts refused callers in gateway_rate_limited_total and their RATE_LIMITED errors', async () => {
     await stack.graphql('{ viewer { authenticated } }');

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { seedData } from '../src/emulator/index.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { startStack, startStackForFile, type Stack } from './helpers/stack.js';
 
 const SUPPORT = 'query Support { supportProfile { id email } }';
 const SERVER = 2;
@@ -179,11 +179,7 @@ describe('tracing over OTLP/HTTP (http/protobuf, the default)', () => {
 });
 
 describe('tracing off', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(() => stack.close());
+  const stack = startStackForFile();
 
   it('forwards an inbound traceparent and tracestate upstream unchanged, on every try', async () => {
     const { traceparent } = inbound();

@@ -1,5 +1,5 @@
 import { seedData } from '../src/emulator/index.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { startStackForFile } from './helpers/stack.js';
 
 const PROFILE = 'query { supportProfile { id email telephone website } }';
 const UPDATE = `mutation Update($input: UpdateSupportProfileInput!) {
@@ -8,12 +8,8 @@ const UPDATE = `mutation Update($input: UpdateSupportProfileInput!) {
 const PUT_PATH = '/v1/profiles/supportprofile';
 
 describe('support profile', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
+  const stack = startStackForFile();
   beforeEach(() => stack.emulator.reset());
-  afterAll(() => stack.close());
 
   const puts = () => stack.emulator.requests({ service: 'partner-center', method: 'PUT' });
 

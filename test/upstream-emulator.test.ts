@@ -3,8 +3,7 @@
  * the same fault scenarios as the local-server tests, plus real paging, `$batch` and idempotency.
  */
 import { randomUUID } from 'node:crypto';
-import { GRAPH_RESOURCE, PARTNER_CENTER_RESOURCE, seedData, startEmulator } from '../src/emulator/index.js';
-import type { Emulator } from '../src/emulator/index.js';
+import { GRAPH_RESOURCE, PARTNER_CENTER_RESOURCE, seedData } from '../src/emulator/index.js';
 import { createUpstreamTransport } from '../src/upstream/transport.js';
 import type { UpstreamCaller, UpstreamTransport } from '../src/upstream/transport.js';
 import { createPartnerCenterClient } from '../src/upstream/partner-center.js';
@@ -12,17 +11,12 @@ import { createGraphClient } from '../src/upstream/graph.js';
 import { UpstreamError } from '../src/errors.js';
 import { BadUserInputError } from '../src/errors.js';
 import { rejectionOf } from './helpers/rejection.js';
+import { startEmulatorForFile } from './helpers/emulator-fixtures.js';
 
-let emulator: Emulator;
+const emulator = startEmulatorForFile();
 let transport: UpstreamTransport;
 const sleeps: number[] = [];
 
-beforeAll(async () => {
-  emulator = await startEmulator({ testMode: true });
-});
-afterAll(async () => {
-  await emulator.close();
-});
 beforeEach(() => {
   emulator.reset();
   sleeps.length = 0;

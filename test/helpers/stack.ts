@@ -41,7 +41,7 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export interface StackOptions extends Pick<GatewayOptions, 'plugins'> {
+export interface StackOptions extends Pick<GatewayOptions, 'plugins' | 'explorer'> {
   /** Environment overrides, as strings, as the process would read them. */
   env?: Record<string, string>;
   /** An emulator to share (another replica's); `close()` leaves it running. @default a new one */
@@ -72,6 +72,16 @@ export function microsoftEnvFor(emulator: Emulator): Record<string, string> {
   };
 }
 
+/** The config of a gateway on `emulator` with `UPSTREAM=emulator`, as main.ts builds it once its emulator listens. */
+export function emulatorConfig(env: Record<string, string>, emulator: Emulator): Config {
+  return withEmulator(loadConfig(env), {
+    url: emulator.url,
+    issuerTemplate: emulator.issuerTemplate,
+    jwksUrl: emulator.jwksUrl,
+    audience: EMULATOR_GATEWAY_AUDIENCE,
+  });
+}
+
 /** `env.UPSTREAM: 'microsoft'` points every upstream and auth URL at the emulator ({@link microsoftEnvFor}). */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const emulator = options.emulator ?? (await startEmulator({ testMode: true }));
@@ -81,17 +91,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...(microsoft ? microsoftEnvFor(emulator) : {}),
     ...options.env,
   };
-  const config = microsoft
-    ? loadConfig(env)
-    : withEmulator(
-        loadConfig(env),
-        { url: emulator.url, issuerTemplate: emulator.issuerTemplate, jwksUrl: emulator.jwksUrl, audience: EMULATOR_GATEWAY_AUDIENCE },
-      );
+  const config = microsoft ? loadConfig(env) : emulatorConfig(env, emulator);
   const logs: string[] = [];
   const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => void logs.push(line) } });
   const gateway = await createGateway(config, {
     logger,
     plugins: options.plugins,
+    explorer: options.explorer,
     // An explicit METRICS_PORT is the config's to apply; otherwise off, or ephemeral with `metrics: true`.
     metricsListener: options.metrics ? { port: 0 } : options.env?.METRICS_PORT !== undefined ? undefined : false,
   });
@@ -130,8 +136,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
 /**
  * The gateway stack of a test file (or of the `describe` block this is called in): started before the
- * first test, closed after the last (see `startedForFile`).
+ * first test, closed after the last (see `startedForFile`). Pass a function for options that an
+ * earlier `beforeAll` prepares (a manifest file, a receiver's URL): it is called at start.
  */
-export function startStackForFile(options: StackOptions = {}): Stack {
-  return startedForFile('the gateway stack', () => startStack(options), (stack) => stack.close());
+export function startStackForFile(options: StackOptions | (() => StackOptions) = {}): Stack {
+  return startedForFile('the gateway stack', () => startStack(typeof options === 'function' ? options() : options), (stack) => stack.close());
 }
