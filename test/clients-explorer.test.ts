@@ -123,7 +123,7 @@ describe('prefersHtml', () => {
 
 describe('explorer from `npm start` (dist/src/main.js on the emulator)', () => {
   it('opens with the dev token printed at start-up already in its headers', async () => {
-    const main = startMain({ METRICS_PORT: '0', LOG_LEVEL: 'silent' });
+    const main = startMain({ LOG_LEVEL: 'silent' });
     try {
       await main.waitFor(/Bearer [\w.-]+"\}/, 20_000);
       const output = main.stdout();

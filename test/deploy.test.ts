@@ -3,7 +3,7 @@
  * dependencies alone into a copy of the built tree and starting it with the Dockerfile's exact CMD; the
  * compose and Kubernetes files are checked against the config schema and the server's probes.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envSchema } from '../src/config.js';
 import { EMULATOR_GATEWAY_AUDIENCE, startEmulator } from '../src/emulator/index.js';
+import { startMain } from './helpers/main-process.js';
 import { startStack } from './helpers/stack.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -157,7 +158,6 @@ describe('the image contents (production dependencies only, the exact CMD)', () 
       });
     });
     const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '',
       ...imageEnv,
       HOST: '127.0.0.1',
       PORT: '0',
@@ -172,19 +172,9 @@ describe('the image contents (production dependencies only, the exact CMD)', () 
     };
     // `node` is the Node this suite runs on (.ci/run runs it on 24 and on 22.15), not whatever PATH finds first.
     const command = cmd[0] === 'node' ? process.execPath : cmd[0]!;
-    const child = spawn(command, cmd.slice(1), { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const main = startMain(env, { cwd: dir, command: [command, ...cmd.slice(1)] });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let output = '';
-        child.stdout!.on('data', (chunk: Buffer) => {
-          output += chunk.toString();
-          const match = /listening on (http:\/\/\S+)/.exec(output);
-          if (match) resolve(match[1]!);
-        });
-        child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        void exited.then((code) => reject(new Error(`the gateway exited (${code}):\n${output}`)));
-      });
+      const url = await main.listening();
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: 'ok' });
@@ -192,10 +182,9 @@ describe('the image contents (production dependencies only, the exact CMD)', () 
       const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
       expect(metrics.status).toBe(200);
       expect(await metrics.text()).toMatch(/^gateway_http_request_duration_seconds_count\{/m);
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await main.stop()).toBe(0);
     } finally {
-      child.kill('SIGKILL');
+      main.child.kill('SIGKILL');
       await emulator.close();
     }
   });

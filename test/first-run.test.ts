@@ -3,14 +3,11 @@
  * curl line that works as pasted), a port already in use names the variable that moves it, `npm start`
  * compiles only src/, and the README shows the commands that work (`TOKEN=$(npm run -s token)`).
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
+import { repoRoot as root, runMain, startMain } from './helpers/main-process.js';
 
 /** Splits a shell command line of words and single-quoted strings (what the banner prints). */
 function shellWords(line: string): string[] {
@@ -41,22 +38,12 @@ async function runCurl(line: string): Promise<Response> {
 
 /** Starts `dist/src/main.js` on ephemeral ports and resolves to its banner once printed in full. */
 async function startAndReadBanner(): Promise<{ banner: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', PORT: '0', EMULATOR_PORT: '0', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const exited = once(child, 'exit');
-  while (!/Example ids/.test(stdout)) {
-    await Promise.race([once(child.stdout, 'data'), exited.then(() => Promise.reject(new Error(`exited early: ${stdout}`)))]);
-  }
+  const main = startMain({ LOG_LEVEL: 'warn' });
+  await main.waitFor(/Example ids/);
   return {
-    banner: stdout,
+    banner: main.stdout(),
     async stop() {
-      child.kill('SIGTERM');
-      await exited;
+      await main.stop();
     },
   };
 }
@@ -102,13 +89,7 @@ describe('a port already in use', () => {
   });
   afterAll(() => new Promise<void>((resolve) => holder.close(() => resolve())));
 
-  const run = (env: Record<string, string>) =>
-    spawnSync(process.execPath, ['dist/src/main.js'], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+  const run = (env: Record<string, string>) => runMain({ LOG_LEVEL: 'warn', ...env }, 30_000);
 
   it("names PORT in one line when the gateway's port is taken", () => {
     const result = run({ PORT: String(busy), EMULATOR_PORT: '0' });

@@ -26,7 +26,7 @@ describe('graceful shutdown', () => {
 
 describe('process lifecycle', () => {
   it('starts on the emulator with no configuration, serves viewer, and exits 0 on SIGTERM', async () => {
-    const main = startMain({ METRICS_PORT: '0', LOG_LEVEL: 'warn' });
+    const main = startMain({ LOG_LEVEL: 'warn' });
     try {
       const url = await main.listening();
       const token = /"Authorization": "Bearer ([^"]+)"/.exec(main.stdout())?.[1];

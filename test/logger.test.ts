@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { createLogger } from '../src/logger.js';
+import { startMain } from './helpers/main-process.js';
 
 function capture() {
   const lines: string[] = [];
@@ -40,34 +38,10 @@ describe('logger', () => {
  * as `npm start` runs it, on its embedded emulator.
  */
 describe('request log lines of the running gateway', () => {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-
   async function startGateway() {
-    const child = spawn(process.execPath, ['dist/src/main.js'], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', PORT: '0', EMULATOR_PORT: '0', LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-    /** Resolves once stdout satisfies `test`; rejects after `withinMs` (a guard, so the child is always stopped). */
-    const waitFor = async (test: (out: string) => boolean, withinMs = 10_000): Promise<void> => {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`not in stdout within ${withinMs} ms:\n${stdout}`)), withinMs);
-      });
-      try {
-        while (!test(stdout)) {
-          await Promise.race([once(child.stdout, 'data'), deadline, exited.then(() => Promise.reject(new Error(`exited: ${stdout}`)))]);
-        }
-      } finally {
-        clearTimeout(timer);
-      }
-    };
+    const main = startMain({ LOG_LEVEL: 'info' });
     // Start-up on a loaded machine (the whole suite in parallel) can take a while.
-    await waitFor((out) => /listening on http:\/\/\S+/.test(out), 45_000);
-    const url = /listening on (http:\/\/\S+)/.exec(stdout)![1]!;
+    const url = await main.listening(45_000);
     const request = async (correlationId: string) => {
       const res = await fetch(`${url}/graphql`, {
         method: 'POST',
@@ -77,12 +51,13 @@ describe('request log lines of the running gateway', () => {
       await res.arrayBuffer();
     };
     const requestLines = () =>
-      stdout
+      main
+        .stdout()
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as { msg?: string; correlationId?: string })
         .filter((l) => l.msg === 'request completed');
-    return { child, exited, waitFor, request, requestLines, stdout: () => stdout };
+    return { ...main, request, requestLines };
   }
 
   it('writes a request line out while the gateway is idle (the flush timer, not a full batch)', async () => {
@@ -91,7 +66,7 @@ describe('request log lines of the running gateway', () => {
       const id = randomUUID();
       await gw.request(id);
       // One line is far below the batch size: only the timer writes it.
-      await gw.waitFor((out) => out.includes(id));
+      await gw.waitFor(new RegExp(id), 10_000);
       expect(gw.requestLines().map((l) => l.correlationId)).toContain(id);
     } finally {
       gw.child.kill('SIGTERM');

@@ -4,14 +4,12 @@
  * traffic: a success, a BAD_USER_INPUT, an upstream 503 retried then successful, a batched read, a
  * rate-limited caller.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import parsePrometheusTextFormat, { type ParsedFamily, type ParsedSample } from 'parse-prometheus-text-format';
 import { seedData } from '../src/emulator/index.js';
 import { OperationNameLimiter } from '../src/plugins/metrics/metrics.js';
+import { startMain } from './helpers/main-process.js';
 import { startStack, startStackForFile, type Stack } from './helpers/stack.js';
 
 const SUPPORT = 'query Support { supportProfile { id email } }';
@@ -191,18 +189,10 @@ describe('metrics from `npm start` (dist/src/main.js on the emulator)', () => {
     const metricsPort = (probe.address() as AddressInfo).port;
     await new Promise((resolve) => probe.close(resolve));
 
-    const child = spawn(process.execPath, ['dist/src/main.js'], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      env: { PATH: process.env.PATH ?? '', PORT: '0', EMULATOR_PORT: '0', METRICS_PORT: String(metricsPort), LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = once(child, 'exit');
+    const main = startMain({ METRICS_PORT: String(metricsPort), LOG_LEVEL: 'silent' });
     try {
-      let stdout = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      while (!/"Authorization": "Bearer [^"]+"/.test(stdout)) {
-        await Promise.race([once(child.stdout, 'data'), exited.then(() => Promise.reject(new Error(`exited early: ${stdout}`)))]);
-      }
+      await main.waitFor(/"Authorization": "Bearer [^"]+"/);
+      const stdout = main.stdout();
       expect(stdout).toContain(`Metrics (Prometheus text format): http://127.0.0.1:${metricsPort}/metrics`);
       const url = /listening on (http:\/\/\S+)/.exec(stdout)![1]!;
       const token = /"Authorization": "Bearer ([^"]+)"/.exec(stdout)![1]!;
@@ -220,8 +210,8 @@ describe('metrics from `npm start` (dist/src/main.js on the emulator)', () => {
       expect(response.status).toBe(200);
       expect(await operations()).toBe(before + 1);
     } finally {
-      child.kill('SIGTERM');
+      main.child.kill('SIGTERM');
     }
-    expect((await exited)[0]).toBe(0);
+    expect((await main.exited)[0]).toBe(0);
   });
 });

@@ -2,7 +2,8 @@
  * The built gateway as a process, `node dist/src/main.js` as `npm start` runs it, for the tests of what
  * only a process shows: start-up lines and the banner, refusals and exit codes, signals and draining.
  * Needs the build (`npm test` compiles first). The child's environment is PATH, ephemeral ports for the
- * gateway and its embedded emulator (`PORT=0`, `EMULATOR_PORT=0`), and what the test sets, which wins.
+ * gateway and its embedded emulator (`PORT=0`, `EMULATOR_PORT=0`), metrics off (`METRICS_PORT=0`: the
+ * default 9464 would collide between test files running in parallel), and what the test sets, which wins.
  */
 import { spawn, spawnSync, type ChildProcessByStdio, type SpawnSyncReturns } from 'node:child_process';
 import type { Readable } from 'node:stream';
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 function childEnv(env: Record<string, string>): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', PORT: '0', EMULATOR_PORT: '0', ...env };
+  return { PATH: process.env.PATH ?? '', PORT: '0', EMULATOR_PORT: '0', METRICS_PORT: '0', ...env };
 }
 
 /**
