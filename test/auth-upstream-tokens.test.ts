@@ -1,11 +1,11 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { INetworkModule, NetworkResponse } from '@azure/msal-node';
 import { loadConfig, type Config } from '../src/config.js';
 import { AuthenticationError, ForbiddenError, GatewayError } from '../src/errors.js';
 import { TokenExchangeFailedError, TokenExchangeUnavailableError } from '../src/errors.js';
 import { expandPermissions, type Principal, type PrincipalKind } from '../src/auth/principal.js';
 import { createUpstreamTokenSource, type UpstreamTokenSourceOptions } from '../src/auth/upstream-tokens.js';
+import { listenOnLoopback, type LoopbackServer } from './helpers/loopback.js';
 
 const TENANT_A = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const TENANT_B = '0b5e6a1c-2d3f-4a5b-8c7d-9e0f1a2b3c4d';
@@ -31,6 +31,7 @@ class FakeTokenEndpoint {
   readonly gets: string[] = [];
   url = '';
   #server: Server | undefined;
+  #listening: LoopbackServer | undefined;
   #counter = 0;
 
   async start(): Promise<this> {
@@ -95,13 +96,13 @@ class FakeTokenEndpoint {
         }
       });
     });
-    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    this.#listening = await listenOnLoopback(this.#server);
+    this.url = this.#listening.url;
     return this;
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.#server!.close(() => resolve()));
+    return this.#listening!.close();
   }
 }
 

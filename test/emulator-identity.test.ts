@@ -13,6 +13,22 @@ import { call, partnerCenterToken, startEmulatorForFile } from './helpers/emulat
 
 const emulator = startEmulatorForFile();
 
+/** Captures what is written to stdout and stderr (the token CLI's output) until `restore()`. */
+function captureOutput(): { out: string[]; err: string[]; restore(): void } {
+  const out: string[] = [];
+  const err: string[] = [];
+  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
+  return {
+    out,
+    err,
+    restore() {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    },
+  };
+}
+
 /** POSTs a form to the emulator's token endpoint, as msal-node does. */
 async function tokenRequest(tenant: string, form: Record<string, string>): Promise<{ status: number; body: any }> {
   const response = await fetch(`${emulator.url}/${tenant}/oauth2/v2.0/token`, {
@@ -250,26 +266,19 @@ describe('dev token endpoint and CLI', () => {
   });
 
   it('says on stderr which emulator minted the token, keeping stdout to the token alone', async () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
-    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
+    const { out, err, restore } = captureOutput();
     try {
       const port = new URL(emulator.url).port;
       expect(await tokenCli([], { EMULATOR_PORT: port })).toBe(0);
       expect(out.join('')).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
       expect(err.join('')).toBe(`Token minted by the emulator at http://127.0.0.1:${port} (from EMULATOR_PORT)\n`);
     } finally {
-      stdout.mockRestore();
-      stderr.mockRestore();
+      restore();
     }
   });
 
   it('prints just the token on stdout, or a hint on stderr when no emulator runs', async () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
-    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
+    const { out, err, restore } = captureOutput();
     try {
       expect(await tokenCli(['--url', emulator.url], {})).toBe(0);
       const token = out.join('').trim();
@@ -280,8 +289,7 @@ describe('dev token endpoint and CLI', () => {
       expect(await tokenCli(['--msa'], { EMULATOR_URL: deadUrl })).toBe(1);
       expect(err.join('')).toMatch(/start the gateway with npm start first/);
     } finally {
-      stdout.mockRestore();
-      stderr.mockRestore();
+      restore();
     }
   });
 });

@@ -43,24 +43,41 @@ async function untilRedis(stack: Stack, reachable: boolean): Promise<void> {
   throw new Error(`redis never became ${reachable ? 'reachable' : 'unreachable'} for ${stack.url}`);
 }
 
+interface Replicas {
+  readonly redis: RedisServer;
+  readonly emulator: Emulator;
+  readonly a: Stack;
+  readonly b: Stack;
+}
+
+/** A redis-server, one emulator, and two gateways sharing both (`env` plus their REDIS_URL). */
+async function startReplicas(env: Record<string, string>): Promise<Replicas> {
+  const redis = await startRedis();
+  const emulator = await startEmulator({ testMode: true });
+  const shared = { REDIS_URL: redis.url, ...env };
+  const [a, b] = await Promise.all([startStack({ env: shared, emulator }), startStack({ env: shared, emulator })]);
+  return { redis, emulator, a, b };
+}
+
+/** Stops what `startReplicas` started (whatever of it did start), the gateways first; Redis is resumed first, should a test have left it paused. */
+async function stopReplicas({ redis, emulator, a, b }: Partial<Replicas>): Promise<void> {
+  redis?.resume();
+  await Promise.all([a?.close(), b?.close()]);
+  await emulator?.close();
+  await redis?.close();
+}
+
 describeWithRedis('several replicas sharing one Redis', () => {
   let redis: RedisServer;
   let emulator: Emulator;
   let a: Stack;
   let b: Stack;
   beforeAll(async () => {
-    redis = await startRedis();
-    emulator = await startEmulator({ testMode: true });
     // A generous deadline: 50 serialized read-merge-PUTs with upstream latency take a few seconds.
-    const env = { REDIS_URL: redis.url, UPSTREAM_DEADLINE_MS: '20000' };
-    [a, b] = await Promise.all([startStack({ env, emulator }), startStack({ env, emulator })]);
+    ({ redis, emulator, a, b } = await startReplicas({ UPSTREAM_DEADLINE_MS: '20000' }));
   });
   beforeEach(() => emulator.reset());
-  afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-    await emulator?.close();
-    await redis?.close();
-  });
+  afterAll(() => stopReplicas({ redis, emulator, a, b }));
 
   it('loses none of 50 concurrent partial support-profile updates split across both replicas', async () => {
     // Upstream latency makes every read-merge-PUT overlap others (without the lock, fields are lost).
@@ -118,18 +135,10 @@ describeWithRedis('several replicas sharing one Redis: rate limit, outage and re
   const warnings = (stack: Stack, text: string) => stack.logs.filter((line) => line.includes('"level":40') && line.includes(text));
 
   beforeAll(async () => {
-    redis = await startRedis();
-    emulator = await startEmulator({ testMode: true });
-    const env = { REDIS_URL: redis.url, RATE_LIMIT_PER_MINUTE: '5' };
-    [a, b] = await Promise.all([startStack({ env, emulator }), startStack({ env, emulator })]);
+    ({ redis, emulator, a, b } = await startReplicas({ RATE_LIMIT_PER_MINUTE: '5' }));
   });
   beforeEach(() => emulator.reset());
-  afterAll(async () => {
-    redis?.resume();
-    await Promise.all([a?.close(), b?.close()]);
-    await emulator?.close();
-    await redis?.close();
-  });
+  afterAll(() => stopReplicas({ redis, emulator, a, b }));
 
   it("shares a caller's rate budget across replicas", async () => {
     const token = await newCaller();

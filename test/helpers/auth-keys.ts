@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { listenOnLoopback } from './loopback.js';
 
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
 
@@ -109,8 +109,8 @@ export async function startIdentityServer(keys: SigningKey[]): Promise<IdentityS
     }
     return json(404, { error: 'invalid_tenant' });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = await listenOnLoopback(server);
+  url = listening.url;
   return {
     url,
     get keys() {
@@ -127,6 +127,6 @@ export async function startIdentityServer(keys: SigningKey[]): Promise<IdentityS
     },
     hits,
     count: (path) => hits.get(path) ?? 0,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: listening.close,
   };
 }

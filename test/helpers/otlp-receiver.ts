@@ -5,7 +5,7 @@
  * is written here from the OTLP `.proto` field numbers, independent of the exporter's serializer.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback.js';
 
 export interface ReceivedSpan {
   /** Lower-case hex. */
@@ -71,10 +71,9 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       check();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { url, close } = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
     spans,
     waitFor(predicate) {
@@ -83,11 +82,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         check();
       });
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close,
   };
 }
 

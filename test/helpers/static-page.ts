@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { once } from 'node:events';
 import { join, normalize, sep } from 'node:path';
+import { listenOnLoopback } from './loopback.js';
 
 /** Export conditions a browser-targeting bundler would use, in order of preference. */
 const CONDITIONS = ['browser', 'module', 'import', 'default'];
@@ -128,17 +128,11 @@ export async function serveStaticPage(html: string, nodeModules: string): Promis
       response.writeHead(404).end();
     })().catch(() => response.writeHead(500).end());
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
+  const { port, close } = await listenOnLoopback(server);
   return {
     url: `http://localhost:${port}/`,
     report,
     misses,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import zlib from 'node:zlib';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback.js';
 import type { IncomingHttpHeaders } from 'node:http';
 
 export interface RecordedRequest {
@@ -94,20 +94,15 @@ export async function startTestUpstream(handler: Handler = () => ({ status: 200,
       res.end(payload);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { url, close } = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
     streams,
     setHandler(h) {
       current = h;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }
 
