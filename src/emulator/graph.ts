@@ -10,7 +10,7 @@ import type { EmuRequest, EmuResponse, ServiceHandler } from './messages.js';
 import { bearerToken } from './identity.js';
 import type { TokenIssuer, VerifiedToken } from './identity.js';
 import type { StoredAddress, StoredExternalUserProfile } from './seed-data.js';
-import type { EmulatorStore } from './state.js';
+import { pageAfter, type EmulatorStore } from './state.js';
 
 /** Graph's JSON media type (OData minimal metadata), as the real service labels its bodies. */
 const ODATA_JSON = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
@@ -209,23 +209,12 @@ export function createGraphHandler(deps: GraphDeps): ServiceHandler {
       }
       after = state.k;
     }
-    const all = [...store.data.externalUserProfiles.values()];
-    let start = 0;
-    if (after !== undefined) {
-      const index = all.findIndex((p) => p.id === after);
-      start = index < 0 ? all.length : index + 1;
-    }
-    const page: StoredExternalUserProfile[] = [];
-    let more = false;
-    for (let i = start; i < all.length; i++) {
-      const p = all[i]!;
-      if (p.deletedDateTime !== null || (options.filter && !options.filter(p))) continue;
-      if (page.length === top) {
-        more = true;
-        break;
-      }
-      page.push(p);
-    }
+    const { items: page, more } = pageAfter(
+      [...store.data.externalUserProfiles.values()],
+      after,
+      top,
+      (p) => p.deletedDateTime === null && (!options.filter || options.filter(p)),
+    );
     const body: Record<string, unknown> = {
       '@odata.context': `${baseUrl}/beta/$metadata#directory/externalUserProfiles${options.select ? `(${options.select.join(',')})` : ''}`,
       value: page.map((p) => profileJson(p, options.select)),

@@ -10,7 +10,7 @@ import type { EmuRequest, EmuResponse, ServiceHandler } from './messages.js';
 import { bearerToken } from './identity.js';
 import type { TokenIssuer, VerifiedToken } from './identity.js';
 import type { StoredCustomer, StoredCustomerUser, StoredSupportProfile } from './seed-data.js';
-import type { EmulatorStore } from './state.js';
+import { pageAfter, type EmulatorStore } from './state.js';
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 const WRITE_METHODS = new Set(['PUT', 'PATCH', 'POST', 'DELETE']);
@@ -320,23 +320,7 @@ function listUsers(req: EmuRequest, caller: VerifiedToken, customer: StoredCusto
     }
   }
 
-  const all = [...customer.users.values()];
-  let start = 0;
-  if (after !== undefined) {
-    const index = all.findIndex((u) => u.id === after);
-    start = index < 0 ? all.length : index + 1;
-  }
-  const items: StoredCustomerUser[] = [];
-  let more = false;
-  for (let i = start; i < all.length; i++) {
-    const user = all[i]!;
-    if (user.state !== listed) continue;
-    if (items.length === size) {
-      more = true;
-      break;
-    }
-    items.push(user);
-  }
+  const { items, more } = pageAfter([...customer.users.values()], after, size, (user) => user.state === listed);
 
   const body: Record<string, unknown> = {
     totalCount: items.length,

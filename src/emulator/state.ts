@@ -64,3 +64,29 @@ export class EmulatorStore {
     return createHmac('sha256', this.secret).update(`${purpose}:${payload}`).digest('base64url');
   }
 }
+
+/**
+ * One page of a list in insertion order, keyset-paged as both upstreams page: the `size` items that pass
+ * `include` after the one whose id is `after` (from the start without it; nothing when that item is
+ * gone), and whether any passing item is left after them.
+ */
+export function pageAfter<T extends { readonly id: string }>(
+  all: readonly T[],
+  after: string | undefined,
+  size: number,
+  include: (item: T) => boolean,
+): { items: T[]; more: boolean } {
+  let start = 0;
+  if (after !== undefined) {
+    const index = all.findIndex((item) => item.id === after);
+    start = index < 0 ? all.length : index + 1;
+  }
+  const items: T[] = [];
+  for (let i = start; i < all.length; i++) {
+    const item = all[i]!;
+    if (!include(item)) continue;
+    if (items.length === size) return { items, more: true };
+    items.push(item);
+  }
+  return { items, more: false };
+}
