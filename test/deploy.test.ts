@@ -6,12 +6,12 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envSchema } from '../src/config.js';
 import { EMULATOR_GATEWAY_AUDIENCE, startEmulator } from '../src/emulator/index.js';
+import { freePort } from './helpers/loopback.js';
 import { startMain } from './helpers/main-process.js';
 import { startStack } from './helpers/stack.js';
 
@@ -149,14 +149,7 @@ describe('the image contents (production dependencies only, the exact CMD)', () 
     // Production mode needs explicit upstreams: Microsoft's API shape, pointed at an emulator on loopback.
     const emulator = await startEmulator();
     // Metrics on, as the image runs by default, but on a free port: other tests may hold 9464.
-    const metricsPort = await new Promise<number>((resolve, reject) => {
-      const probe = createServer();
-      probe.once('error', reject);
-      probe.listen(0, '127.0.0.1', () => {
-        const { port } = probe.address() as { port: number };
-        probe.close(() => resolve(port));
-      });
-    });
+    const metricsPort = await freePort();
     const env: Record<string, string> = {
       ...imageEnv,
       HOST: '127.0.0.1',

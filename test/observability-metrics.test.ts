@@ -4,11 +4,10 @@
  * traffic: a success, a BAD_USER_INPUT, an upstream 503 retried then successful, a batched read, a
  * rate-limited caller.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import parsePrometheusTextFormat, { type ParsedFamily, type ParsedSample } from 'parse-prometheus-text-format';
 import { seedData } from '../src/emulator/index.js';
 import { OperationNameLimiter } from '../src/plugins/metrics/metrics.js';
+import { freePort } from './helpers/loopback.js';
 import { startMain } from './helpers/main-process.js';
 import { startStack, startStackForFile, type Stack } from './helpers/stack.js';
 
@@ -184,10 +183,7 @@ describe('OperationNameLimiter', () => {
 describe('metrics from `npm start` (dist/src/main.js on the emulator)', () => {
   it('prints the metrics URL, and the counters there move with traffic', async () => {
     // A free port for METRICS_PORT (0 would turn metrics off).
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const metricsPort = (probe.address() as AddressInfo).port;
-    await new Promise((resolve) => probe.close(resolve));
+    const metricsPort = await freePort();
 
     const main = startMain({ METRICS_PORT: String(metricsPort), LOG_LEVEL: 'silent' });
     try {

@@ -4,8 +4,7 @@
  * write: its rate-limit script and its lock commands must appear as client spans inside the request's
  * span tree, named by the command alone, with no key, value or argument anywhere in what was exported.
  */
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { runRecordingOtelLoads } from './helpers/otel-loads.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver.js';
 import { describeWithRedis, startRedis, type RedisServer } from './helpers/redis.js';
 import { startStack, type Stack } from './helpers/stack.js';
@@ -126,17 +125,7 @@ describeWithRedis('tracing off: Redis commands load no tracing code', () => {
   // As in observability-tracing.test.ts: the built gateway in its own process, every module resolution
   // recorded, here with the shared state in Redis and the rate limit on, so requests run Redis commands.
   const script = `
-    import { registerHooks } from 'node:module';
-    const loaded = new Set();
-    registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); if (r.url.includes('/@opentelemetry/')) loaded.add(r.url.replace(/.*\\/@opentelemetry\\/([^/]+)\\/.*/, '$1')); return r; } });
-    await import('reflect-metadata');
-    const { loadConfig, withEmulator } = await import('./dist/src/config.js');
-    const { createLogger } = await import('./dist/src/logger.js');
-    const { createGateway } = await import('./dist/src/server.js');
-    const emulator = { url: 'http://127.0.0.1:9', issuerTemplate: 'http://127.0.0.1:9/{tenantid}/v2.0', jwksUrl: 'http://127.0.0.1:9/keys', audience: 'api://gateway' };
-    const env = { PORT: '0', METRICS_PORT: '0', REDIS_URL: process.argv[1], RATE_LIMIT_PER_MINUTE: '100000' };
-    const gateway = await createGateway(withEmulator(loadConfig(env), emulator, env), { logger: createLogger({ level: 'silent' }) });
-    const url = await gateway.listen();
+    const { gateway, url } = await startGateway({ PORT: '0', METRICS_PORT: '0', REDIS_URL: process.argv[1], RATE_LIMIT_PER_MINUTE: '100000' });
     const statuses = [];
     for (let i = 0; i < 3; i++) {
       const res = await fetch(url + '/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ viewer { authenticated } }"}' });
@@ -149,12 +138,7 @@ describeWithRedis('tracing off: Redis commands load no tracing code', () => {
   `;
 
   it('runs the rate-limit script in Redis on every request and loads no OpenTelemetry SDK', () => {
-    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script, redis.url], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      env: { PATH: process.env.PATH ?? '' },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const result = runRecordingOtelLoads(script, [redis.url]);
     expect(result.stderr).toBe('');
     const { loaded, statuses, redis: health } = JSON.parse(result.stdout) as { loaded: string[]; statuses: number[]; redis: unknown };
     expect(statuses).toEqual([200, 200, 200]);

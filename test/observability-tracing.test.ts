@@ -4,10 +4,9 @@
  * checked end to end: the inbound trace continued, parent links, attributes, the `traceparent` each
  * upstream try sent as the emulator recorded it, and nothing secret in anything exported.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { seedData } from '../src/emulator/index.js';
+import { runRecordingOtelLoads } from './helpers/otel-loads.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver.js';
 import { startStack, startStackForFile, type Stack } from './helpers/stack.js';
 
@@ -203,17 +202,8 @@ describe('tracing off costs nothing', () => {
   // A separate process (the built gateway), so what is loaded is this gateway's alone: every module
   // resolution is recorded by a resolve hook, then a request is served with tracing off, then on.
   const script = `
-    import { registerHooks } from 'node:module';
-    const loaded = new Set();
-    registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); if (r.url.includes('/@opentelemetry/')) loaded.add(r.url.replace(/.*\\/@opentelemetry\\/([^/]+)\\/.*/, '$1')); return r; } });
-    await import('reflect-metadata');
-    const { loadConfig, withEmulator } = await import('./dist/src/config.js');
-    const { createLogger } = await import('./dist/src/logger.js');
-    const { createGateway } = await import('./dist/src/server.js');
-    const emulator = { url: 'http://127.0.0.1:9', issuerTemplate: 'http://127.0.0.1:9/{tenantid}/v2.0', jwksUrl: 'http://127.0.0.1:9/keys', audience: 'api://gateway' };
     const serve = async (env) => {
-      const gateway = await createGateway(withEmulator(loadConfig(env), emulator, env), { logger: createLogger({ level: 'silent' }) });
-      const url = await gateway.listen();
+      const { gateway, url } = await startGateway(env);
       await (await fetch(url + '/graphql', { method: 'POST', headers: { 'content-type': 'application/json', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }, body: '{"query":"{ viewer { authenticated } }"}' })).text();
       await gateway.close();
       return [...loaded].sort();
@@ -224,12 +214,7 @@ describe('tracing off costs nothing', () => {
   `;
 
   it('loads no OpenTelemetry SDK, context manager or exporter with tracing off, and only the configured exporter with it on', () => {
-    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      env: { PATH: process.env.PATH ?? '' },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const result = runRecordingOtelLoads(script);
     expect(result.stderr).toBe('');
     const { off, on } = JSON.parse(result.stdout) as { off: string[]; on: string[] };
     // prom-client itself requires the (no-op) API package for exemplars; nothing that traces is loaded.

@@ -1,5 +1,5 @@
 /** The listening part of the tests' small HTTP servers (upstream doubles, receivers, pages). */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** A server listening on an ephemeral loopback port. */
@@ -24,4 +24,14 @@ export async function listenOnLoopback(server: Server): Promise<LoopbackServer> 
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * A loopback port that was free a moment ago, for a listener the test cannot ask for port 0 (METRICS_PORT,
+ * where 0 turns metrics off).
+ */
+export async function freePort(): Promise<number> {
+  const probe = await listenOnLoopback(createServer());
+  await probe.close();
+  return probe.port;
 }
