@@ -8,10 +8,9 @@
  * `signing-keys.ts`, which caches the key set (refreshed when older than `jwksMaxAgeMs`, the last good set
  * kept for `jwksGraceMs` when a refresh fails) and dedupes concurrent fetches; a token naming an unknown
  * `kid` (key rotation) triggers one refetch, at most one per cooldown. Verified tokens are also remembered
- * (keyed by a hash of the token, until `exp`), so a client sending the same token on every request pays
+ * (keyed by the token, until `exp`), so a client sending the same token on every request pays
  * the RSA check once.
  */
-import { createHash } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AuthenticationError, SigningKeysUnavailableError } from '../errors.js';
 import { ExpiringLru } from './lru.js';
@@ -205,11 +204,12 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       const token = match[2]!;
       if (!JWT_SHAPE.test(token)) throw new AuthenticationError('the bearer token is malformed');
 
-      const key = createHash('sha256').update(token).digest('base64url');
-      const cached = verified.get(key);
+      // Keyed by the token itself: the cached principal holds the token anyway, and hashing it cost more
+      // than the rest of a cache hit.
+      const cached = verified.get(token);
       if (cached) return cached;
       const principal = await verifyToken(token);
-      verified.set(key, principal, principal.expiresAt);
+      verified.set(token, principal, principal.expiresAt);
       return principal;
     },
     signingKeys() {
