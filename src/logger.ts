@@ -85,6 +85,25 @@ function batchedStdout(batchBytes: number, flushIntervalMs: number): pino.Destin
   return stream;
 }
 
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
+
+/**
+ * pino's `timestamp` option: `,"time":"<ISO 8601, ms, UTC>"`, the same text as `pino.stdTimeFunctions.isoTime`
+ * but with the date and time up to the second formatted once per second: `Date#toISOString` on every
+ * line was a visible share of the request log line's cost in profiles.
+ */
+export function isoTimestamp(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20); // 2026-12-02T01:42:50.
+  }
+  const ms = now - second * 1000;
+  return `,"time":"${cachedPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z"`;
+}
+
 /** Creates the root logger; request loggers are its children carrying the correlation id. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(
@@ -93,10 +112,87 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       base: { service: 'partner-bff-gateway' },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       serializers: { err: serializeError, error: serializeError },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimestamp,
     },
     options.destination ?? batchedStdout(options.batchBytes ?? 8192, options.flushIntervalMs ?? 500),
   );
+}
+
+/**
+ * A sibling of `log` (same destination, level, base fields and timestamp) that does not run the
+ * redaction paths: for lines built only from fields known to hold no secret, such as the request log
+ * line (plugins/request-log.ts). Redaction walks every path on every line, which made it most of that
+ * line's cost (about 17 of 27 µs per line measured with pino 10).
+ */
+export function unredactedSibling(log: Logger): Logger {
+  return log.child({}, { redact: [] });
+}
+
+/**
+ * A child logger built on first use: Fastify makes one logger per request (carrying its correlation
+ * id), but most requests write nothing through it (their one line is the request log's), and building a
+ * pino child with its bindings serialized was a measurable part of every request. Same methods and
+ * output as the child it stands for.
+ */
+export function deferredChild(create: () => Logger): Logger {
+  return new DeferredLogger(create) as unknown as Logger;
+}
+
+type LogMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+class DeferredLogger {
+  #logger: Logger | undefined;
+  readonly #create: () => Logger;
+
+  constructor(create: () => Logger) {
+    this.#create = create;
+  }
+
+  get #real(): Logger {
+    return (this.#logger ??= this.#create());
+  }
+
+  #write(method: LogMethod, args: unknown[]): void {
+    (this.#real[method] as (...a: unknown[]) => void)(...args);
+  }
+
+  get level(): string {
+    return this.#real.level;
+  }
+  set level(level: string) {
+    this.#real.level = level;
+  }
+  fatal(...args: unknown[]): void {
+    this.#write('fatal', args);
+  }
+  error(...args: unknown[]): void {
+    this.#write('error', args);
+  }
+  warn(...args: unknown[]): void {
+    this.#write('warn', args);
+  }
+  info(...args: unknown[]): void {
+    this.#write('info', args);
+  }
+  debug(...args: unknown[]): void {
+    this.#write('debug', args);
+  }
+  trace(...args: unknown[]): void {
+    this.#write('trace', args);
+  }
+  silent(): void {}
+  child(bindings: pino.Bindings, options?: pino.ChildLoggerOptions): Logger {
+    return this.#real.child(bindings, options);
+  }
+  isLevelEnabled(level: string): boolean {
+    return this.#real.isLevelEnabled(level);
+  }
+  bindings(): pino.Bindings {
+    return this.#real.bindings();
+  }
+  flush(callback?: (error?: Error) => void): void {
+    this.#real.flush(callback);
+  }
 }
 
 /**

@@ -16,7 +16,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Kind, parse, type GraphQLSchema } from 'graphql';
 import type { Config } from './config.js';
 import { createContextFunction, type Context } from './context.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, deferredChild, type Logger } from './logger.js';
 import { buildGatewaySchema } from './schema.js';
 import { UPSTREAM_NAMES, type UpstreamService } from './errors.js';
 import { createFormatError } from './plugins/format-error.js';
@@ -160,17 +160,19 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     return503OnClosing: true,
     // The client address behind a reverse proxy (per-address rate limit); off unless TRUST_PROXY says so.
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
-    // A traced request's logger carries its trace and span ids as bindings: set once, not per line.
-    ...(tracing
-      ? { childLoggerFactory: (logger, bindings, childOptions, rawRequest) => logger.child({ ...bindings, ...tracing.logBindings(rawRequest as IncomingMessage) }, childOptions) }
-      : {}),
+    // The request's logger is built only if something logs through it (logger.ts, deferredChild). A
+    // traced request's logger carries its trace and span ids as bindings: set once, not per line.
+    childLoggerFactory: (logger, bindings, childOptions, rawRequest) =>
+      deferredChild(() =>
+        (logger as unknown as Logger).child(tracing ? { ...bindings, ...tracing.logBindings(rawRequest as IncomingMessage) } : bindings, childOptions),
+      ) as unknown as FastifyBaseLogger,
   });
   if (tracing) registerHttpTracing(app, { tracing });
   if (metrics) registerHttpMetrics(app, { metrics });
 
   const draining = registerDraining(app);
   registerCorrelationIdEcho(app);
-  registerRequestLog(app);
+  registerRequestLog(app, { log, tracing });
   registerErrorHandler(app, { maxBodyBytes: config.limits.maxBodyBytes, onError: metrics && ((code) => metrics.graphqlError(code)) });
   await registerCors(app, { production: config.production, origins: config.corsOrigins });
 

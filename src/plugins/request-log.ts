@@ -9,6 +9,8 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { FastifyInstance } from 'fastify';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { Context } from '../context.js';
+import { unredactedSibling, type Logger } from '../logger.js';
+import type { Tracing } from './tracing/tracing.js';
 import { GatewayError, UpstreamError } from '../errors.js';
 import { isUncodedClientError } from './format-error.js';
 
@@ -35,15 +37,32 @@ export function clientIdentity(headers: Readonly<Record<string, string | string[
   return { clientName: clientField(headers['apollographql-client-name']), clientVersion: clientField(headers['apollographql-client-version']) };
 }
 
+/** What the request log line needs besides the app. */
+export interface RequestLogOptions {
+  /** The gateway's root logger. */
+  readonly log: Logger;
+  /** With tracing on, the line carries the request's `trace_id` and `span_id`. */
+  readonly tracing?: Tracing;
+}
+
 /**
  * Writes the one line of every request when its answer is sent (Fastify's own request logging is off):
- * method, route, status, duration, the GraphQL operation and the client. Probes log at debug.
+ * the correlation id (and trace ids), method, route, status, duration, the GraphQL operation and the
+ * client. Probes log at debug. Every field is one the gateway chose and bounded (the route, never the
+ * query string; operation names are GraphQL names; client fields are stripped to printable ASCII), so the
+ * line goes through an unredacted sibling of the root logger rather than the request's child logger:
+ * no redaction pass and no child logger built per request for the one line every request writes.
  */
-export function registerRequestLog(app: FastifyInstance): void {
+export function registerRequestLog(app: FastifyInstance, options: RequestLogOptions): void {
+  const line = unredactedSibling(options.log);
+  const { tracing } = options;
   app.addHook('onResponse', async (request, reply) => {
-    const quiet = request.url === '/healthz' || request.url === '/readyz';
-    request.log[quiet ? 'debug' : 'info'](
+    const level = request.url === '/healthz' || request.url === '/readyz' ? 'debug' : 'info';
+    if (!line.isLevelEnabled(level)) return;
+    line[level](
       {
+        correlationId: request.id,
+        ...tracing?.logBindings(request.raw),
         method: request.method,
         path: request.routeOptions.url ?? request.url.split('?')[0],
         status: reply.statusCode,
