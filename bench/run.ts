@@ -15,7 +15,9 @@
  *   - saturation: autocannon, `--connections` keep-alive connections, `--duration` s → req/s, and the
  *     server's CPU time per operation;
  * with the server's RSS sampled throughout (fixed rate first, so its RSS is that of a moderately loaded
- * process, not of one that has just been saturated). Output: a Markdown table on stdout (progress on stderr),
+ * process, not of one that has just been saturated). The observability scenarios (`--only observability`)
+ * run `gateway`'s supportProfile on gateways with metrics on, or tracing at 100 % / 10 % to an OTLP sink
+ * this process runs (lib/otlp-sink.ts), and count what the sink and the metrics listener received. Output: a Markdown table on stdout (progress on stderr),
  * `bench/results/latest.json`, and on a full run a dated copy with the hardware line.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -31,6 +33,8 @@ import type { GcReport } from './lib/probe.js';
 import { profileMarkdown, summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import { RssSampler, mb, readCpuSeconds, readMemory } from './lib/rss.js';
 import { REDIS_SERVER, startBenchRedis, type BenchRedis } from './lib/redis.js';
+import { startOtlpSink, type OtlpSink, type SinkCounts } from './lib/otlp-sink.js';
+import { createServer } from 'node:net';
 
 // --- options ------------------------------------------------------------------------------------
 
@@ -47,6 +51,9 @@ const SCENARIOS = [
   'ratelimit-redis',
   'lock-memory',
   'lock-redis',
+  'gateway-metrics',
+  'gateway-tracing-100',
+  'gateway-tracing-10',
 ] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
 const GROUPS: Record<string, ScenarioId[]> = {
@@ -56,6 +63,8 @@ const GROUPS: Record<string, ScenarioId[]> = {
   support: ['gateway', 'baseline'],
   /** What Redis round trips cost (REDIS_URL), beside the same work in process. */
   redis: ['ratelimit-memory', 'ratelimit-redis', 'lock-memory', 'lock-redis'],
+  /** What metrics and tracing cost, beside the same gateway with both off (`gateway`). */
+  observability: ['gateway', 'gateway-metrics', 'gateway-tracing-100', 'gateway-tracing-10'],
 };
 
 interface Options {
@@ -94,7 +103,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --latency <ms>       upstream latency of the emulator (default 5)
   --soak <min>         afterwards, N minutes of the gateway supportProfile scenario at saturation,
                        sampling the gateway's RSS every 10 s (add --only soak for the soak alone)
-  --only <list>        scenarios, comma separated: ${SCENARIOS.join(', ')}, aliases, logging, soak
+  --only <list>        scenarios, comma separated: ${SCENARIOS.join(', ')};
+                       groups: ${Object.keys(GROUPS).join(', ')}; soak
   --rate-engine <e>    paced (default) or autocannon (its overallRate mode, for comparison)
   --profile            run gateway children under node --cpu-prof and print their hot spots
   --gateway-node-options "<flags>"
@@ -226,6 +236,29 @@ const SUPPORT_WRITE_QUERY = 'mutation SupportWrite { updateSupportProfile(input:
  */
 const LOCK_RATE = 20;
 
+/**
+ * The observability scenarios: supportProfile on a gateway of its own with metrics on (the production
+ * default; METRICS_PORT on a free port), or with tracing alone at 100 % and at 10 % sampling (spans to the
+ * bench's OTLP sink, lib/otlp-sink.ts), beside `gateway`, the same work with both off (METRICS_PORT=0, no
+ * OTLP endpoint). Tracing is measured without metrics, so each figure is one feature's cost.
+ */
+const OBSERVABILITY: ReadonlyArray<{ id: ScenarioId; label: string; metrics: boolean; ratio?: number }> = [
+  { id: 'gateway-metrics', label: 'gateway: supportProfile, metrics on', metrics: true },
+  { id: 'gateway-tracing-100', label: 'gateway: supportProfile, tracing 100 %', metrics: false, ratio: 1 },
+  { id: 'gateway-tracing-10', label: 'gateway: supportProfile, tracing 10 %', metrics: false, ratio: 0.1 },
+];
+/** OTEL_TRACES_SAMPLER of the tracing scenarios, with OTEL_TRACES_SAMPLER_ARG the ratio (no inbound traceparent: every trace is a root). */
+const TRACES_SAMPLER = 'parentbased_traceidratio';
+/**
+ * OTEL_BSP_SCHEDULE_DELAY of the tracing scenarios (the default is 5 s): spans leave within a fraction of a
+ * phase, so each phase's spans can be counted at its end. Under load batches fill (512 spans) and go before that.
+ */
+const BSP_SCHEDULE_DELAY_MS = 200;
+/** The sink is settled (the phase's last batch is out) when no export has come for this long. */
+const SINK_QUIET_MS = 3 * BSP_SCHEDULE_DELAY_MS;
+/** How often the metrics scenario scrapes GET /metrics during its run, as Prometheus would (its default is 1 min). */
+const METRICS_SCRAPE_SEC = 5;
+
 /** A rate limit no bench caller reaches: the check runs on every request, and never refuses. */
 const UNREACHED_RATE_LIMIT = '10000000';
 
@@ -269,6 +302,30 @@ interface ScenarioResult {
   cpu?: { serverUsPerOp?: number; emulatorUsPerOp?: number; serverCores?: number };
   /** The server's garbage collector (v8.GCProfiler inside it, bench/lib/probe.ts) per load phase. */
   gc?: { fixedRate?: GcPhase; saturation?: GcPhase };
+  /** The observability scenarios: what was on, and what reached the OTLP sink and the metrics listener. */
+  observability?: ObservabilityResult;
+}
+
+/** What an observability scenario turned on, and the proof that it worked. */
+interface ObservabilityResult {
+  metrics: boolean;
+  /** Tracing's sampler and ratio, when on. */
+  tracing?: { sampler: string; ratio: number; scheduleDelayMs: number };
+  /** What the OTLP sink received during each load phase (after the gateway's last batch was out). */
+  sink?: { fixedRate: SinkPhase; saturation: SinkPhase; rejected: number };
+  /**
+   * `GET /metrics`, scraped every METRICS_SCRAPE_SEC s during the scenario as Prometheus would, and once
+   * after: how many scrapes, the supportProfile operations the last one counted, and its size.
+   */
+  scrape?: { scrapes: number; operationsCounted: number; bytes: number };
+}
+
+interface SinkPhase {
+  spans: number;
+  exportRequests: number;
+  exportKb: number;
+  /** Spans received ÷ operations the phase sent (4 at 100 %: server, operation, root field, upstream try). */
+  spansPerOp: number;
 }
 
 /** One load phase's GC figures, per operation where it says so. */
@@ -348,7 +405,16 @@ async function countingPhase(
 
 async function measure(
   ctx: RunContext,
-  spec: { id: ScenarioId; label: string; server: ScenarioResult['server']; target: Target; child: Child; rate?: number },
+  spec: {
+    id: ScenarioId;
+    label: string;
+    server: ScenarioResult['server'];
+    target: Target;
+    child: Child;
+    rate?: number;
+    /** The observability scenarios: what is on; with a sink, its counts are taken around each load phase. */
+    observability?: { metrics: boolean; tracing?: ObservabilityResult['tracing']; sink?: OtlpSink };
+  },
 ): Promise<ScenarioResult> {
   const { options, emulator } = ctx;
   const pid = spec.child.pid;
@@ -375,12 +441,17 @@ async function measure(
       ? runPaced(target, { rate, connections: options.connections, durationSec })
       : runAutocannonRate(target, { rate, connections: options.connections, durationSec });
   await rateRun(Math.min(0.5, Math.max(0.2, options.warmupSec))); // the paced generator's own sockets
+  // With tracing on, each phase's spans are counted once the gateway's last batch of it is out.
+  const sink = spec.observability?.sink;
+  const settle = async (): Promise<SinkCounts | undefined> => sink?.settle(SINK_QUIET_MS);
+  const sink0 = await settle();
   let sampler = new RssSampler(pid);
   await gcStart();
   const fixedRate = await rateRun(options.durationSec);
   const gcFixedRate = await gcStop();
   const peakFixedRateKb = sampler.stop().peakKb;
   await sleep(300);
+  const sink1 = await settle();
 
   progress(`${spec.id}: saturation, ${options.connections} connections, ${options.durationSec} s`);
   sampler = new RssSampler(pid);
@@ -390,6 +461,7 @@ async function measure(
   const cpu1 = { server: readCpuSeconds(pid), emulator: readCpuSeconds(ctx.emulatorPid), at: process.hrtime.bigint() };
   const gcSaturation = await gcStop();
   const peakSaturationKb = sampler.stop().peakKb;
+  const sink2 = await settle();
   const ops = Math.max(1, saturation.total);
   const perOp = (a?: number, b?: number) => (a !== undefined && b !== undefined ? Math.round(((b - a) / ops) * 1e6) : undefined);
   const cpu = {
@@ -422,6 +494,17 @@ async function measure(
     },
     cpu,
     gc: { fixedRate: gcPhase(gcFixedRate, fixedRate.total), saturation: gcPhase(gcSaturation, saturation.total) },
+    ...(spec.observability
+      ? {
+          observability: {
+            metrics: spec.observability.metrics,
+            ...(spec.observability.tracing ? { tracing: spec.observability.tracing } : {}),
+            ...(sink0 && sink1 && sink2
+              ? { sink: { fixedRate: sinkPhase(sink0, sink1, fixedRate.total), saturation: sinkPhase(sink1, sink2, saturation.total), rejected: sink2.rejected } }
+              : {}),
+          },
+        }
+      : {}),
   };
   const errs = saturation.errors + fixedRate.errors;
   const g = result.gc?.fixedRate;
@@ -430,8 +513,26 @@ async function measure(
       `; peak RSS ${result.rss!.peakUnderLoadMb} MB` +
       `${g ? `; ${g.allocatedKbPerOp} KB allocated/op, ${g.scavenges} scavenges ${g.scavengePauseMs} ms (max ${g.scavengeMaxPauseMs})` : ''}${errs ? `; ${errs} ERRORS` : ''}`,
   );
+  const sunk = result.observability?.sink;
+  if (sunk) {
+    progress(
+      `${spec.id}: OTLP sink got ${sunk.fixedRate.spans} spans at the fixed rate (${sunk.fixedRate.spansPerOp}/op), ` +
+        `${sunk.saturation.spans} at saturation (${sunk.saturation.spansPerOp}/op) in ${sunk.fixedRate.exportRequests + sunk.saturation.exportRequests} exports` +
+        `${sunk.rejected ? `; ${sunk.rejected} REJECTED` : ''}`,
+    );
+  }
   if (errs) progress(`${spec.id}: error detail ${JSON.stringify(saturation.detail)}, fixed-rate errors ${fixedRate.errors}`);
   return result;
+}
+
+function sinkPhase(before: SinkCounts, after: SinkCounts, ops: number): SinkPhase {
+  const spans = after.spans - before.spans;
+  return {
+    spans,
+    exportRequests: after.requests - before.requests,
+    exportKb: round((after.bytes - before.bytes) / 1000, 1),
+    spansPerOp: round(spans / Math.max(1, ops), 2),
+  };
 }
 
 // --- children -----------------------------------------------------------------------------------
@@ -454,7 +555,8 @@ function gatewayEnv(emu: EmulatorEndpoints, logLevel: string): Record<string, st
     LOG_LEVEL: logLevel,
     // The limiter would refuse bench load from one caller (600/min by default).
     RATE_LIMIT_PER_MINUTE: '0',
-    // Metrics off until the observability scenarios land: gateways in turn must not collide on 9464.
+    // Metrics off (and no OTLP endpoint: tracing off) but in the observability scenarios, which set their own
+    // METRICS_PORT (a free port) or OTEL_* beside `gateway`, the same work with both off.
     METRICS_PORT: '0',
     MAX_ALIASES: '30',
     PARTNER_CENTER_URL: emu.url,
@@ -467,6 +569,46 @@ function gatewayEnv(emu: EmulatorEndpoints, logLevel: string): Record<string, st
     AZURE_CLIENT_SECRET: 'emulator-gateway-secret',
     AZURE_AUTHORITY: emu.url,
     BENCH_EMULATOR_URL: emu.url,
+  };
+}
+
+/** A port free on 127.0.0.1 right now (for METRICS_PORT, where 0 would mean off). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * Scrapes `url` every METRICS_SCRAPE_SEC s, as Prometheus would; `stop()` scrapes once more and says how many
+ * supportProfile operations the gateway counted (`gateway_graphql_operations_total{operation_name="Support"}`).
+ */
+function startScraper(url: string): { stop(): Promise<NonNullable<ObservabilityResult['scrape']>> } {
+  let scrapes = 0;
+  let last = '';
+  const scrape = async (): Promise<void> => {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`GET ${url} answered ${res.status}`);
+    last = await res.text();
+    scrapes++;
+  };
+  const timer = setInterval(() => void scrape().catch((error: unknown) => progress(`scrape failed: ${String(error)}`)), METRICS_SCRAPE_SEC * 1000);
+  let stopped: Promise<NonNullable<ObservabilityResult['scrape']>> | undefined;
+  return {
+    stop() {
+      stopped ??= (async () => {
+        clearInterval(timer);
+        await scrape();
+        const counted = [...last.matchAll(/^gateway_graphql_operations_total\{[^}]*operation_name="Support"[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+        return { scrapes, operationsCounted: counted, bytes: Buffer.byteLength(last) };
+      })();
+      return stopped;
+    },
   };
 }
 
@@ -661,9 +803,38 @@ function ratios(results: Map<string, ScenarioResult>, soakResult: SoakResult | u
           }
         : null,
     soakGrowthPct: soakResult?.growthPct ?? null,
+    /** Metrics on, tracing at 100 % and 10 %, each against `gateway` (both off). */
+    observability: observabilityCost(results),
     /** Redis − in process, per request: the rate-limit script on every request; the lock (+ that script) on writes. */
     redis: redisCost(results.get('ratelimit-memory'), results.get('ratelimit-redis'), results.get('lock-memory'), results.get('lock-redis')),
   };
+}
+
+/** Each observability scenario beside `gateway` (metrics and tracing off), measured in the same run. */
+function observabilityCost(results: Map<string, ScenarioResult>) {
+  const off = results.get('gateway');
+  if (!off) return null;
+  const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? round(a / b, 2) : null);
+  const rows = OBSERVABILITY.flatMap(({ id }) => {
+    const on = results.get(id);
+    if (!on) return [];
+    const sink = on.observability?.sink;
+    return [
+      {
+        id,
+        label: on.label,
+        throughput: ratio(on.saturation.reqPerSec, off.saturation.reqPerSec),
+        p50DeltaMs: round(on.fixedRate.p50Ms - off.fixedRate.p50Ms, 3),
+        p99DeltaMs: round(on.fixedRate.p99Ms - off.fixedRate.p99Ms, 3),
+        cpuPerOp: ratio(on.cpu?.serverUsPerOp, off.cpu?.serverUsPerOp),
+        cpuUsPerOpDelta: on.cpu?.serverUsPerOp !== undefined && off.cpu?.serverUsPerOp !== undefined ? on.cpu.serverUsPerOp - off.cpu.serverUsPerOp : null,
+        allocatedPerOp: ratio(on.gc?.fixedRate?.allocatedKbPerOp, off.gc?.fixedRate?.allocatedKbPerOp),
+        peakRss: ratio(on.rss?.peakUnderLoadMb, off.rss?.peakUnderLoadMb),
+        spansPerOp: sink ? { fixedRate: sink.fixedRate.spansPerOp, saturation: sink.saturation.spansPerOp } : null,
+      },
+    ];
+  });
+  return rows.length ? rows : null;
 }
 
 /** What the Redis round trips add per request, at the fixed rate (p50, p99) and in server CPU per operation. */
@@ -729,6 +900,32 @@ function markdown(report: Report): string {
     ...rows,
   ];
   const r = report.ratios;
+  const off = report.scenarios.gateway;
+  if (r.observability && off) {
+    const cell = (value: number | undefined, ratio: number | null | undefined, unit = '×') =>
+      value === undefined ? '–' : ratio === null || ratio === undefined ? String(value) : `${value} (${ratio}${unit})`;
+    const delta = (value: number, d: number | undefined) => (d === undefined ? String(value) : `${value} (${d >= 0 ? '+' : ''}${d})`);
+    lines.push(
+      '',
+      `Observability cost, supportProfile, each on a gateway of its own beside \`gateway\` (metrics and tracing off), same run; ` +
+        `tracing: ${TRACES_SAMPLER} with OTEL_TRACES_SAMPLER_ARG the ratio, OTEL_BSP_SCHEDULE_DELAY=${BSP_SCHEDULE_DELAY_MS} ms, http/protobuf to the bench's OTLP sink on 127.0.0.1; ` +
+        `metrics: GET /metrics scraped every ${METRICS_SCRAPE_SEC} s.`,
+      '',
+      `| scenario | req/s at saturation (× off) | p50 ms @${settings.rate}/s (Δ) | p99 ms @${settings.rate}/s (Δ) | server CPU µs/op (× off) | KB allocated/op (× off) | peak RSS MB (× off) | spans at the sink: fixed rate / saturation (per op) | exports / KB |`,
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+      `| ${off.label} (both off) | ${off.saturation.reqPerSec} | ${off.fixedRate.p50Ms} | ${off.fixedRate.p99Ms} | ${off.cpu?.serverUsPerOp ?? '–'} | ${off.gc?.fixedRate?.allocatedKbPerOp ?? '–'} | ${off.rss?.peakUnderLoadMb ?? '–'} | – | – |`,
+    );
+    for (const o of r.observability) {
+      const s = report.scenarios[o.id]!;
+      const sink = s.observability?.sink;
+      const scrape = s.observability?.scrape;
+      lines.push(
+        `| ${s.label} | ${cell(s.saturation.reqPerSec, o.throughput)} | ${delta(s.fixedRate.p50Ms, o.p50DeltaMs)} | ${delta(s.fixedRate.p99Ms, o.p99DeltaMs)} | ${cell(s.cpu?.serverUsPerOp, o.cpuPerOp)} | ${cell(s.gc?.fixedRate?.allocatedKbPerOp, o.allocatedPerOp)} | ${cell(s.rss?.peakUnderLoadMb, o.peakRss)} | ${
+          sink ? `${sink.fixedRate.spans} / ${sink.saturation.spans} (${sink.fixedRate.spansPerOp} / ${sink.saturation.spansPerOp})` : scrape ? `– (scrapes: ${scrape.scrapes}, ${scrape.operationsCounted} operations counted)` : '–'
+        } | ${sink ? `${sink.fixedRate.exportRequests + sink.saturation.exportRequests} / ${round(sink.fixedRate.exportKb + sink.saturation.exportKb, 1)}` : '–'} |`,
+      );
+    }
+  }
   lines.push('', '| ratio | value |', '|---|---:|');
   const add = (name: string, v: unknown, unit = '') => {
     if (v !== null && v !== undefined) lines.push(`| ${name} | ${String(v)}${unit} |`);
@@ -880,6 +1077,56 @@ async function main(): Promise<void> {
       results.set('gateway-warn', await measure(ctx, { id: 'gateway-warn', label: 'gateway: supportProfile, LOG_LEVEL=warn', server: 'gateway', child: gw, target: graphqlTarget(`${gw.ready.url}/graphql`, gatewayToken, SUPPORT_QUERY) }));
       children.splice(children.indexOf(gw), 1);
       await stopGateway(ctx, gw, 'warn', profiles);
+    }
+
+    // 8. What metrics and tracing cost (beside `gateway` above, both off): each on a gateway of its own.
+    // --smoke keeps only gateway-tracing-100 (the sink and the span count); the others differ by a setting.
+    const observability = OBSERVABILITY.filter((o) => wants(o.id) && !(options.smoke && !options.only && o.id !== 'gateway-tracing-100'));
+    if (observability.length) {
+      const sink = observability.some((o) => o.ratio !== undefined) ? await startOtlpSink() : undefined;
+      if (sink) progress(`OTLP sink (POST /v1/traces, http/protobuf) at ${sink.url}`);
+      try {
+        for (const o of observability) {
+          const metricsPort = o.metrics ? await freePort() : 0;
+          const tracing = o.ratio !== undefined ? { sampler: TRACES_SAMPLER, ratio: o.ratio, scheduleDelayMs: BSP_SCHEDULE_DELAY_MS } : undefined;
+          const env: Record<string, string> = {
+            METRICS_PORT: String(metricsPort),
+            ...(tracing
+              ? {
+                  OTEL_EXPORTER_OTLP_ENDPOINT: sink!.url,
+                  OTEL_TRACES_SAMPLER: tracing.sampler,
+                  OTEL_TRACES_SAMPLER_ARG: String(tracing.ratio),
+                  OTEL_BSP_SCHEDULE_DELAY: String(tracing.scheduleDelayMs),
+                }
+              : {}),
+          };
+          const gw = await startGateway(ctx, emu, o.id, 'info', [], env);
+          children.push(gw);
+          const scraper = o.metrics ? startScraper(`http://127.0.0.1:${metricsPort}/metrics`) : undefined;
+          try {
+            const result = await measure(ctx, {
+              id: o.id,
+              label: o.label,
+              server: 'gateway',
+              child: gw,
+              target: graphqlTarget(`${gw.ready.url}/graphql`, gatewayToken, SUPPORT_QUERY),
+              observability: { metrics: o.metrics, tracing, sink: tracing ? sink : undefined },
+            });
+            if (scraper) {
+              const scrape = await scraper.stop();
+              result.observability!.scrape = scrape;
+              progress(`${o.id}: ${scrape.scrapes} scrapes of GET /metrics, the last ${round(scrape.bytes / 1000, 1)} KB counting ${scrape.operationsCounted} Support operations`);
+            }
+            results.set(o.id, result);
+          } finally {
+            await scraper?.stop().catch(() => undefined);
+          }
+          children.splice(children.indexOf(gw), 1);
+          await stopGateway(ctx, gw, o.id, profiles);
+        }
+      } finally {
+        await sink?.close();
+      }
     }
 
     // 7. What Redis costs per request: the same gateway work with the state in process and in Redis.

@@ -58,6 +58,7 @@ describe('bench smoke (npm run bench -- --smoke)', () => {
           'baseline',
           'floor',
           'gateway',
+          'gateway-tracing-100',
           'gateway-warn',
           'mutation',
           'mutation-baseline',
@@ -91,6 +92,16 @@ describe('bench smoke (npm run bench -- --smoke)', () => {
       expect(report.ratios.gatewayMinusBaselineP99Ms).toEqual(expect.any(Number));
       expect(report.ratios.gatewayVsBaselinePeakRss).toEqual(expect.any(Number));
       expect(report.ratios.mutationGatewayVsBaselineThroughput).toEqual(expect.any(Number));
+      // Tracing at 100 % (of the observability group, --smoke runs this one): the spans really reached the
+      // bench's OTLP sink, four per supportProfile request (server, operation, root field, upstream try).
+      const traced = report.scenarios['gateway-tracing-100'];
+      expect(traced.observability).toMatchObject({ metrics: false, tracing: { sampler: 'parentbased_traceidratio', ratio: 1 } });
+      expect(traced.observability.sink.rejected).toBe(0);
+      expect(traced.observability.sink.fixedRate.spans).toBeGreaterThan(0);
+      expect(traced.observability.sink.fixedRate.spansPerOp).toBeCloseTo(4, 0);
+      expect(traced.observability.sink.saturation.spans).toBeGreaterThan(0);
+      expect(report.ratios.observability).toEqual([expect.objectContaining({ id: 'gateway-tracing-100', throughput: expect.any(Number) })]);
+      expect(stdout).toMatch(/^\| gateway: supportProfile, tracing 100 % \|/m);
       // The read-merge-PUT under the Redis lock: a GET and a PUT per write.
       if (redisScenarios.length) expect(report.scenarios['lock-redis'].upstream.callsPerOp).toBe(2);
       // The chart, drawn from the JSON: the gateway beside the stock BFF for every scenario pair.
