@@ -42,7 +42,7 @@ import type { OperationTrace, RootFieldInfo, SpanEnd, TracedWork, Tracing, Upstr
 
 const INSTRUMENTATION_SCOPE = 'partner-bff-gateway';
 
-/** The span of work that is not traced (a Redis command outside any request). */
+/** The span of work that is not traced (a Redis command outside any request, or of an unsampled one). */
 const NO_WORK: TracedWork = { end() {} };
 
 function samplerFor(config: TracingConfig): Sampler {
@@ -87,6 +87,23 @@ function endWith(span: Span, result: SpanEnd | undefined): void {
   span.end();
 }
 
+/** What a try span says about the try: method, service, host, port, scheme, path (never the query), retry number. */
+function tryAttributes(info: UpstreamTryInfo): Attributes {
+  const attributes: Attributes = { 'http.request.method': info.method, 'gateway.upstream.service': info.service };
+  try {
+    const url = new URL(info.url);
+    attributes['server.address'] = url.hostname;
+    attributes['server.port'] = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+    attributes['url.scheme'] = url.protocol.replace(/:$/, '');
+    // The path only: the query may carry continuation tokens.
+    attributes['url.path'] = url.pathname;
+  } catch {
+    // An invalid URL fails in the transport; the span keeps the method and service.
+  }
+  if (info.attempt > 0) attributes['http.request.resend_count'] = info.attempt;
+  return attributes;
+}
+
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
@@ -106,32 +123,30 @@ export async function createOpenTelemetryTracing(config: TracingConfig): Promise
   function handle(req: IncomingMessage, res: ServerResponse, next: () => void): void {
     const parent = propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
     const method = req.method ?? 'GET';
-    const span = tracer.startSpan(
-      method,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          'http.request.method': method,
-          'url.path': (req.url ?? '/').split('?')[0],
-          'url.scheme': 'http',
-          'network.protocol.version': req.httpVersion,
-        },
-      },
-      parent,
-    );
+    // The samplers here look at no attribute: the sampling decision comes first, and only a recorded span
+    // gets its attributes and its end (an unsampled request's span still gives its log lines their ids).
+    const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
     const entry: { span: Span; route?: string } = { span };
     serverSpans.set(req, entry);
-    res.once('close', () => {
-      const status = res.statusCode;
-      if (entry.route) {
-        span.updateName(`${method} ${entry.route}`);
-        span.setAttribute('http.route', entry.route);
-      }
-      span.setAttribute('http.response.status_code', status);
-      if (!res.writableFinished) fail(span, 'aborted');
-      else if (status >= 500) fail(span, String(status));
-      span.end();
-    });
+    if (span.isRecording()) {
+      span.setAttributes({
+        'http.request.method': method,
+        'url.path': (req.url ?? '/').split('?')[0],
+        'url.scheme': 'http',
+        'network.protocol.version': req.httpVersion,
+      });
+      res.once('close', () => {
+        const status = res.statusCode;
+        if (entry.route) {
+          span.updateName(`${method} ${entry.route}`);
+          span.setAttribute('http.route', entry.route);
+        }
+        span.setAttribute('http.response.status_code', status);
+        if (!res.writableFinished) fail(span, 'aborted');
+        else if (status >= 500) fail(span, String(status));
+        span.end();
+      });
+    }
     const active = trace.setSpan(parent, span);
     // The body arrives through the request's events, which run outside this call: bind them, so Fastify's
     // handler (after it has read the body) still runs with the server span active.
@@ -170,8 +185,11 @@ export async function createOpenTelemetryTracing(config: TracingConfig): Promise
       return { trace_id: traceId, span_id: spanId };
     },
 
-    startOperation(): OperationTrace {
+    startOperation(): OperationTrace | undefined {
       const parent = contexts.active();
+      // Every sampler here decides for a whole trace (parent-based, or by trace id): a request whose server
+      // span is not recorded records nothing, so its operation and root fields are not spanned at all.
+      if (trace.getSpan(parent)?.isRecording() === false) return undefined;
       const span = tracer.startSpan('GraphQL Operation', { kind: SpanKind.INTERNAL }, parent);
       const operationContext = trace.setSpan(parent, span);
       return {
@@ -228,20 +246,10 @@ export async function createOpenTelemetryTracing(config: TracingConfig): Promise
     },
 
     startUpstreamTry(info: UpstreamTryInfo): UpstreamTryTrace {
-      const attributes: Attributes = { 'http.request.method': info.method, 'gateway.upstream.service': info.service };
-      try {
-        const url = new URL(info.url);
-        attributes['server.address'] = url.hostname;
-        attributes['server.port'] = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-        attributes['url.scheme'] = url.protocol.replace(/:$/, '');
-        // The path only: the query may carry continuation tokens.
-        attributes['url.path'] = url.pathname;
-      } catch {
-        // An invalid URL fails in the transport; the span keeps the method and service.
-      }
-      if (info.attempt > 0) attributes['http.request.resend_count'] = info.attempt;
       const parent = contexts.active();
-      const span = tracer.startSpan(info.method, { kind: SpanKind.CLIENT, attributes }, parent);
+      const span = tracer.startSpan(info.method, { kind: SpanKind.CLIENT }, parent);
+      // Unsampled, the try still sends the trace's traceparent (flags 00), but its attributes are never built.
+      if (span.isRecording()) span.setAttributes(tryAttributes(info));
       const headers: Record<string, string> = {};
       propagator.inject(trace.setSpan(parent, span), headers, defaultTextMapSetter);
       return {
@@ -260,7 +268,8 @@ export async function createOpenTelemetryTracing(config: TracingConfig): Promise
 
     startRedisCommand(info): TracedWork {
       const parent = contexts.active();
-      if (!trace.getSpan(parent)) return NO_WORK;
+      // Nothing active, or an unsampled request: no span (a Redis command carries no trace context onward).
+      if (!trace.getSpan(parent)?.isRecording()) return NO_WORK;
       const span = tracer.startSpan(
         info.name,
         {

@@ -68,6 +68,8 @@ export function createTracingPlugin(options: TracingPluginOptions): ApolloServer
   return {
     async requestDidStart({ contextValue }) {
       const operation = tracing.startOperation();
+      // Not sampled: no hooks, and the root fields run unwrapped.
+      if (!operation) return undefined;
       operations.set(contextValue, operation);
       return {
         async didResolveOperation({ operation: document, operationName }) {

@@ -84,15 +84,19 @@ export interface Tracing {
   logBindings(request: IncomingMessage): { readonly trace_id: string; readonly span_id: string } | undefined;
   /** `trace_id` and `span_id` of the active span (for log lines written outside a request's logger). */
   activeLogBindings(): { readonly trace_id: string; readonly span_id: string } | undefined;
-  /** Starts the GraphQL operation span under the active (server) span. */
-  startOperation(): OperationTrace;
+  /**
+   * Starts the GraphQL operation span under the active (server) span; undefined when the request is not
+   * sampled (nothing of it would be recorded: its upstream tries still carry the trace's `traceparent`,
+   * unsampled, but no operation or root-field span is made).
+   */
+  startOperation(): OperationTrace | undefined;
   /** Starts the client span of one upstream try under the active span. */
   startUpstreamTry(info: UpstreamTryInfo): UpstreamTryTrace;
   /** Starts the span of one token exchange with the identity provider. */
   startTokenExchange(service: string): TracedWork;
   /**
-   * Starts the client span of one Redis command under the active span (none when no span is active:
-   * a command outside any request is no trace of its own). The command's name only, never its arguments.
+   * Starts the client span of one Redis command under the active span (none when no span is active, as
+   * for a command outside any request, or when it is not recorded). The command's name only, never its arguments.
    */
   startRedisCommand(info: RedisCommandTraceInfo): TracedWork;
   /** Exports what is buffered and stops. */
