@@ -230,6 +230,21 @@ const baseGot: Got = got.extend({
   decompress: true,
 });
 
+/**
+ * Lets go of a finished try's got stream at once: destroyed (as got's promise interface does on
+ * success; the socket is already back in the pool, so nothing is cut) and its listeners removed, so the
+ * closures they hold stop pointing at this try's objects. Left attached, they kept whole tries alive
+ * across scavenges, in runs that alternated between 10 and 22 KB per call surviving; released, 9-10 KB
+ * every run (loopback micro-benchmark). A late error from a destroyed stream is dropped.
+ */
+function release(stream: { destroy(): void; removeAllListeners(): unknown; on(event: 'error', listener: () => void): unknown }): void {
+  stream.destroy();
+  stream.removeAllListeners();
+  stream.on('error', ignoreLateError);
+}
+
+const ignoreLateError = (): void => {};
+
 /** An answer read whole, as text. */
 interface TextAnswer {
   readonly status: number;
@@ -333,7 +348,10 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
       stream.on('data', (chunk: string) => {
         body += chunk;
       });
-      stream.once('end', () => resolve({ ...answer(), body }));
+      stream.once('end', () => {
+        resolve({ ...answer(), body });
+        release(stream);
+      });
       stream.once('error', reject);
     });
   }
