@@ -20,7 +20,7 @@
  * this process runs (lib/otlp-sink.ts), and count what the sink and the metrics listener received. Output: a Markdown table on stdout (progress on stderr),
  * `bench/results/latest.json`, and on a full run a dated copy with the hardware line.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +91,17 @@ interface Options {
 }
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
+
+/**
+ * The node flags the gateway runs with in production: those of `npm start` (package.json), which the
+ * Dockerfile's CMD repeats (test/deploy.test.ts holds them equal). The gateway is measured as it ships;
+ * the stock baseline runs with Node's defaults, as a hand-built BFF would.
+ */
+const PRODUCTION_NODE_FLAGS: readonly string[] = (() => {
+  const pkg = JSON.parse(readFileSync(resolve(HERE, '../../package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  return words.slice(1, words.indexOf('dist/src/main.js')).filter((w) => w.startsWith('--'));
+})();
 const DEFAULT_OUT = resolve(HERE, '../../bench/results');
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -622,7 +633,7 @@ async function startGateway(
 ): Promise<Child> {
   const profileDir = join(ctx.options.outDir, 'profiles');
   if (ctx.options.profile) mkdirSync(profileDir, { recursive: true });
-  const nodeFlags = [...ctx.options.gatewayNodeOptions, ...extraFlags];
+  const nodeFlags = [...PRODUCTION_NODE_FLAGS, ...ctx.options.gatewayNodeOptions, ...extraFlags];
   progress(
     `starting gateway (${label}, LOG_LEVEL=${logLevel}${ctx.cpu !== undefined ? `, taskset -c ${ctx.cpu}` : ''}${ctx.options.profile ? ', --cpu-prof' : ''}${nodeFlags.length ? `, ${nodeFlags.join(' ')}` : ''})`,
   );

@@ -48,7 +48,10 @@ describe('deploy files', () => {
   });
 
   it('the image runs node on the built entry point, in production, as a non-root user, with the probes on /healthz', () => {
-    expect(cmd).toEqual(['node', 'dist/src/main.js']);
+    // The same node flags as `npm start` (package.json), which the bench also gives the gateway it measures.
+    const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    expect(cmd).toEqual(start.split(/\s+/));
+    expect(cmd).toEqual(['node', '--max-semi-space-size=8', 'dist/src/main.js']);
     expect(runStage).toMatch(/^RUN npm ci --omit=dev\b/m);
     expect(runStage).toMatch(/^USER node$/m);
     expect(runStage).toMatch(/^STOPSIGNAL SIGTERM$/m);
