@@ -34,7 +34,7 @@ import {
   persistedQueriesOption,
   type PersistedQueryManifest,
 } from './plugins/persisted-queries.js';
-import { createExplorer, explorerPreHandler, registerExplorerAssets, registerRootPointer, type ExplorerOptions } from './plugins/explorer.js';
+import type { ExplorerOptions } from './plugins/explorer.js';
 import { registerCors } from './plugins/cors.js';
 import { createRateLimiter, withRateLimit, type RateLimitStore } from './plugins/rate-limit.js';
 import { createSharedState } from './state/index.js';
@@ -42,7 +42,7 @@ import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier.j
 import { createUpstreamTokenSource, type UpstreamTokenSource } from './auth/upstream-tokens.js';
 import { createUpstreamTransport, type UpstreamTransport } from './upstream/transport.js';
 import { createReadinessProbe, type ReadinessProbe } from './upstream/readiness.js';
-import { createGatewayMetrics, type GatewayMetrics } from './plugins/metrics/metrics.js';
+import type { GatewayMetrics } from './plugins/metrics/metrics.js';
 import { startMetricsServer, type MetricsServer } from './plugins/metrics/server.js';
 import { inboundTraceHeaders, startTracing, type Tracing } from './plugins/tracing/tracing.js';
 import { redisCommandObserver, tokenRequestObserver, upstreamObserver, withTraceIds } from './plugins/observers.js';
@@ -102,7 +102,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const schema = await buildGatewaySchema();
   const metricsPort = options.metricsListener === undefined ? (config.metricsPort || undefined) : options.metricsListener ? options.metricsListener.port : undefined;
   const metrics: GatewayMetrics | undefined =
-    metricsPort === undefined ? undefined : createGatewayMetrics({ knownOperationNames: manifest ? operationNamesOf(manifest.byId.values()) : [] });
+    metricsPort === undefined
+      ? undefined
+      : // prom-client is loaded only when metrics are on (METRICS_PORT=0 spares its resident memory).
+        (await import('./plugins/metrics/metrics.js')).createGatewayMetrics({ knownOperationNames: manifest ? operationNamesOf(manifest.byId.values()) : [] });
   // Loaded only when configured: with tracing off no OpenTelemetry module is ever imported.
   const tracing: Tracing | undefined = config.tracing ? await startTracing(config.tracing) : undefined;
   if (tracing) traceRootFields(schema);
@@ -223,17 +226,19 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     forwardTraceContext: !tracing,
   });
   const handler = fastifyApolloHandler(apollo, { context: rateLimiter ? withRateLimit(buildContext, rateLimiter) : buildContext });
-  const explorer = config.production ? undefined : createExplorer(options.explorer);
+  // The explorer (and Ruru's bundled assets) is loaded outside production only.
+  const explorerPlugin = config.production ? undefined : await import('./plugins/explorer.js');
+  const explorer = explorerPlugin?.createExplorer(options.explorer);
   app.route({
     method: ['GET', 'POST'],
     url: '/graphql',
-    preHandler: explorer ? explorerPreHandler(explorer) : undefined,
+    preHandler: explorerPlugin && explorer ? explorerPlugin.explorerPreHandler(explorer) : undefined,
     onSend: noStore,
     handler,
   });
-  if (explorer) {
-    registerExplorerAssets(app);
-    registerRootPointer(app);
+  if (explorerPlugin) {
+    explorerPlugin.registerExplorerAssets(app);
+    explorerPlugin.registerRootPointer(app);
   }
   registerHealthRoutes(app, { readiness, sharedState: state, signingKeys: () => verifier.signingKeys() });
 
