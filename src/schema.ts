@@ -4,7 +4,7 @@
  * file is stale.
  */
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
-import { DateTimeResolver } from 'graphql-scalars';
+import { DateTimeScalar } from './features/shared/date-time.js';
 import { buildSchema, type BuildSchemaOptions } from 'type-graphql';
 import { authChecker, enforcePermissionsOnRootFields } from './auth/auth-checker.js';
 import { validateInputArgument } from './features/shared/validate-input.js';
@@ -33,7 +33,7 @@ export async function buildSchemaFrom(resolvers: BuildSchemaOptions['resolvers']
     resolvers,
     authChecker,
     // Date-times stay ISO strings end to end; the contract names the scalar `DateTime`.
-    scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
+    scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validateFn: validateInputArgument,
   });
   return enforcePermissionsOnRootFields(schema);

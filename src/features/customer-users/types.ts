@@ -1,5 +1,5 @@
 import { Equals, IsEmail, IsISO31661Alpha2, Length, MaxLength, MinLength, ValidateNested } from 'class-validator';
-import { DateTimeResolver } from 'graphql-scalars';
+import { DateTimeScalar } from '../shared/date-time.js';
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
 import { PageInfo } from '../shared/pagination.js';
 import { IsPhoneNumber } from '../shared/validators.js';
@@ -56,10 +56,10 @@ export class CustomerUser {
   @Field(() => UserDomainType, { nullable: true })
   userDomainType!: UserDomainType | null;
 
-  @Field(() => DateTimeResolver, { nullable: true })
+  @Field(() => DateTimeScalar, { nullable: true })
   lastDirectorySyncTime!: Date | null;
 
-  @Field(() => DateTimeResolver, { nullable: true })
+  @Field(() => DateTimeScalar, { nullable: true })
   softDeletionTime!: Date | null;
 }
 

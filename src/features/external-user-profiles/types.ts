@@ -1,5 +1,5 @@
 import { IsBoolean, MaxLength, MinLength, ValidateNested } from 'class-validator';
-import { DateTimeResolver } from 'graphql-scalars';
+import { DateTimeScalar } from '../shared/date-time.js';
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
 import { PageInfo } from '../shared/pagination.js';
 import { IsDirectoryObjectId } from '../shared/validators.js';
@@ -37,8 +37,8 @@ export class ExternalUserProfile {
   @Field(() => Boolean, { nullable: true }) isEnabled!: boolean | null;
   @Field(() => String, { nullable: true }) supervisorId!: string | null;
   @Field(() => String, { nullable: true }) createdBy!: string | null;
-  @Field(() => DateTimeResolver, { nullable: true }) createdDateTime!: Date | null;
-  @Field(() => DateTimeResolver, { nullable: true }) deletedDateTime!: Date | null;
+  @Field(() => DateTimeScalar, { nullable: true }) createdDateTime!: Date | null;
+  @Field(() => DateTimeScalar, { nullable: true }) deletedDateTime!: Date | null;
 }
 
 @ObjectType()
