@@ -219,8 +219,8 @@ export interface UpstreamTransportOptions {
 /**
  * The base got instance: no got retries (our loop owns retries and the deadline), no throwing on HTTP
  * status (we map statuses ourselves), no redirects (they would carry the bearer token to wherever the
- * `Location` points; neither upstream redirects API calls), bodies read as text and parsed by us (receiveText) so empty and
- * non-JSON bodies are handled in one place, HTTP/1.1.
+ * `Location` points; neither upstream redirects API calls), bodies read as text and parsed by us
+ * (receiveText) so empty and non-JSON bodies are handled in one place, HTTP/1.1.
  */
 const baseGot: Got = got.extend({
   retry: { limit: 0 },
@@ -327,21 +327,24 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
    * Sends one try through got's stream interface and reads the answer as UTF-8 text. The stream, not
    * got's promise interface: the promise wrapper (p-cancelable, a second event proxy, the raw body
    * Buffer concatenated then decoded) roughly doubles what each call leaves for the garbage collector
-   * (measured on loopback: 27 → 11 KB per call surviving a scavenge, and less CPU). got has no size limit and answers may be
-   * chunked, so the (decompressed) body is counted as it streams, and the try is cancelled, destroying
-   * the socket, as soon as it, or an announced Content-Length, passes the cap.
+   * (measured on loopback: 27 → 11 KB per call surviving a scavenge, and less CPU). got has no size
+   * limit and answers may be chunked, so the (decompressed) body is counted as it streams, and the try
+   * is cancelled, destroying the socket, as soon as it, or an announced Content-Length, passes the cap.
    */
   function receiveText(t: Try): Promise<TextAnswer> {
     return new Promise((resolve, reject) => {
       const stream = client.stream(t.url, { method: t.method, headers: t.headers, body: t.body, timeout: { request: t.timeoutMs } });
       // got sets `response` before it reports any download progress.
-      const answer = (): { status: number; headers: HeaderBag } => ({ status: stream.response?.statusCode ?? 0, headers: (stream.response?.headers ?? {}) as HeaderBag });
+      const answer = (): { status: number; headers: HeaderBag } => ({
+        status: stream.response?.statusCode ?? 0,
+        headers: (stream.response?.headers ?? {}) as HeaderBag,
+      });
       let body = '';
       stream.setEncoding('utf8');
       stream.on('downloadProgress', ({ transferred, total }: { transferred: number; total?: number }) => {
         if (Math.max(transferred, total ?? 0) > maxResponseBytes && !stream.destroyed) {
           const { status, headers } = answer();
-          stream.destroy();
+          release(stream);
           reject(new OverCapError(status, headers));
         }
       });
