@@ -232,7 +232,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   app.route({
     method: ['GET', 'POST'],
     url: '/graphql',
-    preHandler: explorerPlugin && explorer ? explorerPlugin.explorerPreHandler(explorer) : undefined,
+    preHandler: explorer && explorerPlugin?.explorerPreHandler(explorer),
     onSend: noStore,
     handler,
   });
