@@ -1,15 +1,17 @@
 import { jest } from '@jest/globals';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import { main as tokenCli, parseTokenCliArgs } from '../src/emulator/token-cli.js';
 import {
   EMULATOR_GATEWAY_AUDIENCE,
   GRAPH_RESOURCE,
   PARTNER_CENTER_RESOURCE,
   PERSONAL_ACCOUNT_TENANT_ID,
+  call,
+  partnerCenterToken,
   seedData,
   startEmulator,
-} from '../src/emulator/index.js';
-import { main as tokenCli, parseTokenCliArgs } from '../src/emulator/token-cli.js';
-import { call, partnerCenterToken, startEmulatorForFile } from './helpers/emulator-fixtures.js';
+  startEmulatorForFile,
+} from './helpers/emulator-fixtures.js';
 
 const emulator = startEmulatorForFile();
 

@@ -1,14 +1,7 @@
 import { connect } from 'node:net';
-import {
-  EMULATOR_GATEWAY_AUDIENCE,
-  GRAPH_RESOURCE,
-  PARTNER_CENTER_RESOURCE,
-  PERSONAL_ACCOUNT_TENANT_ID,
-  seedData,
-  startEmulator,
-} from '../src/emulator/index.js';
 import { createSeedState } from '../src/emulator/seed-data.js';
-import { call, graphToken, partnerCenterToken, startEmulatorForFile } from './helpers/emulator-fixtures.js';
+import { EMULATOR_GATEWAY_AUDIENCE, GRAPH_RESOURCE, PARTNER_CENTER_RESOURCE, PERSONAL_ACCOUNT_TENANT_ID } from './helpers/emulator-fixtures.js';
+import { call, graphToken, partnerCenterToken, seedData, startEmulator, startEmulatorForFile } from './helpers/emulator-fixtures.js';
 
 const emulator = startEmulatorForFile();
 

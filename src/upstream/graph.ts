@@ -13,8 +13,8 @@
 import { BadUserInputError, InvalidCursorError, NotAvailableInCloudError, UpstreamError } from '../errors.js';
 import { createCursorCodec } from './cursor.js';
 import type { Page } from './cursor.js';
-import { headerValue, parseGraphErrorBody, unexpectedAnswer, upstreamErrorFromResponse } from './errors.js';
-import type { HeaderBag } from './errors.js';
+import { headerValue, parseGraphErrorBody, unexpectedAnswer, upstreamErrorFromResponse } from './error-dialect.js';
+import type { HeaderBag } from './error-dialect.js';
 import type { UpstreamCaller, UpstreamProfile, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './transport.js';
 import { isRetryableStatus, retryAfterSeconds } from './retry.js';
 

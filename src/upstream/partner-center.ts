@@ -11,10 +11,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { BadUserInputError, InvalidCursorError } from '../errors.js';
 import { createCursorCodec } from './cursor.js';
 import type { Page } from './cursor.js';
-import { parsePartnerCenterErrorBody, unexpectedAnswer } from './errors.js';
+import { parsePartnerCenterErrorBody, unexpectedAnswer } from './error-dialect.js';
 import type { UpstreamCaller, UpstreamProfile, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './transport.js';
 import { requestIdForWrite } from './request-id.js';
-import { isGuid } from '../guid.js';
+import { assertGuid } from '../guid.js';
 
 export type { Page } from './cursor.js';
 
@@ -178,11 +178,6 @@ export interface PartnerCenterClientOptions {
   readonly caller: UpstreamCaller;
   /** Key protecting paging cursors (see cursor.ts). @default a random key per process */
   readonly cursorKey?: string | Uint8Array;
-}
-
-/** Throws `BadUserInputError(field)` unless `value` is a GUID (Partner Center tenant and user ids are). */
-export function assertGuid(field: string, value: unknown): asserts value is string {
-  if (!isGuid(value)) throw new BadUserInputError(field, 'must be a GUID');
 }
 
 /** The continuation of a user list: Partner Center's `links.next` (UPSTREAM.md §1.6). */

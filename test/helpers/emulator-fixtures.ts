@@ -1,5 +1,15 @@
 /** Shared helpers for the tests that speak to the emulator: one emulator per file, tokens for each upstream and a small JSON client. */
 import { GRAPH_RESOURCE, PARTNER_CENTER_RESOURCE, startEmulator } from '../../src/emulator/index.js';
+
+/** The emulator's public names the emulator tests use, from one import. */
+export {
+  EMULATOR_GATEWAY_AUDIENCE,
+  GRAPH_RESOURCE,
+  PARTNER_CENTER_RESOURCE,
+  PERSONAL_ACCOUNT_TENANT_ID,
+  seedData,
+  startEmulator,
+} from '../../src/emulator/index.js';
 import type { Emulator, MintOptions } from '../../src/emulator/index.js';
 import { startedForFile } from './for-file.js';
 

@@ -4,7 +4,7 @@ import type { Context } from '../../context.js';
 import { fromCursor, pageInfo, pageSize } from '../shared/pagination.js';
 import { requireSomeField } from '../shared/validate-input.js';
 import { writePlace } from '../shared/write-place.js';
-import { assertGuid } from '../../upstream/partner-center.js';
+import { assertGuid } from '../../guid.js';
 import { customerUserKey } from './loaders.js';
 import { toCustomerUser, toCustomerUserPatch } from './mapping.js';
 import { CustomerUser, CustomerUserConnection, UpdateCustomerUserInput } from './types.js';

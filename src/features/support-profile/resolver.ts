@@ -3,7 +3,7 @@ import { Arg, Authorized, Ctx, Info, Mutation, Query, Resolver } from 'type-grap
 import type { Context } from '../../context.js';
 import { requireSomeField } from '../shared/validate-input.js';
 import { writePlace } from '../shared/write-place.js';
-import { mergeSupportProfile, toSupportProfile } from './merge.js';
+import { mergeSupportProfile, toSupportProfile } from './mapping.js';
 import { SupportProfile, UpdateSupportProfileInput } from './types.js';
 
 @Resolver(() => SupportProfile)

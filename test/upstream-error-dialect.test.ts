@@ -1,4 +1,4 @@
-import { parseGraphErrorBody, parsePartnerCenterErrorBody, upstreamErrorFromResponse } from '../src/upstream/errors.js';
+import { parseGraphErrorBody, parsePartnerCenterErrorBody, upstreamErrorFromResponse } from '../src/upstream/error-dialect.js';
 import { PARTNER_CENTER } from '../src/upstream/partner-center.js';
 import { GRAPH } from '../src/upstream/graph.js';
 import { GatewayError, BadUserInputError, InvalidCursorError, UpstreamError, contractCodeForStatus, sanitizeMessage } from '../src/errors.js';

@@ -1,4 +1,4 @@
-import { mergeSupportProfile, toSupportProfile } from '../src/features/support-profile/merge.js';
+import { mergeSupportProfile, toSupportProfile } from '../src/features/support-profile/mapping.js';
 
 describe('support profile merge', () => {
   const current = {
