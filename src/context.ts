@@ -6,8 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
-import { BadUserInputError, GatewayError } from './errors.js';
-import { requestLevelError } from './plugins/format-error.js';
+import { BadUserInputError, GatewayError, requestLevelError } from './errors.js';
 import type { Principal } from './auth/principal.js';
 import type { TokenVerifier } from './auth/token-verifier.js';
 import type { UpstreamTokenSource } from './auth/upstream-tokens.js';
@@ -18,7 +17,6 @@ import { createGraphClient, type GraphClient } from './upstream/graph.js';
 import { createCustomerUserLoader, type CustomerUserLoader } from './features/customer-users/loaders.js';
 import { createExternalUserProfileLoader, type ExternalUserProfileLoader } from './features/external-user-profiles/loaders.js';
 import type { KeyedLock } from './state/index.js';
-import { inboundTraceHeaders } from './plugins/tracing/tracing.js';
 
 /** The one context type used everywhere: `ApolloServer<Context>`, `AuthChecker<Context>`, resolvers. */
 export interface Context {
@@ -34,8 +32,8 @@ export interface Context {
   /** Upstream clients bound to this caller (created on first use). */
   readonly partnerCenter: PartnerCenterClient;
   readonly graph: GraphClient;
-  /** The process's lock around a partner's support-profile read-merge-PUT (shared by replicas with Redis). */
-  readonly supportProfileLock: KeyedLock;
+  /** The lock by key (a partner's support-profile read-merge-PUT), shared by replicas with Redis. */
+  readonly keyedLock: KeyedLock;
   /** Per-request DataLoaders (created on first use). */
   readonly loaders: {
     readonly customerUsers: CustomerUserLoader;
@@ -51,9 +49,12 @@ export interface ContextDependencies {
   readonly transport: UpstreamTransport;
   /** Key protecting opaque paging cursors. */
   readonly cursorKey: Buffer;
-  readonly supportProfileLock: KeyedLock;
-  /** Forward the caller's `traceparent`/`tracestate` upstream unchanged (tracing off). @default false */
-  readonly forwardTraceContext?: boolean;
+  readonly keyedLock: KeyedLock;
+  /**
+   * The caller's trace headers to forward upstream unchanged (tracing off), from the request's headers.
+   * @default none forwarded
+   */
+  readonly traceHeaders?: (headers: FastifyRequest['headers']) => Readonly<Record<string, string>> | undefined;
   /** Told the size of each DataLoader batch (metrics). @default none */
   readonly onLoaderBatch?: LoaderBatchObserver;
 }
@@ -77,7 +78,7 @@ declare module 'fastify' {
 
 /** Returns the Apollo context function for the Fastify integration. */
 export function createContextFunction(deps: ContextDependencies) {
-  const { config, verifier, upstreamTokens, transport, cursorKey, supportProfileLock, onLoaderBatch, forwardTraceContext } = deps;
+  const { config, verifier, upstreamTokens, transport, cursorKey, keyedLock, onLoaderBatch, traceHeaders } = deps;
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<Context> => {
     // Fastify's request id is the correlation id (plugins/correlation-id.ts).
     const correlationId = request.id;
@@ -113,7 +114,7 @@ export function createContextFunction(deps: ContextDependencies) {
       idempotency:
         principal && idempotencyKey ? { tenantId: principal.tenantId, objectId: principal.objectId, key: idempotencyKey } : undefined,
       tenantId: principal?.tenantId,
-      traceHeaders: forwardTraceContext ? inboundTraceHeaders(request.headers) : undefined,
+      traceHeaders: traceHeaders?.(request.headers),
     };
 
     const upstream: UpstreamClientFactory = {
@@ -128,7 +129,7 @@ export function createContextFunction(deps: ContextDependencies) {
           cursorKey,
         }),
     };
-    return new RequestContext(correlationId, log, operation, principal, idempotencyKey, supportProfileLock, upstream, onLoaderBatch);
+    return new RequestContext(correlationId, log, operation, principal, idempotencyKey, keyedLock, upstream, onLoaderBatch);
   };
 }
 
@@ -154,7 +155,7 @@ class RequestContext implements Context {
     readonly operation: OperationInfo,
     readonly principal: Principal | null,
     readonly idempotencyKey: string | undefined,
-    readonly supportProfileLock: KeyedLock,
+    readonly keyedLock: KeyedLock,
     private readonly upstream: UpstreamClientFactory,
     private readonly onLoaderBatch: LoaderBatchObserver | undefined,
   ) {}

@@ -9,10 +9,12 @@
  *   `formatError` (src/plugins/format-error.ts), errors raised before execution, and Fastify's error
  *   handler. Anything that is not a `GatewayError` is masked as `INTERNAL_SERVER_ERROR`.
  *
- * Nothing here imports GraphQL, so `src/upstream/` and `src/auth/` can use it. Reading upstream error
- * bodies (REST) is `src/upstream/errors.ts`.
+ * Only `requestLevelError` touches GraphQL (a refusal before execution must be Apollo's `GraphQLError`);
+ * `src/upstream/` and `src/auth/` use the classes and never it. Reading upstream error bodies (REST) is
+ * `src/upstream/error-dialect.ts`.
  */
 import { STATUS_CODES } from 'node:http';
+import { GraphQLError } from 'graphql';
 
 /**
  * The upstreams the gateway calls, with the name its messages give each: the one list of them (an
@@ -268,7 +270,7 @@ export function contractCodeForStatus(status: number): ErrorCode {
   }
 }
 
-/** What an `UpstreamError` is made of (src/upstream/errors.ts reads it from an answer). */
+/** What an `UpstreamError` is made of (src/upstream/error-dialect.ts reads it from an answer). */
 export interface UpstreamErrorInit {
   readonly service: UpstreamService;
   /** HTTP status of the (last) answer; `0` when there was none (connection failure, timeout, open circuit). */
@@ -428,4 +430,19 @@ export function sanitizeMessage(text: string, maxLength = MAX_MESSAGE_LENGTH): s
 export class SharedStateUnavailableError extends RetryLaterError {
   override readonly name = 'SharedStateUnavailableError';
   readonly code = 'UPSTREAM_UNAVAILABLE' as const;
+}
+
+/**
+ * A gateway error raised before execution (in the context function: bad token, bad header, rate
+ * limit), as Apollo Server expects it: a GraphQLError whose `extensions.http` sets the HTTP status
+ * and headers of the whole response. Its body is still `formatError`'s, from the gateway error.
+ */
+export function requestLevelError(error: GatewayError, status: number, headers?: Record<string, string>): GraphQLError {
+  return new GraphQLError(error.message, {
+    originalError: error,
+    extensions: {
+      ...formatGatewayError(error).extensions,
+      http: { status, headers: new Map(Object.entries(headers ?? {})) },
+    },
+  });
 }

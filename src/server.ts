@@ -45,7 +45,7 @@ import { createReadinessProbe, type ReadinessProbe } from './upstream/readiness.
 import type { GatewayMetrics } from './plugins/metrics/metrics.js';
 import { startMetricsServer, type MetricsServer } from './plugins/metrics/server.js';
 import { inboundTraceHeaders, startTracing, type Tracing } from './plugins/tracing/tracing.js';
-import { redisCommandObserver, tokenRequestObserver, upstreamObserver, withTraceIds } from './plugins/observers.js';
+import { redisCommandObserver, tokenRequestObserver, upstreamObserver, withTraceIds } from './composition/observers.js';
 import { countingFormatError, createMetricsPlugin, registerHttpMetrics } from './plugins/metrics/plugin.js';
 import { createTracingPlugin, registerHttpTracing, traceRootFields } from './plugins/tracing/plugin.js';
 
@@ -220,10 +220,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     upstreamTokens,
     transport,
     cursorKey: cursorKeyFrom(config),
-    supportProfileLock: state.supportProfileLock,
+    keyedLock: state.keyedLock,
     onLoaderBatch: metrics && ((loader, size) => metrics.dataloaderBatch(loader, size)),
     // With tracing off the caller's trace context goes upstream unchanged; with it on, each try sends its own.
-    forwardTraceContext: !tracing,
+    traceHeaders: tracing ? undefined : inboundTraceHeaders,
   });
   const handler = fastifyApolloHandler(apollo, { context: rateLimiter ? withRateLimit(buildContext, rateLimiter) : buildContext });
   // The explorer (and Ruru's bundled assets) is loaded outside production only.

@@ -77,18 +77,3 @@ function formatWith(formatted: GraphQLFormattedError, error: unknown, formatOpti
   const { message, extensions } = formatGatewayError(error);
   return { message, ...(formatted.path ? { path: formatted.path } : {}), extensions };
 }
-
-/**
- * A gateway error raised before execution (in the context function: bad token, bad header, rate
- * limit), as Apollo Server expects it: a GraphQLError whose `extensions.http` sets the HTTP status
- * and headers of the whole response. Its body is still `formatError`'s, from the gateway error.
- */
-export function requestLevelError(error: GatewayError, status: number, headers?: Record<string, string>): GraphQLError {
-  return new GraphQLError(error.message, {
-    originalError: error,
-    extensions: {
-      ...formatGatewayError(error).extensions,
-      http: { status, headers: new Map(Object.entries(headers ?? {})) },
-    },
-  });
-}

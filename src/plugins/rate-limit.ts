@@ -14,8 +14,7 @@
  * The buckets live behind `RateLimitStore` (src/state/rate-limit.ts), whose one method is `take(key, now)`.
  */
 import type { GraphQLError } from 'graphql';
-import { RateLimitedError } from '../errors.js';
-import { requestLevelError } from './format-error.js';
+import { RateLimitedError, requestLevelError } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
 import type { RateLimitStore } from '../state/rate-limit.js';
 

@@ -20,8 +20,8 @@ export type SharedStateHealth = { readonly configured: false } | ({ readonly con
 
 /** The shared state of one process. */
 export interface SharedState {
-  /** Serializes read-merge-PUT of one partner's support profile. */
-  readonly supportProfileLock: KeyedLock;
+  /** A lock by key: serializes, e.g., the read-merge-PUT of one partner's support profile. */
+  readonly keyedLock: KeyedLock;
   /** The rate-limit buckets; undefined when the limit is off. */
   readonly rateLimitStore: RateLimitStore | undefined;
   /** The APQ registry; undefined means Apollo Server's own in-memory cache. */
@@ -50,7 +50,7 @@ export async function createSharedState(options: SharedStateOptions): Promise<Sh
   const { redisUrl, deadlineMs, rateLimitPerMinute, logger } = options;
   if (!redisUrl) {
     return {
-      supportProfileLock: new InProcessLock(),
+      keyedLock: new InProcessLock(),
       rateLimitStore: rateLimitPerMinute > 0 ? new InMemoryRateLimitStore({ perMinute: rateLimitPerMinute }) : undefined,
       apqCache: undefined,
       health: async () => ({ configured: false }),
@@ -61,7 +61,7 @@ export async function createSharedState(options: SharedStateOptions): Promise<Sh
   const lock = new RedisLock({ connection, name: 'the support-profile lock', waitMs: deadlineMs, ...options.lock });
   logger.info({ redis: redactRedisUrl(redisUrl), lockTtlMs: lock.ttlMs }, 'shared state in Redis');
   return {
-    supportProfileLock: lock,
+    keyedLock: lock,
     rateLimitStore: rateLimitPerMinute > 0 ? new RedisRateLimitStore({ connection, perMinute: rateLimitPerMinute }) : undefined,
     apqCache: new RedisKeyValueCache({ connection }),
     health: async () => ({ configured: true, ...(await connection.health()) }),

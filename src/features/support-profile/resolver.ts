@@ -27,7 +27,7 @@ export class SupportProfileResolver {
     // Read-merge-PUT under the partner's lock (in-process, or shared by every replica with REDIS_URL):
     // a concurrent update can never read the state this one is about to overwrite. The lease is checked
     // before each PUT try, so a write whose lock was lost is abandoned, not sent (state/lock.ts).
-    const saved = await ctx.supportProfileLock.withLock(`support-profile:${tenantId}`, async (lease) => {
+    const saved = await ctx.keyedLock.withLock(`support-profile:${tenantId}`, async (lease) => {
       const current = await ctx.partnerCenter.getSupportProfile();
       return ctx.partnerCenter.putSupportProfile(mergeSupportProfile(current, input), { place: writePlace(info), beforeTry: () => lease.assertHeld() });
     });

@@ -9,8 +9,8 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../logger.js';
 import type { UpstreamObserver } from '../upstream/observer.js';
 import { redisErrorType, type RedisCommandObserver } from '../state/index.js';
-import type { GatewayMetrics } from './metrics/metrics.js';
-import type { Tracing } from './tracing/tracing.js';
+import type { GatewayMetrics } from '../plugins/metrics/metrics.js';
+import type { Tracing } from '../plugins/tracing/tracing.js';
 
 /** Token requests → `gateway_upstream_token_requests_total` and a span per exchange. */
 export function tokenRequestObserver(metrics: GatewayMetrics | undefined, tracing: Tracing | undefined): TokenRequestObserver | undefined {
