@@ -151,8 +151,9 @@ export interface Config {
   };
   readonly logLevel: string;
   /**
-   * Secret that signs paging cursors. Unset: a random key per process, so a cursor only works on the
-   * replica (and process lifetime) that issued it; set the same value on every replica to share them.
+   * Secret the paging cursors' encryption key is derived from (HKDF). Unset: a random key per process, so
+   * a cursor only works on the replica (and process lifetime) that issued it; set the same value on every
+   * replica to share them.
    */
   readonly cursorSecret?: string;
   /**

@@ -7,7 +7,7 @@
  * (lock, rate-limit buckets, APQ registry) comes from src/state/. Observability (DESIGN.md): the metrics
  * registry and its own `GET /metrics` listener, and, only when an OTLP endpoint is set, tracing.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerOptions } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -42,6 +42,7 @@ import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier.j
 import { createUpstreamTokenSource, type UpstreamTokenSource } from './auth/upstream-tokens.js';
 import { createUpstreamTransport, type UpstreamTransport } from './upstream/transport.js';
 import { createReadinessProbe, type ReadinessProbe } from './upstream/readiness.js';
+import { deriveCursorKey } from './upstream/cursor.js';
 import type { GatewayMetrics } from './plugins/metrics/metrics.js';
 import { startMetricsServer, type MetricsServer } from './plugins/metrics/server.js';
 import { inboundTraceHeaders, startTracing, type Tracing } from './plugins/tracing/tracing.js';
@@ -271,9 +272,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   };
 }
 
-/** The key that signs paging cursors: from CURSOR_SECRET (shared by replicas), else random per process. */
+/** The key that encrypts paging cursors: from CURSOR_SECRET (shared by replicas), else random per process. */
 function cursorKeyFrom(config: Config): Buffer {
-  return config.cursorSecret ? createHash('sha256').update(`partner-bff-cursor:${config.cursorSecret}`).digest() : randomBytes(32);
+  return config.cursorSecret ? deriveCursorKey(config.cursorSecret) : randomBytes(32);
 }
 
 /** The operation names of the persisted documents: always kept as metric label values. */

@@ -1,8 +1,9 @@
+import { createHmac } from 'node:crypto';
 import { parseGraphErrorBody, parsePartnerCenterErrorBody, upstreamErrorFromResponse } from '../src/upstream/error-dialect.js';
 import { PARTNER_CENTER } from '../src/upstream/partner-center.js';
 import { GRAPH } from '../src/upstream/graph.js';
 import { GatewayError, BadUserInputError, InvalidCursorError, UpstreamError, contractCodeForStatus, sanitizeMessage } from '../src/errors.js';
-import { createCursorCodec } from '../src/upstream/cursor.js';
+import { createCursorCodec, deriveCursorKey } from '../src/upstream/cursor.js';
 
 const correlationId = '0f8fad5b-d9cb-469f-a165-70867728950e';
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
@@ -142,24 +143,56 @@ describe('production messages are written by the gateway', () => {
 });
 
 describe('cursors', () => {
-  const isObj = (v: unknown): v is { n: string } => typeof v === 'object' && v !== null && typeof (v as { n?: unknown }).n === 'string';
-  const codec = createCursorCodec('kind-a', isObj, 'k1');
+  const codec = createCursorCodec('kind-a', 'k1');
+  const QUERY = '?$top=5&$skiptoken=RFNwdAIAAQAAAAAAAB8AAAAAAQAAAAAAAAA';
+  /** A cursor as the gateway made it before the encrypted format: base64url JSON, a dot, an HMAC-SHA256 tag. */
+  const hmacCursor = (key: string, kind: string, payload: unknown) => {
+    const data = Buffer.from(JSON.stringify({ k: kind, p: payload })).toString('base64url');
+    return `${data}.${createHmac('sha256', key).update(`${kind}\n${data}`).digest('base64url')}`;
+  };
 
-  it('round-trips and is opaque', () => {
-    const c = codec.encode({ n: 'https://graph.microsoft.com/beta/x' });
-    expect(c).not.toContain('graph');
-    expect(codec.decode(c)).toEqual({ n: 'https://graph.microsoft.com/beta/x' });
+  it('round-trips its fields, bound to the same binding', () => {
+    const fields = [QUERY, '', 'tok-ü-2', 'X-Other', ''];
+    expect(codec.decode(codec.encode(fields, 'customer-1'), 'customer-1')).toEqual(fields);
+    expect(codec.decode(codec.encode([]))).toEqual([]);
+    const long = 'x'.repeat(20_000 / 2);
+    expect(codec.decode(codec.encode([long]))).toEqual([long]);
+  });
+
+  it('is opaque: neither the continuation nor any URL can be read from it, and two cursors of one page differ', () => {
+    const cursor = codec.encode(['?$top=5&$skiptoken=abc', 'https://graph.microsoft.com/beta/x']);
+    const decoded = Buffer.from(cursor, 'base64url').toString('latin1');
+    for (const text of ['skiptoken', 'abc', 'graph', 'http']) {
+      expect(cursor).not.toContain(text);
+      expect(decoded).not.toContain(text);
+    }
+    expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(codec.encode(['same'])).not.toBe(codec.encode(['same']));
+  });
+
+  it('is as short as its content allows: about 40 characters over the base64url of the continuation', () => {
+    const token = 'c'.repeat(120);
+    const cursor = codec.encode([QUERY, '', token]);
+    const content = Buffer.byteLength(QUERY) + 1 + 1 + 1 + token.length; // each field: a 1-byte length + its bytes
+    // 1 version byte + 12-byte nonce + 16-byte tag, then base64url (4 characters per 3 bytes, unpadded).
+    expect(cursor.length).toBe(Math.ceil(((content + 29) * 4) / 3));
+    expect(codec.encode([]).length).toBe(39);
   });
 
   it.each([
-    ['a flipped payload byte', (c: string) => `${c[0] === 'A' ? 'B' : 'A'}${c.slice(1)}`],
-    ['a re-encoded payload with the old tag', (c: string) => `${Buffer.from(JSON.stringify({ k: 'kind-a', p: { n: 'https://evil.example/' } })).toString('base64url')}.${c.split('.')[1]}`],
-    ['no tag', (c: string) => c.split('.')[0]!],
+    ['a flipped byte in the ciphertext', (c: string) => flip(c, 20)],
+    ['a flipped byte in the tag', (c: string) => flip(c, c.length - 2)],
+    ['a flipped nonce byte', (c: string) => flip(c, 3)],
+    ['another version byte', (c: string) => Buffer.concat([Buffer.of(2), Buffer.from(c, 'base64url').subarray(1)]).toString('base64url')],
+    ['a truncated cursor', (c: string) => c.slice(0, -4)],
+    ['the tag alone', (c: string) => c.slice(-22)],
+    ['an appended character', (c: string) => `${c}x`],
+    ['the old signed-JSON format, with a valid tag under the same secret', () => hmacCursor('k1', 'kind-a', { n: 'https://graph.microsoft.com/beta/x' })],
     ['garbage', () => 'not a cursor'],
     ['empty', () => ''],
     ['huge', () => 'a'.repeat(20_000)],
   ])('refuses %s with InvalidCursorError, which names no GraphQL argument', (_name, mutate) => {
-    const c = mutate(codec.encode({ n: 'x' }));
+    const c = mutate(codec.encode(['?$skiptoken=x']));
     expect(() => codec.decode(c)).toThrow(InvalidCursorError);
     try {
       codec.decode(c);
@@ -168,9 +201,29 @@ describe('cursors', () => {
     }
   });
 
-  it('refuses a cursor of another kind or another key', () => {
-    const c = codec.encode({ n: 'x' });
-    expect(() => createCursorCodec('kind-b', isObj, 'k1').decode(c)).toThrow(InvalidCursorError);
-    expect(() => createCursorCodec('kind-a', isObj, 'k2').decode(c)).toThrow(InvalidCursorError);
+  it('refuses a cursor of another kind, another key or another binding', () => {
+    const c = codec.encode(['x'], 'customer-1');
+    expect(() => createCursorCodec('kind-b', 'k1').decode(c, 'customer-1')).toThrow(InvalidCursorError);
+    expect(() => createCursorCodec('kind-a', 'k2').decode(c, 'customer-1')).toThrow(InvalidCursorError);
+    expect(() => codec.decode(c, 'customer-2')).toThrow(InvalidCursorError);
+    expect(() => codec.decode(c)).toThrow(InvalidCursorError);
+  });
+
+  it('is accepted by every replica with the same CURSOR_SECRET (the key is derived, not random)', () => {
+    const secret = 'a-cursor-secret-of-at-least-32-characters';
+    expect(deriveCursorKey(secret)).toEqual(deriveCursorKey(secret));
+    expect(deriveCursorKey(secret)).toHaveLength(32);
+    const c = createCursorCodec('kind-a', deriveCursorKey(secret)).encode(['?a=1'], 'b');
+    expect(createCursorCodec('kind-a', deriveCursorKey(secret)).decode(c, 'b')).toEqual(['?a=1']);
+    expect(() => createCursorCodec('kind-a', deriveCursorKey(`${secret}!`)).decode(c, 'b')).toThrow(InvalidCursorError);
+    expect(() => createCursorCodec('kind-a').decode(c, 'b')).toThrow(InvalidCursorError); // a random per-process key
   });
 });
+
+/** The cursor with the byte at base64url character `at` changed. */
+function flip(cursor: string, at: number): string {
+  const bytes = Buffer.from(cursor, 'base64url');
+  const index = Math.floor((at * 3) / 4);
+  bytes[index] = bytes[index]! ^ 0x01;
+  return bytes.toString('base64url');
+}

@@ -1,68 +1,136 @@
 /**
- * Opaque paging cursors (DESIGN.md, Rules of the API): a cursor wraps the upstream's continuation
- * (Partner Center's `links.next` + `MS-ContinuationToken`, Graph's `@odata.nextLink`) as base64url JSON,
- * followed by an HMAC-SHA256 tag, so a client can neither read meaning into it nor point the gateway at
- * another URL or header. The clients still re-validate the decoded target (defence in depth).
+ * Opaque paging cursors (DESIGN.md, Rules of the API): a cursor carries what the gateway needs to ask the
+ * upstream for the next page (Partner Center's `links.next` query + `MS-ContinuationToken`, the query of
+ * Graph's `@odata.nextLink`), encrypted and authenticated with AES-256-GCM, so a client can neither read
+ * it nor change it, nor point the gateway at another URL or header.
  *
- * Key: pass `cursorKey` (e.g. derived from a configured secret) so cursors survive a restart and work
- * on every replica. Without it, a random key per process is used: cursors then break on restart or when
- * a load balancer sends the next page to another replica (`InvalidCursorError`, which the client sees as
- * BAD_USER_INPUT on `after`).
+ * Short, because phones send them back: a cursor holds only what the server cannot rebuild. The client
+ * rebuilds the origin and route itself (the list's path, the customer from the query's arguments), so a
+ * cursor carries a few strings (each a varint length + UTF-8) and the fixed overhead: 1 version byte,
+ * a 12-byte random nonce and a 16-byte tag, 29 bytes, about 39 base64url characters.
+ *
+ * What a cursor is bound to without carrying it goes into the GCM additional data: the format version,
+ * the list's `kind` (a Graph cursor is refused by the Partner Center client and vice versa) and a
+ * `binding` the caller passes (Partner Center: the customer), so a cursor of one customer's users is
+ * refused for another's. The clients still check the rebuilt target (defence in depth).
+ *
+ * Key: `cursorKey` (`deriveCursorKey(CURSOR_SECRET)`, HKDF-SHA256) makes cursors survive a restart and
+ * work on every replica with the same secret. Without it, a random key per process is used: cursors then
+ * break on restart or when a load balancer sends the next page to another replica. Any cursor that does
+ * not decrypt under the key (tampered, another key, another list, the signed-JSON cursors of earlier
+ * versions, which are not even base64url) is `InvalidCursorError`, which the client sees as
+ * BAD_USER_INPUT on `after`.
+ *
+ * Nonces are random (96 bits): NIST SP 800-38D allows 2^32 encryptions per key that way, far more cursors
+ * than one `CURSOR_SECRET` issues in a long while; rotating the secret starts afresh (cursors in flight
+ * then fail as invalid, and clients start the list again).
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { InvalidCursorError } from '../errors.js';
 
-/** Random per process; see the module comment for its limits. */
-const PROCESS_CURSOR_KEY = randomBytes(32);
+/** The first byte of every cursor: the format, also part of the authenticated data. */
+const VERSION = 1;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const KEY_BYTES = 32;
 
 /** Cursors longer than this are refused before any crypto (continuation tokens are far shorter). */
 const MAX_CURSOR_LENGTH = 16 * 1024;
 
-/** Encodes and verifies cursors of one kind. */
-export interface CursorCodec<T> {
-  encode(payload: T): string;
-  /** Verifies and decodes; throws `InvalidCursorError` on any problem. */
-  decode(cursor: string): T;
+/** At most this many strings in one cursor (Partner Center: the query and a few header pairs). */
+const MAX_FIELDS = 32;
+
+/** The AES-256 key of the cursors from a configured secret (`CURSOR_SECRET`): HKDF-SHA256, so replicas derive the same one. */
+export function deriveCursorKey(secret: string | Uint8Array): Buffer {
+  const ikm = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
+  if (ikm.length === 0) throw new TypeError('cursor secret must not be empty');
+  return Buffer.from(hkdfSync('sha256', ikm, 'partner-bff-gateway', 'paging cursor v1 aes-256-gcm', KEY_BYTES));
+}
+
+/** Random per process; see the module comment for its limits. */
+const PROCESS_CURSOR_KEY = randomBytes(KEY_BYTES);
+
+/** Encodes and verifies the cursors of one kind of list. A cursor's content is a list of strings. */
+export interface CursorCodec {
+  /** An opaque cursor holding `fields`, bound to `binding` (e.g. the customer id; it is not carried). */
+  encode(fields: readonly string[], binding?: string): string;
+  /** Decrypts and verifies (with the same `binding`); throws `InvalidCursorError` on any problem. */
+  decode(cursor: string, binding?: string): string[];
 }
 
 /**
- * A codec for cursors of one `kind` (the kind is inside the signed payload, so a Graph cursor is refused
- * by the Partner Center client and vice versa). `validate` checks the decoded payload's shape.
+ * A codec for cursors of one `kind`. `key`: 32 bytes (`deriveCursorKey`), or a secret string that is
+ * derived here. @default a random key per process
  */
-export function createCursorCodec<T>(
-  kind: string,
-  validate: (value: unknown) => value is T,
-  key: string | Uint8Array | undefined,
-): CursorCodec<T> {
-  const secret = key === undefined ? PROCESS_CURSOR_KEY : typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key);
-  if (secret.length === 0) throw new TypeError('cursorKey must not be empty');
-  const tag = (data: string): Buffer => createHmac('sha256', secret).update(`${kind}\n${data}`).digest();
+export function createCursorCodec(kind: string, key?: string | Uint8Array): CursorCodec {
+  const secret = key === undefined ? PROCESS_CURSOR_KEY : typeof key === 'string' ? deriveCursorKey(key) : Buffer.from(key);
+  if (secret.length !== KEY_BYTES) throw new TypeError(`cursorKey must be ${KEY_BYTES} bytes (deriveCursorKey)`);
+  const additionalData = (binding: string) => Buffer.from(`partner-bff cursor\0${VERSION}\0${kind}\0${binding}`, 'utf8');
 
   return {
-    encode(payload) {
-      const data = Buffer.from(JSON.stringify({ k: kind, p: payload }), 'utf8').toString('base64url');
-      return `${data}.${tag(data).toString('base64url')}`;
+    encode(fields, binding = '') {
+      const nonce = randomBytes(NONCE_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', secret, nonce, { authTagLength: TAG_BYTES });
+      cipher.setAAD(additionalData(binding));
+      const sealed = Buffer.concat([cipher.update(packFields(fields)), cipher.final()]);
+      return Buffer.concat([Buffer.of(VERSION), nonce, sealed, cipher.getAuthTag()]).toString('base64url');
     },
-    decode(cursor) {
-      const invalid = () => new InvalidCursorError();
-      if (typeof cursor !== 'string' || cursor.length > MAX_CURSOR_LENGTH) throw invalid();
-      const [data, mac, extra] = cursor.split('.');
-      if (!data || !mac || extra !== undefined || !/^[A-Za-z0-9_-]+$/.test(data) || !/^[A-Za-z0-9_-]+$/.test(mac)) throw invalid();
-      const given = Buffer.from(mac, 'base64url');
-      const expected = tag(data);
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
-      let parsed: unknown;
+    decode(cursor, binding = '') {
+      if (typeof cursor !== 'string' || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidCursorError();
+      const bytes = Buffer.from(cursor, 'base64url');
+      if (bytes.length < 1 + NONCE_BYTES + TAG_BYTES || bytes[0] !== VERSION) throw new InvalidCursorError();
+      const nonce = bytes.subarray(1, 1 + NONCE_BYTES);
+      const tag = bytes.subarray(bytes.length - TAG_BYTES);
+      const decipher = createDecipheriv('aes-256-gcm', secret, nonce, { authTagLength: TAG_BYTES });
+      decipher.setAAD(additionalData(binding));
+      decipher.setAuthTag(tag);
+      let plain: Buffer;
       try {
-        parsed = JSON.parse(Buffer.from(data, 'base64url').toString('utf8'));
+        plain = Buffer.concat([decipher.update(bytes.subarray(1 + NONCE_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);
       } catch {
-        throw invalid();
+        throw new InvalidCursorError(); // the tag does not verify: tampered, another key, kind or binding
       }
-      if (typeof parsed !== 'object' || parsed === null) throw invalid();
-      const { k, p } = parsed as { k?: unknown; p?: unknown };
-      if (k !== kind || !validate(p)) throw invalid();
-      return p;
+      const fields = unpackFields(plain);
+      if (!fields) throw new InvalidCursorError();
+      return fields;
     },
   };
+}
+
+/** Strings as (LEB128 byte length, UTF-8 bytes) one after another. */
+function packFields(fields: readonly string[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const field of fields) {
+    const bytes = Buffer.from(field, 'utf8');
+    const length: number[] = [];
+    let n = bytes.length;
+    do {
+      length.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+      n >>>= 7;
+    } while (n > 0);
+    parts.push(Buffer.from(length), bytes);
+  }
+  return Buffer.concat(parts);
+}
+
+/** The inverse of `packFields`, or undefined when the bytes are not such a list. */
+function unpackFields(bytes: Buffer): string[] | undefined {
+  const fields: string[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    if (fields.length === MAX_FIELDS) return undefined;
+    let length = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (at >= bytes.length || shift > 21) return undefined;
+      const byte = bytes[at++]!;
+      length |= (byte & 0x7f) << shift;
+      if (!(byte & 0x80)) break;
+    }
+    if (at + length > bytes.length) return undefined;
+    fields.push(bytes.toString('utf8', at, at + length));
+    at += length;
+  }
+  return fields;
 }
 
 /** One page of a list: the items and, when there is more, the opaque cursor of the next page. */

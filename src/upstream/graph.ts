@@ -156,13 +156,6 @@ export function assertProfileId(field: string, id: unknown): asserts id is strin
   if (!isValidProfileId(id)) throw new BadUserInputError(field, 'is not a valid profile id');
 }
 
-interface GraphContinuation {
-  /** The absolute `@odata.nextLink`. */
-  readonly n: string;
-}
-const isGraphContinuation = (v: unknown): v is GraphContinuation =>
-  typeof v === 'object' && v !== null && typeof (v as { n?: unknown }).n === 'string';
-
 /** One `$batch` sub-answer (UPSTREAM.md §2.6). */
 interface BatchSubResponse {
   readonly id?: unknown;
@@ -177,7 +170,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   const root = new URL(options.baseUrl);
   const rootPath = root.pathname.replace(/\/+$/, '');
   const beta = `${root.origin}${rootPath}/beta`;
-  const cursors = createCursorCodec('graph/externalUserProfiles', isGraphContinuation, options.cursorKey);
+  const cursors = createCursorCodec('graph/externalUserProfiles', options.cursorKey);
 
   const call = <T>(req: Omit<UpstreamRequest, 'upstream' | 'caller'>): Promise<UpstreamResponse<T>> =>
     transport.request<T>({ ...req, upstream: GRAPH, caller });
@@ -314,7 +307,10 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       assertAvailable();
       let url: string;
       if (cursor !== undefined) {
-        const checked = checkedNextLink(cursors.decode(cursor).n);
+        // The cursor holds the nextLink's query only: its origin and path were checked to be this
+        // collection's when it was made, and are rebuilt here (and checked again).
+        const [query, extra] = cursors.decode(cursor);
+        const checked = query !== undefined && extra === undefined && /^(\?[^#\s]*)?$/.test(query) ? checkedNextLink(`${beta}${PROFILES_PATH}${query}`) : undefined;
         if (!checked) throw new InvalidCursorError();
         url = checked;
       } else {
@@ -333,7 +329,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       if (link === undefined || link === null) return { items };
       const next = checkedNextLink(link);
       if (!next) throw unexpectedAnswer('graph', res, caller.correlationId, 'a next-page link outside the configured Graph collection');
-      return { items, nextCursor: cursors.encode({ n: next }) };
+      return { items, nextCursor: cursors.encode([new URL(next).search]) };
     },
 
     async patchExternalUserProfile(id, patch) {

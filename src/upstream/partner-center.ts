@@ -180,30 +180,41 @@ export interface PartnerCenterClientOptions {
   readonly cursorKey?: string | Uint8Array;
 }
 
-/** The continuation of a user list: Partner Center's `links.next` (UPSTREAM.md §1.6). */
-interface UsersContinuation {
-  /** Customer the list belongs to (lower case). */
-  readonly c: string;
-  /** `links.next.uri` as Partner Center gave it (checked again with `usersNextUrl` when followed). */
-  readonly u: string;
-  /** `links.next.headers` as `[name, value]` pairs (`MS-ContinuationToken`). */
-  readonly h: ReadonlyArray<readonly [string, string]>;
-}
-
+/**
+ * The continuation of a user list in a cursor (UPSTREAM.md §1.6, `links.next`): the query of its uri (the
+ * path is this customer's user list, rebuilt from the route; the customer binds the cursor without being
+ * carried), then its headers as name, value, name, value… with `MS-ContinuationToken`, the one Partner
+ * Center sends, written as the empty name (no header name is empty).
+ */
+const CONTINUATION_HEADER = 'MS-ContinuationToken';
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
 const HEADER_VALUE = /^[\x20-\x7e\t]{0,8192}$/;
+/** A query as `URL.search` writes it: empty, or `?` and no fragment or whitespace. */
+const QUERY = /^(\?[^#\s]{0,4095})?$/;
+const MAX_NEXT_HEADERS = 10;
 
-const isUsersContinuation = (v: unknown): v is UsersContinuation => {
-  if (typeof v !== 'object' || v === null) return false;
-  const { c, u, h } = v as Record<string, unknown>;
-  return (
-    typeof c === 'string' &&
-    typeof u === 'string' &&
-    Array.isArray(h) &&
-    h.length <= 10 &&
-    h.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && typeof p[1] === 'string' && HEADER_NAME.test(p[0]) && HEADER_VALUE.test(p[1]))
-  );
-};
+function continuationFields(query: string, headers: ReadonlyArray<readonly [string, string]>): string[] | undefined {
+  if (!QUERY.test(query) || headers.length > MAX_NEXT_HEADERS) return undefined;
+  const fields = [query];
+  for (const [name, value] of headers) {
+    if (!HEADER_NAME.test(name) || !HEADER_VALUE.test(value)) return undefined;
+    fields.push(name.toLowerCase() === CONTINUATION_HEADER.toLowerCase() ? '' : name, value);
+  }
+  return fields;
+}
+
+function continuationOf(fields: readonly string[]): { query: string; headers: Array<[string, string]> } | undefined {
+  const [query, ...pairs] = fields;
+  if (query === undefined || !QUERY.test(query) || pairs.length % 2 !== 0 || pairs.length > 2 * MAX_NEXT_HEADERS) return undefined;
+  const headers: Array<[string, string]> = [];
+  for (let i = 0; i < pairs.length; i += 2) {
+    const name = pairs[i] === '' ? CONTINUATION_HEADER : pairs[i]!;
+    const value = pairs[i + 1]!;
+    if (!HEADER_NAME.test(name) || !HEADER_VALUE.test(value)) return undefined;
+    headers.push([name, value]);
+  }
+  return { query, headers };
+}
 
 /** Creates the client bound to one caller. Cheap: create one per request. */
 export function createPartnerCenterClient(options: PartnerCenterClientOptions): PartnerCenterClient {
@@ -211,7 +222,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
   const root = new URL(options.baseUrl);
   const rootPath = root.pathname.replace(/\/+$/, '');
   const base = `${root.origin}${rootPath}`;
-  const cursors = createCursorCodec('partner-center/users', isUsersContinuation, options.cursorKey);
+  const cursors = createCursorCodec('partner-center/users', options.cursorKey);
 
   const call = <T>(req: Omit<UpstreamRequest, 'upstream' | 'caller'>): Promise<UpstreamResponse<T>> =>
     transport.request<T>({ ...req, upstream: PARTNER_CENTER, caller });
@@ -297,11 +308,11 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
       let url: string;
       let headers: Record<string, string> | undefined;
       if (cursor !== undefined) {
-        const next = cursors.decode(cursor);
-        const checked = next.c === customer ? usersNextUrl(next.u, customer) : undefined;
-        if (!checked) throw new InvalidCursorError();
+        const next = continuationOf(cursors.decode(cursor, customer));
+        const checked = next ? usersNextUrl(`/customers/${customer}/users${next.query}`, customer) : undefined;
+        if (!next || !checked) throw new InvalidCursorError();
         url = checked;
-        headers = Object.fromEntries(next.h);
+        headers = Object.fromEntries(next.headers);
       } else {
         // The REST client's own guard, in its own terms (the GraphQL `first` is checked in the features).
         if (!Number.isInteger(size) || size < 1 || size > PARTNER_CENTER_MAX_PAGE_SIZE) {
@@ -317,14 +328,15 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
 
       const next = collection.links?.next;
       if (!next) return { items };
-      // Follow links.next verbatim with every header it lists (UPSTREAM.md §1.6, the SDK's enumerator).
+      // Follow links.next with its query and every header it lists as given (UPSTREAM.md §1.6, the SDK's
+      // enumerator); its path, checked to be this customer's user list, is rebuilt when the cursor comes back.
       const nextUri = usersNextUrl(next.uri, customer);
       const nextHeaders = (Array.isArray(next.headers) ? next.headers : []).map((h): [string, string] => [String(h?.key), String(h?.value)]);
-      const payload: UsersContinuation = { c: customer, u: String(next.uri), h: nextHeaders };
-      if (!nextUri || !isUsersContinuation(payload)) {
+      const fields = nextUri ? continuationFields(new URL(nextUri).search, nextHeaders) : undefined;
+      if (!fields) {
         throw unexpectedAnswer('partner-center', res, caller.correlationId, 'a next-page link outside this customer\'s users');
       }
-      return { items, nextCursor: cursors.encode(payload) };
+      return { items, nextCursor: cursors.encode(fields, customer) };
     },
   };
 }
