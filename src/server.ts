@@ -35,6 +35,8 @@ import {
   type PersistedQueryManifest,
 } from './plugins/persisted-queries.js';
 import type { ExplorerOptions } from './plugins/explorer.js';
+import { noExplorerPreHandler } from './plugins/no-explorer.js';
+import { noIntrospection } from './plugins/introspection.js';
 import { registerCors } from './plugins/cors.js';
 import { createRateLimiter, withRateLimit, type RateLimitStore } from './plugins/rate-limit.js';
 import { createSharedState } from './state/index.js';
@@ -184,14 +186,15 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     schema,
     // In production an upstream's own error text never reaches a client (DESIGN.md, Errors).
     formatError: metrics ? countingFormatError(metrics, createFormatError({ production: config.production })) : createFormatError({ production: config.production }),
-    introspection: config.introspection,
+    // Apollo's own rule would name a constructor option; ours names INTROSPECTION (plugins/introspection.ts).
+    introspection: true,
     includeStacktraceInErrorResponses: false,
     // Apollo's CSRF prevention stays on (the default), and batched HTTP requests stay off (DESIGN.md, Limits).
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     // Hostile queries are refused at parse (tokens) and validation (depth, aliases, directives, cost).
     parseOptions: limits.parseOptions,
-    validationRules: limits.validationRules,
+    validationRules: config.introspection ? limits.validationRules : [noIntrospection, ...limits.validationRules],
     persistedQueries: persistedQueriesOption(config.persistedQueries.mode, state.apqCache),
     // main.ts owns SIGTERM/SIGINT (drain, then exit 0); Apollo's own handlers would re-raise the signal.
     stopOnTerminationSignals: false,
@@ -233,7 +236,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   app.route({
     method: ['GET', 'POST'],
     url: '/graphql',
-    preHandler: explorer && explorerPlugin?.explorerPreHandler(explorer),
+    // Outside production a browser gets the explorer; in production, a note that there is none.
+    preHandler: explorer && explorerPlugin ? explorerPlugin.explorerPreHandler(explorer) : noExplorerPreHandler,
     onSend: noStore,
     handler,
   });

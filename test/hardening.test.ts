@@ -168,18 +168,37 @@ describe('hostile queries (default limits)', () => {
 describe('hardening in production', () => {
   const stack = startStackForFile({ env: { NODE_ENV: 'production', UPSTREAM: 'microsoft', CORS_ORIGINS: 'https://app.contoso.example' } });
 
-  it('serves no explorer: a browser GET gets no HTML', async () => {
+  it('serves no explorer: a browser on /graphql is told there is none in production, and how to explore the API', async () => {
     const response = await fetch(`${stack.url}/graphql`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
-    expect(response.headers.get('content-type') ?? '').not.toMatch(/text\/html/);
-    expect(await response.text()).not.toMatch(/<html/i);
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    const text = await response.text();
+    expect(text).not.toMatch(/<html/i);
+    expect(text).not.toMatch(/CSRF|preflight request/i); // not Apollo's CSRF refusal
+    expect(text).toMatch(/^There is no GraphQL explorer in production\./);
+    expect(text).toMatch(/npm start/);
+    expect(text).toMatch(/CORS_ORIGINS must list https:\/\/studio\.apollographql\.com and INTROSPECTION=true/);
     const asset = await fetch(`${stack.url}/explorer/ruru.js`);
     expect(asset.status).toBe(404);
   });
 
-  it('refuses introspection', async () => {
-    const { status, body } = await stack.graphql('{ __schema { queryType { name } } }');
-    expect(status).toBe(400);
-    expect(body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  it('still answers GraphQL clients on GET /graphql (the note is for browsers only)', async () => {
+    const query = encodeURIComponent('{ viewer { authenticated } }');
+    const response = await fetch(`${stack.url}/graphql?query=${query}`, { headers: { accept: 'application/json', 'apollo-require-preflight': 'true' } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ data: { viewer: { authenticated: false } } });
+  });
+
+  it('refuses introspection, naming the setting that allows it', async () => {
+    for (const query of ['{ __schema { queryType { name } } }', '{ __type(name: "Query") { name } }']) {
+      const { status, body } = await stack.graphql(query);
+      expect(status).toBe(400);
+      expect(body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(body.errors?.[0]?.message).toMatch(/INTROSPECTION=true/);
+      expect(body.errors?.[0]?.message).not.toMatch(/ApolloServer|introspection: true/);
+    }
+    // __typename is not introspection of the schema.
+    expect((await stack.graphql('{ __typename }')).body).toEqual({ data: { __typename: 'Query' } });
   });
 
   it('hides field suggestions', async () => {

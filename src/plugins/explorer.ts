@@ -13,6 +13,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ruruHTML, type RuruClientConfig } from 'ruru/server';
 import { getStaticFile } from 'ruru/static';
+import { prefersHtml } from './no-explorer.js';
+
+export { prefersHtml };
 
 /** Where the explorer's static files are served from (a URL path, ending in a slash). */
 export const EXPLORER_ASSETS_PATH = '/explorer/';
@@ -68,30 +71,6 @@ export interface Explorer {
   wants(request: FastifyRequest): boolean;
   /** Sends the page. */
   send(reply: FastifyReply): FastifyReply;
-}
-
-/**
- * Like Apollo Server's own check for its landing page (`prefersHTML`): a GET whose `Accept` rates
- * `text/html` above every JSON type. Browsers navigating to the URL do; GraphQL clients send JSON types
- * (or the wildcard alone, a tie that goes to JSON) and never get the page.
- */
-export function prefersHtml(accept: string | undefined): boolean {
-  if (!accept) return false;
-  const ranges = accept.split(',').map((part) => {
-    const [range = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
-    const q = params.find((p) => p.startsWith('q='));
-    return { range, q: q ? Number(q.slice(2)) || 0 : 1 };
-  });
-  // The quality of a media type is that of the most specific range matching it (RFC 9110 §12.5.1).
-  const quality = (type: string) => {
-    const [major] = type.split('/');
-    for (const candidate of [type, `${major}/*`, '*/*']) {
-      const match = ranges.find((r) => r.range === candidate);
-      if (match) return match.q;
-    }
-    return 0;
-  };
-  return quality('text/html') > Math.max(quality('application/json'), quality('application/graphql-response+json'));
 }
 
 /** The `/graphql` route's `preHandler`: a browser opening the endpoint gets the page, everything else GraphQL. */
