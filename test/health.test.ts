@@ -9,10 +9,15 @@ describe('health', () => {
     expect(await response.json()).toEqual({ status: 'ok' });
   });
 
-  it('answers /readyz 200 when the upstreams answer', async () => {
+  it('answers /readyz 200 when the upstreams answer, saying reachable and what the probe got (no bare status)', async () => {
     const response = await fetch(`${stack.url}/readyz`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ ready: true });
+    const body = (await response.json()) as { ready: boolean; upstreams: Record<string, Record<string, unknown>> };
+    expect(body).toMatchObject({ ready: true });
+    for (const service of ['partner-center', 'graph']) {
+      expect(body.upstreams[service]).toEqual({ reachable: true, probe: expect.stringMatching(/^GET \/ answered \d{3} [A-Z][\w ]+ \(any answer means reachable\)$/), circuit: 'closed' });
+      expect(body.upstreams[service]).not.toHaveProperty('status');
+    }
   });
 });
 

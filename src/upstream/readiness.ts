@@ -5,6 +5,7 @@
  * proves DNS, TCP and TLS work; only "no answer" makes the gateway unready. Graph is probed only when
  * the cloud has the one Graph feature the gateway uses (UPSTREAM.md §2.4).
  */
+import { STATUS_CODES } from 'node:http';
 import type { CloudEndpoints } from '../config.js';
 import type { UpstreamService } from '../errors.js';
 import type { UpstreamTransport } from './transport.js';
@@ -12,8 +13,12 @@ import type { UpstreamTransport } from './transport.js';
 /** One upstream's state in the report. */
 export interface UpstreamReadiness {
   readonly reachable: boolean;
-  /** HTTP status of the probe's answer. */
-  readonly status?: number;
+  /**
+   * What the probe got, said as what it is: `GET / answered 404 Not Found (any answer means reachable)`,
+   * or `GET / got no answer: ECONNREFUSED`. A bare status would read as a failure: the upstream root
+   * answers an unauthenticated GET with 401 or 404 when all is well.
+   */
+  readonly probe: string;
   /** Why it is unreachable (`timeout`, `ECONNREFUSED`…). */
   readonly error?: string;
   /** The transport's circuit breaker for this service. */
@@ -63,7 +68,12 @@ export function createReadinessProbe(options: ReadinessProbeOptions): ReadinessP
       targets.map(async ([service, url]): Promise<[UpstreamService, UpstreamReadiness]> => {
         const result = await transport.probe(`${url.replace(/\/+$/, '')}/`, timeoutMs);
         const circuit = transport.circuitState(service);
-        return [service, result.reachable ? { reachable: true, status: result.status, circuit } : { reachable: false, error: result.error, circuit }];
+        return [
+          service,
+          result.reachable
+            ? { reachable: true, probe: `GET / answered ${describeStatus(result.status)} (any answer means reachable)`, circuit }
+            : { reachable: false, probe: `GET / got no answer: ${result.error}`, error: result.error, circuit },
+        ];
       }),
     );
     const report: ReadinessReport = {
@@ -84,4 +94,11 @@ export function createReadinessProbe(options: ReadinessProbeOptions): ReadinessP
       return inFlight;
     },
   };
+}
+
+/** `404 Not Found`: the status with its reason phrase, so nobody reads the number alone as a failure. */
+function describeStatus(status: number | undefined): string {
+  if (status === undefined) return 'an HTTP answer';
+  const reason = STATUS_CODES[status];
+  return reason ? `${status} ${reason}` : String(status);
 }
