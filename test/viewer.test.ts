@@ -1,3 +1,4 @@
+import { ALL_GATEWAY_SCOPES } from '../src/emulator/index.js';
 import { startStackForFile } from './helpers/stack.js';
 
 describe('viewer', () => {
@@ -14,6 +15,21 @@ describe('viewer', () => {
     expect(response.body.data?.viewer.permissions).toEqual(
       expect.arrayContaining(['SupportProfile.Read', 'SupportProfile.ReadWrite', 'ExternalUserProfile.Read.All']),
     );
+  });
+
+  it("lists no permission for a personal Microsoft account, whatever its token holds: every field refuses it", async () => {
+    const token = await stack.mint({ msa: true, scp: ALL_GATEWAY_SCOPES });
+    const { body } = await stack.graphql('{ viewer { authenticated personalAccount permissions } }', undefined, { token });
+    expect(body.data?.viewer).toEqual({ authenticated: true, personalAccount: true, permissions: [] });
+    // What the list promises: each field it would name refuses this caller.
+    const refused = await stack.graphql('{ supportProfile { id } }', undefined, { token });
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('lists for an app-only caller only what app-only callers can use (Partner Center takes App+User tokens only)', async () => {
+    const token = await stack.mint({ roles: ['SupportProfile.Read', 'ExternalUserProfile.ReadWrite.All'] });
+    const { body } = await stack.graphql('{ viewer { kind permissions } }', undefined, { token });
+    expect(body.data?.viewer).toEqual({ kind: 'APPLICATION', permissions: ['ExternalUserProfile.Read.All', 'ExternalUserProfile.ReadWrite.All'] });
   });
 
   it('refuses an invalid token with UNAUTHENTICATED, even for viewer', async () => {

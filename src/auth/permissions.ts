@@ -53,6 +53,23 @@ export const OPERATION_PERMISSIONS: Readonly<Record<string, OperationPermission>
 } satisfies Record<string, OperationPermission>);
 
 /**
+ * What `viewer.permissions` lists (DESIGN.md: what the caller holds and can use): the permissions it holds
+ * (implied `Read`s included) that at least one operation of the table accepts from this kind of caller.
+ * A personal account holds none it can use (every operation refuses it); an app-only caller's
+ * Partner Center roles are of no use either (Partner Center is App+User only).
+ */
+export function usablePermissions(principal: Principal): string[] {
+  const usable = new Set<string>();
+  for (const entry of Object.values(OPERATION_PERMISSIONS)) {
+    if (entry.public || !principal.permissions.has(entry.permission)) continue;
+    if (principal.personalAccount && !entry.personalAccounts) continue;
+    if (principal.kind === 'application' && entry.principals === 'delegated') continue;
+    usable.add(entry.permission);
+  }
+  return [...usable].sort();
+}
+
+/**
  * Throws unless `principal` may run `operation` (a Query/Mutation field name):
  * - `AuthenticationError` when there is no principal and the operation is not public;
  * - `ForbiddenError` naming the permission for a personal account where those are refused, an app-only

@@ -1,4 +1,5 @@
 import { Authorized, Ctx, Query, Resolver } from 'type-graphql';
+import { usablePermissions } from '../../auth/permissions.js';
 import type { Context } from '../../context.js';
 import { PrincipalKindEnum, Viewer } from './types.js';
 
@@ -17,7 +18,8 @@ export class ViewerResolver {
       tenantId: principal.tenantId,
       objectId: principal.objectId,
       name: principal.name ?? principal.username ?? null,
-      permissions: [...principal.permissions].sort(),
+      // What it holds and can use: a personal account, which every field refuses, lists none.
+      permissions: usablePermissions(principal),
       personalAccount: principal.personalAccount,
     };
   }
