@@ -54,6 +54,27 @@ const countOf = (families: Map<string, ParsedFamily>, name: string, labels: Reco
 const sumOf = (families: Map<string, ParsedFamily>, name: string, labels: Record<string, string> = {}) =>
   families.has(`${name}_sum`) ? valueOf(families, `${name}_sum`, labels) : 0;
 
+describe('metrics before any traffic', () => {
+  it('has every known retry series at 0, so a rate or an alert on retries reads a series before the first retry', async () => {
+    const stack = await startStack({ metrics: true });
+    try {
+      const { families } = await scrape(stack);
+      expect(families.get('gateway_upstream_retries_total')?.type).toBe('COUNTER');
+      for (const service of ['partner-center', 'graph']) {
+        for (const reason of ['throttled', 'unavailable', 'gateway_timeout', 'timeout', 'connection_failed']) {
+          expect({ service, reason, series: samples(families, 'gateway_upstream_retries_total', { service, reason }).map((m) => Number(m.value)) }).toEqual({
+            service,
+            reason,
+            series: [0],
+          });
+        }
+      }
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
 describe('metrics', () => {
   const stack = startStackForFile({ metrics: true });
 

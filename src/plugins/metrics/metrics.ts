@@ -188,6 +188,9 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
   const errorChild = children((code) => errors.labels(code!));
   const upstreamChild = children((service, method, status) => upstreamDuration.labels(service!, method!, status!));
   const retryChild = children((service, reason) => retries.labels(service!, reason!));
+  // Every known service and reason from the start, at 0: a rate or an alert on retries has a series to
+  // read before the first retry happens (prom-client writes a labelled counter only once it is touched).
+  for (const service of SERVICES) for (const reason of RETRY_REASONS) retryChild(service, reason).inc(0);
   const batchChild = children((loader) => batchSize.labels(loader!));
   const tokenChild = children((service, result) => tokenRequests.labels(service!, result!));
 
