@@ -3,6 +3,8 @@
  * gateway, prints where to open it, and on SIGTERM/SIGINT stops accepting, drains in-flight requests
  * and exits 0. A configuration mistake prints one line and exits 1, without a stack trace.
  */
+// First: on a Node older than `engines` this says so before a dependency can fail without saying why.
+import './preflight.js';
 import 'reflect-metadata';
 import { ConfigError, loadConfigOrExit, withEmulator, type Config } from './config.js';
 import { createLogger, flushLog } from './logger.js';
@@ -63,6 +65,9 @@ async function main(): Promise<void> {
   lines.push(gateway.metricsUrl ? `  Metrics (Prometheus text format): ${gateway.metricsUrl}` : `  Metrics: off (METRICS_PORT=0)`);
   if (config.tracing) lines.push(`  Traces: OTLP ${config.tracing.protocol} to ${config.tracing.tracesUrl} (sampler ${config.tracing.sampler})`);
   if (emulator && devToken) {
+    // The token CLI finds the emulator from EMULATOR_PORT as this process did; name the URL when the
+    // port is not the default, in case the other shell does not set it.
+    const tokenCommand = `npm run -s token -- ${emulator.url === 'http://127.0.0.1:4010' ? '' : `--url ${emulator.url} `}`;
     lines.push(
       `  Upstream: embedded emulator at ${emulator.url} (no credentials, no network)`,
       ``,
@@ -72,9 +77,9 @@ async function main(): Promise<void> {
       `  Try it:`,
       `  curl -s ${endpoint} -H 'content-type: application/json' -H 'authorization: Bearer ${devToken}' -d '{"query":"{ viewer { authenticated kind permissions } }"}'`,
       ``,
-      // The token CLI finds the emulator from EMULATOR_PORT as this process did; name the URL when the
-      // port is not the default, in case the other shell does not set it.
-      `  Other tokens: npm run -s token -- ${emulator.url === 'http://127.0.0.1:4010' ? '' : `--url ${emulator.url} `}--scp "SupportProfile.Read" | --roles ExternalUserProfile.Read.All | --msa`,
+      // One command per line, each runnable as pasted (joined with `|` they would be a shell pipe).
+      `  Other tokens (delegated with chosen scopes, app-only, a personal Microsoft account):`,
+      ...['--scp "SupportProfile.Read CustomerUser.Read.All"', '--roles ExternalUserProfile.Read.All', '--msa'].map((args) => `    ${tokenCommand}${args}`),
       ...exampleIds,
     );
   } else {

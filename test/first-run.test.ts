@@ -3,10 +3,12 @@
  * curl line that works as pasted), a port already in use names the variable that moves it, `npm start`
  * compiles only src/, and the README shows the commands that work (`TOKEN=$(npm run -s token)`).
  */
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { nodeVersionNotice } from '../src/node-version.js';
 import { repoRoot as root, runMain, startMain } from './helpers/main-process.js';
 
 /** Splits a shell command line of words and single-quoted strings (what the banner prints). */
@@ -73,8 +75,24 @@ describe('the start banner', () => {
     expect(body.data?.viewer?.authenticated).toBe(true);
   });
 
-  it('shows the token CLI with -s, so $(...) captures the token alone', () => {
-    expect(banner).toMatch(/Other tokens: npm run -s token -- /);
+  it('shows the other token commands one per line, each with -s and runnable as pasted (no `|` between choices)', () => {
+    const lines = banner.split('\n');
+    const heading = lines.findIndex((l) => l.trim().startsWith('Other tokens'));
+    expect(heading).toBeGreaterThan(-1);
+    const commands = lines.slice(heading + 1).map((l) => l.trim()).filter((l) => l.startsWith('npm run'));
+    expect(commands.map((c) => c.replace(/ --url \S+/, '').replace(/^npm run -s token -- /, ''))).toEqual([
+      '--scp "SupportProfile.Read CustomerUser.Read.All"',
+      '--roles ExternalUserProfile.Read.All',
+      '--msa',
+    ]);
+    for (const command of commands) {
+      expect(command).not.toContain('|');
+      // What `npm run -s token --` runs (package.json), through a shell as a pasted line would be.
+      const pasted = command.replace(/^npm run -s token --/, `"${process.execPath}" dist/src/emulator/token-cli.js`);
+      const result = spawnSync(pasted, { shell: true, cwd: root, encoding: 'utf8', timeout: 20_000 });
+      expect({ command, status: result.status }).toEqual({ command, status: 0 });
+      expect(result.stdout.trim()).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    }
   });
 });
 
@@ -133,5 +151,39 @@ describe('npm scripts and README for a first run', () => {
   it('shows TOKEN=$(npm run -s token) and never a bare $(npm run token)', () => {
     expect(readme).toContain('TOKEN=$(npm run -s token)');
     expect(readme).not.toMatch(/\$\(npm run token/);
+  });
+});
+
+describe('a Node older than engines', () => {
+  const engines = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+
+  it('is named in one line, below the floor only', () => {
+    expect(engines).toMatch(/^>=\d+\.\d+$/);
+    expect(nodeVersionNotice('22.14.0', '>=22.15')).toBe(
+      'Node.js v22.14.0 is older than this gateway supports (22.15 or later, package.json engines): expect failures that do not say why; run it on Node 22.15+ (npm start uses the Node 24 that npm ci installs)',
+    );
+    expect(nodeVersionNotice('20.20.2', '>=22.15')).toMatch(/^Node\.js v20\.20\.2 is older/);
+    for (const fine of ['22.15.0', '22.15.1', '22.16.0', '24.0.0', '23.0.0']) expect(nodeVersionNotice(fine, '>=22.15')).toBeUndefined();
+    expect(nodeVersionNotice('18.0.0', '^22 || ^24')).toBeUndefined(); // a range of another form is not judged
+    expect(nodeVersionNotice('18.0.0', undefined)).toBeUndefined();
+  });
+
+  it('makes the gateway say so first, at start, reading the floor from package.json', () => {
+    // This Node made to report an older version, before main.js loads (as an older binary would).
+    const older = `data:text/javascript,Object.defineProperty(process.versions,'node',{value:'22.14.0'})`;
+    const result = spawnSync(process.execPath, ['--import', older, 'dist/src/main.js'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', CLOUD: 'nowhere' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(1); // the configuration error below stops it
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toEqual([nodeVersionNotice('22.14.0', engines), 'Configuration error: CLOUD must be one of global, usgov, usgov-dod, china']);
+  });
+
+  it('stays silent on this Node', () => {
+    const result = runMain({ CLOUD: 'nowhere' });
+    expect(result.stderr.trim().split('\n')).toEqual(['Configuration error: CLOUD must be one of global, usgov, usgov-dod, china']);
   });
 });
