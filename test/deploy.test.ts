@@ -9,11 +9,13 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { envSchema } from '../src/config.js';
-import { EMULATOR_GATEWAY_AUDIENCE, startEmulator } from '../src/emulator/index.js';
+import { parseEnv } from 'node:util';
+import { ConfigError, envSchema, loadConfig } from '../src/config.js';
+import { ALL_GATEWAY_SCOPES, startEmulator } from '../src/emulator/index.js';
 import { freePort } from './helpers/loopback.js';
 import { startMain } from './helpers/main-process.js';
-import { startStack } from './helpers/stack.js';
+import { redisAvailable, startRedis, type RedisServer } from './helpers/redis.js';
+import { microsoftEnvFor, startStack } from './helpers/stack.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const deploy = join(root, 'deploy');
@@ -21,6 +23,35 @@ const read = (path: string) => readFileSync(join(deploy, path), 'utf8');
 const dockerfile = read('Dockerfile');
 const composeFiles = readdirSync(deploy).filter((f) => /^compose.*\.ya?ml$/.test(f));
 const kubernetesFiles = readdirSync(join(deploy, 'kubernetes')).map((f) => `kubernetes/${f}`);
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+/** `npm start`'s command line (package.json), which the bench also gives the gateway it measures. */
+const npmStart = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/);
+
+/** The production settings template, as `node --env-file`, compose's `env_file` and `kubectl --from-env-file` read it. */
+const productionTemplate = read('production.env.example');
+const productionEnv = parseEnv(productionTemplate) as Record<string, string>;
+/** Variables the template offers commented out (`# NAME=value`): optional, off until uncommented. */
+const productionOptional = parseEnv(
+  productionTemplate
+    .split('\n')
+    .filter((line) => /^# [A-Z][A-Z0-9_]*=/.test(line))
+    .map((line) => line.slice(2))
+    .join('\n'),
+) as Record<string, string>;
+/** What a reader puts in place of each `<placeholder>` of the template. */
+const PLACEHOLDER_VALUES: Record<string, string> = {
+  '<tenant-id>': '72f988bf-86f1-41af-91ab-2d7cd011db47',
+  '<gateway-client-id>': '3c5e2f0a-9d1b-4c8e-a7f6-0b2d4e6f8a1c',
+  '<gateway-client-secret>': 'Q~s3cr3t.v4lu3_from-entra',
+  '<at-least-32-random-characters>': 'mK4pV8x2QeR7tY1uI9oP3aS6dF0gH5jL',
+  '<redis-password>': 'redis-password',
+  '<redis-host>': 'cache.contoso.example',
+  '<your-web-app-host>': 'app.contoso.example',
+  '<collector-host>': 'otel-collector.observability',
+};
+const placeholdersIn = (value: string) => value.match(/<[^<>]+>/g) ?? [];
+const fill = (env: Record<string, string>) =>
+  Object.fromEntries(Object.entries(env).map(([name, value]) => [name, value.replace(/<[^<>]+>/g, (p) => PLACEHOLDER_VALUES[p] ?? p)]));
 
 /** The run stage: everything after the last FROM. */
 const runStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
@@ -49,9 +80,8 @@ describe('deploy files', () => {
 
   it('the image runs node on the built entry point, in production, as a non-root user, with the probes on /healthz', () => {
     // The same node flags as `npm start` (package.json), which the bench also gives the gateway it measures.
-    const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
-    expect(cmd).toEqual(start.split(/\s+/));
-    expect(cmd).toEqual(['node', '--max-semi-space-size=8', 'dist/src/main.js']);
+    expect(cmd).toEqual(npmStart);
+    expect(cmd.at(-1)).toBe('dist/src/main.js');
     expect(runStage).toMatch(/^RUN npm ci --omit=dev\b/m);
     expect(runStage).toMatch(/^USER node$/m);
     expect(runStage).toMatch(/^STOPSIGNAL SIGTERM$/m);
@@ -110,6 +140,87 @@ describe('deploy files', () => {
   });
 });
 
+describe('the README and the deploy files quote the start command as it is', () => {
+  it("quotes the Dockerfile's CMD exactly", () => {
+    const quoted = [...readme.matchAll(/CMD (\[[^\]\n]*\])/g)].map((m) => JSON.parse(m[1]!) as string[]);
+    expect(quoted.length).toBeGreaterThan(0);
+    for (const q of quoted) expect(q).toEqual(cmd);
+  });
+
+  it("gives every node command line that starts the gateway npm start's node flags", () => {
+    const texts = [readme, productionTemplate, ...composeFiles.map(read), ...kubernetesFiles.map(read), dockerfile];
+    const lines = texts.flatMap((text) => [...text.matchAll(/\bnode((?: --?[\w.=/-]+)*) dist\/src\/main\.js/g)].map((m) => m[0]));
+    expect(lines.length).toBeGreaterThan(2);
+    const flags = npmStart.slice(1, -1);
+    for (const line of lines) expect({ line, flags: line.split(/\s+/).slice(1, -1) }).toEqual({ line, flags: expect.arrayContaining(flags) });
+  });
+});
+
+describe('deploy/production.env.example', () => {
+  const known = new Set(Object.keys(envSchema.shape));
+
+  it('names only variables the config schema reads, each under a one-line comment, as plain KEY=value lines', () => {
+    const names = [...Object.keys(productionEnv), ...Object.keys(productionOptional)];
+    expect(names.filter((name) => !known.has(name))).toEqual([]);
+    const lines = productionTemplate.split('\n');
+    const isVariable = (line: string) => /^(# )?[A-Z][A-Z0-9_]*=/.test(line);
+    lines.forEach((line, i) => {
+      if (!isVariable(line)) return;
+      const above = lines[i - 1] ?? '';
+      expect({ line, above: above.startsWith('# ') && !isVariable(above) }).toEqual({ line, above: true });
+      // node --env-file, compose's env_file and kubectl --from-env-file agree on these only.
+      if (!line.startsWith('#')) expect(line).toMatch(/^[A-Z][A-Z0-9_]*=[^\s'"#]*$/);
+    });
+  });
+
+  it('filled in, is a production configuration for several replicas (and tracing, once uncommented)', () => {
+    const placeholders = [...Object.values(productionEnv), ...Object.values(productionOptional)].flatMap(placeholdersIn);
+    expect(placeholders.filter((p) => !(p in PLACEHOLDER_VALUES))).toEqual([]);
+    const config = loadConfig(fill(productionEnv));
+    expect(config).toMatchObject({ production: true, upstream: 'microsoft', upstreamAuth: 'on-behalf-of', cloud: 'global', trustProxy: 1 });
+    expect(config.redisUrl).toMatch(/^rediss:\/\//);
+    expect(config.cursorSecret).toBeDefined();
+    expect(config.corsOrigins).toEqual(['https://app.contoso.example']);
+    expect(config.tracing).toBeUndefined();
+    const traced = loadConfig({ ...fill(productionEnv), ...fill(productionOptional) });
+    expect(traced.tracing).toMatchObject({ sampler: 'traceidratio', samplerRatio: 0.1 });
+  });
+
+  it('leaves the secrets and identities to the reader (placeholders), and as shipped is refused', () => {
+    for (const name of ['AUTH_ISSUER', 'AUTH_AUDIENCE', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'CURSOR_SECRET', 'REDIS_URL']) {
+      expect({ name, placeholders: placeholdersIn(productionEnv[name] ?? '').length > 0 }).toEqual({ name, placeholders: true });
+    }
+    expect(() => loadConfig(productionEnv)).toThrow(ConfigError);
+  });
+
+  it('is what compose and Kubernetes read, and the filled-in copy stays out of git and of the image', () => {
+    expect(read('compose.production.yaml')).toMatch(/^ {2}env_file: production\.env$/m);
+    expect(read('kubernetes/gateway.yaml')).toMatch(/kubectl create secret generic partner-bff-gateway --from-env-file=deploy\/production\.env/);
+    expect(readFileSync(join(root, '.gitignore'), 'utf8')).toMatch(/^deploy\/production\.env$/m);
+    expect(read('Dockerfile.dockerignore')).toMatch(/^deploy\/\*\.env$/m);
+    expect(readme).toContain('deploy/production.env.example');
+  });
+});
+
+describe('the Kubernetes manifest and the image it runs', () => {
+  const manifest = read('kubernetes/gateway.yaml');
+
+  it('names a placeholder image to replace (nothing a cluster would pull from Docker Hub) with a deliberate pull policy', () => {
+    const images = [...manifest.matchAll(/^\s+image: (\S+)$/gm)].map((m) => m[1]!);
+    expect(images).toEqual(['<registry>/partner-bff-gateway:<version>']);
+    expect(manifest).toMatch(/^\s+imagePullPolicy: IfNotPresent$/m);
+    // The README says how to build, tag and push it, or load it into kind.
+    expect(readme).toMatch(/docker build -f deploy\/Dockerfile -t <registry>\/partner-bff-gateway:<version> \./);
+    expect(readme).toContain('docker push <registry>/partner-bff-gateway:<version>');
+    expect(readme).toMatch(/kind load docker-image partner-bff-gateway:\S+/);
+  });
+
+  it('takes the settings from the Secret and lets its ConfigMap (the ports the probes name) win', () => {
+    expect(manifest).toMatch(/envFrom:\s+- secretRef: \{ name: partner-bff-gateway \}.*\n\s+- configMapRef: \{ name: partner-bff-gateway \}/);
+    expect(manifest).not.toMatch(/^kind: Secret$/m);
+  });
+});
+
 /**
  * `npm ci --omit=dev`, as the Dockerfile runs it but offline (from the npm cache the build filled), into a
  * folder kept per package-lock.json: the install is the slow part (hundreds of MB), so later runs on this
@@ -146,25 +257,27 @@ describe('the image contents (production dependencies only, the exact CMD)', () 
   }, 300_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('serves /healthz, /readyz and /metrics with production dependencies only, then drains on SIGTERM', async () => {
+  let redis: RedisServer | undefined;
+  beforeAll(async () => {
+    redis = redisAvailable ? await startRedis() : undefined;
+  });
+  afterAll(() => redis?.close());
+
+  it('starts from production.env.example, filled in, with production dependencies only: answers on behalf of the caller, probes, metrics, then drains on SIGTERM', async () => {
     expect(existsSync(join(dir, 'node_modules', 'typescript'))).toBe(false); // no dev dependency
     expect(existsSync(join(dir, 'node_modules', 'redis'))).toBe(true);
-    // Production mode needs explicit upstreams: Microsoft's API shape, pointed at an emulator on loopback.
+    // Microsoft's hosts are out of reach here: the same API shape, on an emulator on loopback.
     const emulator = await startEmulator();
     // Metrics on, as the image runs by default, but on a free port: other tests may hold 9464.
     const metricsPort = await freePort();
     const env: Record<string, string> = {
+      ...fill(productionEnv),
       ...imageEnv,
       HOST: '127.0.0.1',
       PORT: '0',
       METRICS_PORT: String(metricsPort),
-      UPSTREAM: 'microsoft',
-      PARTNER_CENTER_URL: emulator.url,
-      GRAPH_URL: emulator.url,
-      AUTH_ISSUER: emulator.issuerTemplate,
-      AUTH_JWKS_URL: emulator.jwksUrl,
-      AUTH_AUDIENCE: EMULATOR_GATEWAY_AUDIENCE,
-      UPSTREAM_AUTH: 'passthrough',
+      ...microsoftEnvFor(emulator),
+      REDIS_URL: redis?.url ?? '',
     };
     // `node` is the Node this suite runs on (.ci/run runs it on 24 and on 22.15), not whatever PATH finds first.
     const command = cmd[0] === 'node' ? process.execPath : cmd[0]!;
@@ -174,7 +287,19 @@ describe('the image contents (production dependencies only, the exact CMD)', () 
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: 'ok' });
-      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      const ready = await fetch(`${url}/readyz`);
+      expect(ready.status).toBe(200);
+      if (redis) expect(((await ready.json()) as { redis: unknown }).redis).toMatchObject({ configured: true, reachable: true });
+      // On behalf of the caller (UPSTREAM_AUTH=on-behalf-of with the gateway's app registration).
+      const token = await emulator.mintToken({ scp: ALL_GATEWAY_SCOPES });
+      const answer = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ supportProfile { id email } }' }),
+      });
+      const body = (await answer.json()) as { data?: { supportProfile?: { id?: string } }; errors?: unknown };
+      expect(body.errors).toBeUndefined();
+      expect(body.data?.supportProfile?.id).toEqual(expect.any(String));
       const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
       expect(metrics.status).toBe(200);
       expect(await metrics.text()).toMatch(/^gateway_http_request_duration_seconds_count\{/m);
