@@ -134,6 +134,11 @@ export interface Config {
   readonly upstreamDeadlineMs: number;
   /** Largest upstream answer read (`UPSTREAM_MAX_RESPONSE_BYTES`); a larger one is aborted as UPSTREAM_ERROR. */
   readonly upstreamMaxResponseBytes: number;
+  /**
+   * Keep-alive sockets per upstream service (`UPSTREAM_MAX_SOCKETS`): how many calls to one service are in
+   * flight at once; more wait for a socket (`gateway_upstream_queued_requests`).
+   */
+  readonly upstreamMaxSockets: number;
   /** Slow-client limits of the HTTP server (`REQUEST_TIMEOUT_MS` and its neighbours). */
   readonly clientLimits: ClientLimits;
   readonly limits: QueryLimits;
@@ -230,6 +235,7 @@ export const envSchema = z.object({
   UPSTREAM_TIMEOUT_MS: integer(1, 600_000).optional(),
   UPSTREAM_DEADLINE_MS: integer(1, 3_600_000).optional(),
   UPSTREAM_MAX_RESPONSE_BYTES: integer(1024, 1_073_741_824).optional(),
+  UPSTREAM_MAX_SOCKETS: integer(1, 100_000).optional(),
   REQUEST_TIMEOUT_MS: integer(100, 600_000).optional(),
   HEADERS_TIMEOUT_MS: integer(100, 600_000).optional(),
   KEEP_ALIVE_TIMEOUT_MS: integer(100, 600_000).optional(),
@@ -382,6 +388,7 @@ export function loadConfig(env: Env = process.env): Config {
     upstreamTimeoutMs: timeout,
     upstreamDeadlineMs: deadline,
     upstreamMaxResponseBytes: e.UPSTREAM_MAX_RESPONSE_BYTES ?? 8_388_608,
+    upstreamMaxSockets: e.UPSTREAM_MAX_SOCKETS ?? 512,
     clientLimits: clientLimitsFrom(e.REQUEST_TIMEOUT_MS, e.HEADERS_TIMEOUT_MS, e.KEEP_ALIVE_TIMEOUT_MS, e.MAX_CONNECTIONS),
     limits: Object.freeze({
       maxDepth: e.MAX_DEPTH ?? 10,

@@ -116,6 +116,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     timeoutMs: config.upstreamTimeoutMs,
     deadlineMs: config.upstreamDeadlineMs,
     maxResponseBytes: config.upstreamMaxResponseBytes,
+    maxSockets: config.upstreamMaxSockets,
     logger: withTraceIds(log, tracing),
     observer: upstreamObserver(metrics, tracing),
   });
@@ -125,6 +126,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       return (['closed', 'half_open', 'open'] as const).map((state) => ({ service, state, count: counts[state] }));
     }),
   );
+  metrics?.setUpstreamPoolSource(() => UPSTREAM_SERVICES.map((service) => ({ service, ...transport.poolStats(service) })));
   const verifier = options.verifier ?? createTokenVerifier({
     issuers: config.auth.issuers,
     audience: config.auth.audience,

@@ -1,6 +1,7 @@
 /**
- * The upstream transport: the ONE got instance through which the gateway talks to Partner Center and
- * Microsoft Graph (DESIGN.md, Inside: one way through). No other module imports got.
+ * The upstream transport: the ONE got-based client through which the gateway talks to Partner Center and
+ * Microsoft Graph (DESIGN.md, Inside: one way through), with a keep-alive pool of its own per service. No
+ * other module imports got.
  *
  * One *logical call* (`transport.request`) is up to `1 + maxRetries` *tries*:
  * - each try has its own timeout (`timeoutMs`, got's `timeout.request`), shortened so that it never
@@ -34,7 +35,7 @@ import { got, RequestError } from 'got';
 import type { Got } from 'got';
 import { CircuitBreakers } from './circuit-breaker.js';
 import type { CircuitBreakerOptions, CircuitCounts } from './circuit-breaker.js';
-import { UpstreamError, sanitizeMessage } from '../errors.js';
+import { UPSTREAM_NAMES, UpstreamError, sanitizeMessage } from '../errors.js';
 import type { UpstreamService } from '../errors.js';
 import { headerValue, upstreamErrorFromResponse, upstreamName } from './error-dialect.js';
 import type { HeaderBag, UpstreamErrorDialect } from './error-dialect.js';
@@ -168,8 +169,20 @@ export interface UpstreamTransport {
   circuitState(service: UpstreamService): 'closed' | 'open' | 'half-open';
   /** How many of the service's breakers are in each state (all zero when breakers are off); no tenants. */
   circuitCounts(service: UpstreamService): CircuitCounts;
+  /** The service's socket pool right now (read at scrape time by the metrics). */
+  poolStats(service: UpstreamService): PoolStats;
   /** Destroys the keep-alive sockets. */
   close(): void;
+}
+
+/**
+ * One service's keep-alive pool: sockets carrying a call (`active`), open and waiting for the next one
+ * (`idle`), and calls waiting for a socket because `maxSockets` are active (`queued`).
+ */
+export interface PoolStats {
+  readonly active: number;
+  readonly idle: number;
+  readonly queued: number;
 }
 
 /** What `probe` found. */
@@ -198,7 +211,10 @@ export interface UpstreamTransportOptions {
    * (decompressed): a larger one is aborted as UPSTREAM_ERROR without reading the rest. @default 8388608
    */
   readonly maxResponseBytes?: number;
-  /** Keep-alive sockets per upstream host. @default 64 */
+  /**
+   * Keep-alive sockets per upstream service (`UPSTREAM_MAX_SOCKETS`): each service has its own pool, even
+   * when both are on one host, so one service's slow calls never queue the other's. @default 512
+   */
   readonly maxSockets?: number;
   /** Circuit breakers per service and partner tenant (circuit-breaker.ts); `false` turns them off. @default {} (on, 5 failures, 5 s) */
   readonly circuitBreaker?: CircuitBreakerOptions | false;
@@ -268,8 +284,8 @@ const MAX_LOGGED_BODY = 2048;
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Creates the transport: the keep-alive agents, the got instance built on them, the retry loop and the
- * circuit breakers (one per service and partner tenant).
+ * Creates the transport: a keep-alive pool per service with the got instance built on it (one base, extended
+ * once per service), the retry loop and the circuit breakers (one per service and partner tenant).
  */
 export function createUpstreamTransport(options: UpstreamTransportOptions = {}): UpstreamTransport {
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -285,14 +301,23 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
   const observer = options.observer;
   const appName = options.applicationName ?? 'partner-bff-gateway';
 
-  // HTTP/1.1 keep-alive: reuse TCP+TLS connections across calls. Idle sockets are dropped after 30 s,
-  // before typical upstream idle timeouts; a reused socket the server just closed fails with ECONNRESET,
-  // which the loop retries. Every socket may stay pooled (maxFreeSockets = maxSockets): a smaller pool
-  // closed and reopened connections under load (bench: ~370 new connections/s at 50 in flight, +14 % CPU).
-  const maxSockets = options.maxSockets ?? 64;
+  // HTTP/1.1 keep-alive: reuse TCP+TLS connections across calls, one pool (agent pair) and one got
+  // instance per service. Idle sockets are dropped after 30 s, before typical upstream idle timeouts; a
+  // reused socket the server just closed fails with ECONNRESET, which the loop retries. Every socket may
+  // stay pooled (maxFreeSockets = maxSockets): a smaller pool closed and reopened connections under load.
+  // By Little's law a service's calls never exceed maxSockets ÷ its latency per second.
+  const maxSockets = Math.max(1, Math.floor(options.maxSockets ?? 512));
   const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets, timeout: 30_000, scheduling: 'lifo' as const };
-  const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
-  const client = baseGot.extend({ agent: agents, headers: { 'user-agent': appName } });
+  const pools = new Map<UpstreamService, ServicePool>();
+  for (const service of Object.keys(UPSTREAM_NAMES) as UpstreamService[]) {
+    const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+    pools.set(service, { agents, client: baseGot.extend({ agent: agents, headers: { 'user-agent': appName } }) });
+  }
+  const poolOf = (service: UpstreamService): ServicePool => pools.get(service)!;
+  // Readiness probes open a connection of their own (closed after the answer): a pool whose sockets are
+  // all busy must not make a working gateway unready.
+  const probeAgents = { http: new http.Agent({ keepAlive: false }), https: new https.Agent({ keepAlive: false }) };
+  const probeClient = baseGot.extend({ agent: probeAgents, headers: { 'user-agent': appName } });
 
   const breakers = options.circuitBreaker === false ? undefined : new CircuitBreakers(options.circuitBreaker ?? {}, now);
 
@@ -333,7 +358,7 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
    */
   function receiveText(t: Try): Promise<TextAnswer> {
     return new Promise((resolve, reject) => {
-      const stream = client.stream(t.url, { method: t.method, headers: t.headers, body: t.body, timeout: { request: t.timeoutMs } });
+      const stream = poolOf(t.upstream.service).client.stream(t.url, { method: t.method, headers: t.headers, body: t.body, timeout: { request: t.timeoutMs } });
       // got sets `response` before it reports any download progress.
       const answer = (): { status: number; headers: HeaderBag } => ({
         status: stream.response?.statusCode ?? 0,
@@ -500,7 +525,7 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
     },
     async probe(url, probeTimeoutMs) {
       try {
-        const res = await client(url, { method: 'GET', headers: { accept: 'application/json' }, timeout: { request: probeTimeoutMs } });
+        const res = await probeClient(url, { method: 'GET', headers: { accept: 'application/json' }, timeout: { request: probeTimeoutMs } });
         return { reachable: true, status: res.statusCode };
       } catch (err) {
         if (err instanceof RequestError) return { reachable: false, error: err.code === 'ETIMEDOUT' ? 'timeout' : err.code };
@@ -509,11 +534,36 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
     },
     circuitState: (service) => breakers?.worstState(service) ?? 'closed',
     circuitCounts: (service) => breakers?.counts(service) ?? { closed: 0, half_open: 0, open: 0 },
+    poolStats(service) {
+      const { http: a, https: b } = poolOf(service).agents;
+      return {
+        active: countOf(a.sockets) + countOf(b.sockets),
+        idle: countOf(a.freeSockets) + countOf(b.freeSockets),
+        queued: countOf(a.requests) + countOf(b.requests),
+      };
+    },
     close() {
-      agents.http.destroy();
-      agents.https.destroy();
+      for (const { agents } of pools.values()) {
+        agents.http.destroy();
+        agents.https.destroy();
+      }
+      probeAgents.http.destroy();
+      probeAgents.https.destroy();
     },
   };
+}
+
+/** One service's keep-alive agents and the got instance that sends through them. */
+interface ServicePool {
+  readonly agents: { readonly http: http.Agent; readonly https: https.Agent };
+  readonly client: Got;
+}
+
+/** Entries of an agent's per-origin lists (`sockets`, `freeSockets`, `requests`). */
+function countOf(lists: NodeJS.ReadOnlyDict<readonly unknown[]>): number {
+  let n = 0;
+  for (const key in lists) n += lists[key]?.length ?? 0;
+  return n;
 }
 
 /** Headers no client may set, whatever the upstream: the transport owns them (the profile adds its own). */

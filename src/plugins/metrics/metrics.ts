@@ -31,6 +31,9 @@ export type CircuitStateLabel = 'closed' | 'half_open' | 'open';
 /** How many breakers of a service are in each state (read at scrape time). */
 export type CircuitStateCounts = ReadonlyArray<{ readonly service: string; readonly state: CircuitStateLabel; readonly count: number }>;
 
+/** One upstream service's keep-alive pool (read at scrape time). */
+export type UpstreamPoolStats = ReadonlyArray<{ readonly service: string; readonly active: number; readonly idle: number; readonly queued: number }>;
+
 /** What the rest of the gateway records. */
 export interface GatewayMetrics {
   /** The registry `GET /metrics` serves. */
@@ -53,6 +56,8 @@ export interface GatewayMetrics {
   rateLimited(): void;
   /** Where the circuit gauge reads breaker states from at scrape time (the transport). */
   setCircuitStateSource(source: () => CircuitStateCounts): void;
+  /** Where the socket and queue gauges read each service's pool from at scrape time (the transport). */
+  setUpstreamPoolSource(source: () => UpstreamPoolStats): void;
 }
 
 /** Options of {@link createGatewayMetrics}. */
@@ -164,6 +169,35 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
       for (const { service, state, count } of circuitSource?.() ?? []) this.inc({ service: bounded(SERVICES, service), state }, count);
     },
   });
+  // Read from the agents when scraped: nothing is recorded per call.
+  let poolSource: (() => UpstreamPoolStats) | undefined;
+  const pools = (): UpstreamPoolStats => {
+    const read = poolSource?.() ?? [];
+    return [...SERVICES].map((service) => read.find((p) => p.service === service) ?? { service, active: 0, idle: 0, queued: 0 });
+  };
+  new Gauge({
+    name: 'gateway_upstream_sockets',
+    help: 'Keep-alive sockets of each upstream service\'s pool (UPSTREAM_MAX_SOCKETS per service), by state: active (carrying a call) or idle.',
+    labelNames: ['service', 'state'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { service, active, idle } of pools()) {
+        this.set({ service, state: 'active' }, active);
+        this.set({ service, state: 'idle' }, idle);
+      }
+    },
+  });
+  new Gauge({
+    name: 'gateway_upstream_queued_requests',
+    help: 'Upstream calls waiting for a socket because all UPSTREAM_MAX_SOCKETS of the service are active, by service.',
+    labelNames: ['service'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { service, queued } of pools()) this.set({ service }, queued);
+    },
+  });
   const batchSize = new Histogram({
     name: 'gateway_dataloader_batch_size',
     help: 'Keys per DataLoader batch, by loader.',
@@ -224,6 +258,9 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     },
     setCircuitStateSource(source) {
       circuitSource = source;
+    },
+    setUpstreamPoolSource(source) {
+      poolSource = source;
     },
   };
 }
