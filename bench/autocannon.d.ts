@@ -18,6 +18,8 @@ declare module 'autocannon' {
     connectionRate?: number;
     ignoreCoordinatedOmission?: boolean;
     expectBody?: string;
+    /** Requests sent in turn by every connection; `setupRequest` rebuilds one each time it is sent. */
+    requests?: Array<{ setupRequest?: (request: Record<string, unknown>, context: Record<string, unknown>) => Record<string, unknown> }>;
     verifyBody?: (body: string) => boolean;
     /** Record latencies of non-2xx answers too. */
     excludeErrorStats?: boolean;

@@ -17,7 +17,11 @@
  * with the server's RSS sampled throughout (fixed rate first, so its RSS is that of a moderately loaded
  * process, not of one that has just been saturated). The observability scenarios (`--only observability`)
  * run `gateway`'s supportProfile on gateways with metrics on, or tracing at 100 % / 10 % to an OTLP sink
- * this process runs (lib/otlp-sink.ts), and count what the sink and the metrics listener received. Output: a Markdown table on stdout (progress on stderr),
+ * this process runs (lib/otlp-sink.ts), and count what the sink and the metrics listener received. The
+ * realistic scenarios (`--only realistic`) play real traffic on the gateway and the stock BFF: many callers
+ * with tokens of their own taken in turn, a slow upstream (the emulator's latency raised for them), many
+ * connections, and the bytes each request in flight keeps alive (measureLiveInFlight); `--soak-realistic`
+ * runs that traffic for minutes at a share of saturation. Output: a Markdown table on stdout (progress on stderr),
  * `bench/results/latest.json`, and on a full run a dated copy with the hardware line.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,7 +33,7 @@ import { seedData } from '../src/emulator/seed-data.js';
 import { renderChart } from './lib/chart.js';
 import { pinning, startChild, type Child, type MemoryReport } from './lib/children.js';
 import { runAutocannonRate, runPaced, runSaturation, sendOnce, round, type RateResult, type SaturationResult, type Target } from './lib/load.js';
-import type { GcReport } from './lib/probe.js';
+import type { GcReport, LiveHeapReport } from './lib/probe.js';
 import { profileMarkdown, summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import { RssSampler, mb, readCpuSeconds, readMemory } from './lib/rss.js';
 import { REDIS_SERVER, startBenchRedis, type BenchRedis } from './lib/redis.js';
@@ -54,6 +58,8 @@ const SCENARIOS = [
   'gateway-metrics',
   'gateway-tracing-100',
   'gateway-tracing-10',
+  'realistic',
+  'realistic-baseline',
 ] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
 const GROUPS: Record<string, ScenarioId[]> = {
@@ -65,6 +71,8 @@ const GROUPS: Record<string, ScenarioId[]> = {
   redis: ['ratelimit-memory', 'ratelimit-redis', 'lock-memory', 'lock-redis'],
   /** What metrics and tracing cost, beside the same gateway with both off (`gateway`). */
   observability: ['gateway', 'gateway-metrics', 'gateway-tracing-100', 'gateway-tracing-10'],
+  /** Many callers with tokens of their own, a slow upstream, many connections (settings.realistic). */
+  realistic: ['realistic', 'realistic-baseline'],
 };
 
 interface Options {
@@ -88,6 +96,28 @@ interface Options {
   cpu?: number;
   /** Base name of the results files (`<name>.json`, `<name>.svg`) besides latest.*. */
   name?: string;
+  /** The realistic scenarios' traffic. */
+  realistic: RealisticSettings;
+  /** Minutes of the realistic soak (the gateway at `soakLoad` × its realistic saturation); 0 = none. */
+  soakRealisticMin: number;
+  /** Share of the realistic saturation the realistic soak sends, at a fixed rate. */
+  soakLoad: number;
+}
+
+/** Real traffic, as far as one machine can play it. */
+interface RealisticSettings {
+  /** Distinct callers, each with a signed token of its own; successive requests are successive callers. */
+  callers: number;
+  /** The emulator's upstream latency during these scenarios, ms. */
+  latencyMs: number;
+  /** Connections at saturation (and the fixed-rate generator's socket cap). */
+  connections: number;
+  /** Fixed rate of the latency phase, req/s. */
+  rate: number;
+  /** Requests parked on the upstream at once to measure the bytes each keeps alive. */
+  liveRequests: number;
+  /** How long the upstream holds them, ms (below the gateway's UPSTREAM_TIMEOUT_MS). */
+  holdMs: number;
 }
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
@@ -114,6 +144,18 @@ const USAGE = `Usage: npm run bench -- [options]
   --latency <ms>       upstream latency of the emulator (default 5)
   --soak <min>         afterwards, N minutes of the gateway supportProfile scenario at saturation,
                        sampling the gateway's RSS every 10 s (add --only soak for the soak alone)
+  --soak-realistic <min>
+                       afterwards, N minutes of the realistic scenario on the gateway at a fixed rate of
+                       --soak-load × its saturation (measured first), RSS every 10 s, errors, p50/p99
+                       (add --only soak-realistic for this soak alone)
+  --soak-load <f>      share of saturation the realistic soak sends (default 0.7)
+  --callers <n>        realistic scenarios: distinct callers, a token each, rotating per request (default 300)
+  --realistic-latency <ms>
+                       realistic scenarios: upstream latency (default 50)
+  --realistic-connections <n>
+                       realistic scenarios: connections at saturation (default 256)
+  --realistic-rate <n> realistic scenarios: fixed rate, req/s (default 400)
+  --live-requests <n>  realistic scenarios: requests parked on the upstream for bytes live per request (default 200)
   --only <list>        scenarios, comma separated: ${SCENARIOS.join(', ')};
                        groups: ${Object.keys(GROUPS).join(', ')}; soak
   --rate-engine <e>    paced (default) or autocannon (its overallRate mode, for comparison)
@@ -138,6 +180,13 @@ function parseOptions(argv: string[]): Options {
       'alias-rate': { type: 'string' },
       latency: { type: 'string' },
       soak: { type: 'string' },
+      'soak-realistic': { type: 'string' },
+      'soak-load': { type: 'string' },
+      callers: { type: 'string' },
+      'realistic-latency': { type: 'string' },
+      'realistic-connections': { type: 'string' },
+      'realistic-rate': { type: 'string' },
+      'live-requests': { type: 'string' },
       only: { type: 'string', multiple: true },
       'rate-engine': { type: 'string' },
       profile: { type: 'boolean' },
@@ -162,7 +211,7 @@ function parseOptions(argv: string[]): Options {
   };
   const smoke = values.smoke ?? false;
   const only = values.only?.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
-  const known = new Set<string>([...SCENARIOS, ...Object.keys(GROUPS), 'soak']);
+  const known = new Set<string>([...SCENARIOS, ...Object.keys(GROUPS), 'soak', 'soak-realistic']);
   for (const o of only ?? []) if (!known.has(o)) throw new Error(`--only: unknown scenario '${o}' (known: ${[...known].join(', ')})`);
   const engine = values['rate-engine'] ?? 'paced';
   if (engine !== 'paced' && engine !== 'autocannon') throw new Error('--rate-engine must be paced or autocannon');
@@ -183,6 +232,16 @@ function parseOptions(argv: string[]): Options {
     gatewayNodeOptions: (values['gateway-node-options'] ?? '').split(/\s+/).filter(Boolean),
     cpu: values.cpu === 'none' ? undefined : Math.round(num('cpu', values.cpu, 1, 0)),
     name: values.name,
+    realistic: {
+      callers: Math.round(num('callers', values.callers, 300, 1)),
+      latencyMs: num('realistic-latency', values['realistic-latency'], 50, 0),
+      connections: Math.round(num('realistic-connections', values['realistic-connections'], smoke ? 8 : 256, 1)),
+      rate: num('realistic-rate', values['realistic-rate'], smoke ? 50 : 400, 1),
+      liveRequests: Math.round(num('live-requests', values['live-requests'], smoke ? 20 : 200, 1)),
+      holdMs: smoke ? 1500 : 8000,
+    },
+    soakRealisticMin: num('soak-realistic', values['soak-realistic'], 0, 0),
+    soakLoad: num('soak-load', values['soak-load'], 0.7, 0.01),
   };
 }
 
@@ -198,6 +257,8 @@ interface RecordedRequest {
   method: string;
   path: string;
   batchOf?: string;
+  /** When it arrived (ms since the epoch; the emulator records a request once answered). */
+  at?: number;
 }
 
 class EmulatorControl {
@@ -211,6 +272,11 @@ class EmulatorControl {
     });
     if (!res.ok) throw new Error(`minting a token failed: ${res.status} ${await res.text()}`);
     return ((await res.json()) as { token: string }).token;
+  }
+
+  async setLatency(ms: number): Promise<void> {
+    const res = await fetch(`${this.url}/_emulator/latency`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ms }) });
+    if (!res.ok) throw new Error(`setting the emulator's latency failed: ${res.status}`);
   }
 
   async clear(): Promise<void> {
@@ -231,6 +297,30 @@ const PARTNER_CENTER_AUDIENCE = 'https://api.partnercenter.microsoft.com';
 const GRAPH_AUDIENCE = 'https://graph.microsoft.com';
 
 const SUPPORT_QUERY = 'query Support { supportProfile { id email telephone website } }';
+
+/** The bench callers' delegated permissions on the gateway. */
+const GATEWAY_SCOPES = 'SupportProfile.ReadWrite CustomerUser.ReadWrite.All ExternalUserProfile.ReadWrite.All';
+
+/** Warm-up connections of the realistic scenarios: enough that every caller's first request (its token exchange) is in the warm-up. */
+const REALISTIC_WARM_CONNECTIONS = 32;
+
+/** What measure() is told for a realistic scenario. */
+const realisticSpec = (r: RealisticSettings) => ({ rate: r.rate, connections: r.connections, warmConnections: Math.min(REALISTIC_WARM_CONNECTIONS, r.connections), liveProbe: true });
+
+/**
+ * `Authorization` values of `n` distinct callers of one partner tenant (object ids differ; one tenant so
+ * that every answer is the same, as the bench checks), minted by the emulator, a few at a time.
+ */
+async function mintCallers(emulator: EmulatorControl, n: number, options: Record<string, unknown>): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i += 50) {
+    const batch = Array.from({ length: Math.min(50, n - i) }, (_, j) =>
+      emulator.mint({ ...options, objectId: `00000000-0000-4000-8000-${String(i + j).padStart(12, '0')}` }).then((t) => `Bearer ${t}`),
+    );
+    out.push(...(await Promise.all(batch)));
+  }
+  return out;
+}
 
 const ALIAS_COUNT = 25;
 const ALIASES_QUERY = `query Profiles {\n${seedData.externalUserProfileIds
@@ -315,6 +405,28 @@ interface ScenarioResult {
   gc?: { fixedRate?: GcPhase; saturation?: GcPhase };
   /** The observability scenarios: what was on, and what reached the OTLP sink and the metrics listener. */
   observability?: ObservabilityResult;
+  /** The realistic scenarios: the traffic they played (callers, upstream latency, connections, fixed rate). */
+  traffic?: { callers: number; latencyMs: number; connections: number; rate: number };
+  /** Bytes each request in flight keeps alive (the realistic scenarios). */
+  liveInFlight?: LiveInFlight;
+}
+
+/**
+ * Bytes live per request in flight: the server's used heap after a full GC with requests parked on a slow
+ * upstream, minus the same right before with none in flight, divided by the requests parked.
+ */
+interface LiveInFlight {
+  /** Requests sent at once. */
+  requests: number;
+  /** Of them, those whose upstream call had arrived when the heap was read (and not yet answered). */
+  parked: number;
+  /** Answers that came before the heap was read (0, or the figure is off). */
+  answeredEarly: number;
+  holdMs: number;
+  idleHeapMb: number;
+  parkedHeapMb: number;
+  /** (parked heap − idle heap) ÷ parked requests, KB (1000 bytes). */
+  kbPerRequest: number;
 }
 
 /** What an observability scenario turned on, and the proof that it worked. */
@@ -383,14 +495,10 @@ async function countingPhase(
   const { emulator, options } = ctx;
   // Requests the previous load phase left in flight (autocannon stops with answers outstanding; the
   // server still makes their upstream calls) must not be counted: wait until the log stays empty.
-  for (let i = 0; i < 20; i++) {
-    await emulator.clear();
-    await sleep(250);
-    if ((await emulator.requests()).every((r) => r.service === 'control')) break;
-  }
+  await countingQuiet(emulator);
   const bodies: string[] = [];
   for (let i = 0; i < options.countOps; i++) {
-    const { status, body } = await sendOnce(target);
+    const { status, body } = await sendOnce(target, i);
     if (status < 200 || status >= 300) throw new Error(`${target.url} answered ${status}: ${body.slice(0, 500)}`);
     if (target.method === 'POST') {
       // GraphQL: a 200 may still carry errors.
@@ -423,6 +531,13 @@ async function measure(
     target: Target;
     child: Child;
     rate?: number;
+    /** Connections at saturation and the fixed-rate generator's socket cap. @default options.connections */
+    connections?: number;
+    /** Connections of the warm-up. @default min(4, connections) */
+    warmConnections?: number;
+    /** Measure the bytes live per request in flight after the load (a slow-upstream probe). */
+    liveProbe?: boolean;
+    traffic?: ScenarioResult['traffic'];
     /** The observability scenarios: what is on; with a sink, its counts are taken around each load phase. */
     observability?: { metrics: boolean; tracing?: ObservabilityResult['tracing']; sink?: OtlpSink };
   },
@@ -438,7 +553,8 @@ async function measure(
 
   // Warm-up at low concurrency: enough to get the hot paths optimised without growing the heap the way
   // 50 concurrent requests do, so the fixed-rate phase sees the RSS of a moderately loaded server.
-  const warmConnections = Math.min(4, options.connections);
+  const connections = spec.connections ?? options.connections;
+  const warmConnections = spec.warmConnections ?? Math.min(4, connections);
   if (options.warmupSec > 0) {
     progress(`${spec.id}: warm-up ${options.warmupSec} s (${warmConnections} connections)`);
     await runSaturation(target, { connections: warmConnections, durationSec: options.warmupSec });
@@ -449,8 +565,8 @@ async function measure(
   progress(`${spec.id}: fixed rate ${rate} req/s (${options.rateEngine}), ${options.durationSec} s`);
   const rateRun = (durationSec: number) =>
     options.rateEngine === 'paced'
-      ? runPaced(target, { rate, connections: options.connections, durationSec })
-      : runAutocannonRate(target, { rate, connections: options.connections, durationSec });
+      ? runPaced(target, { rate, connections, durationSec })
+      : runAutocannonRate(target, { rate, connections, durationSec });
   await rateRun(Math.min(0.5, Math.max(0.2, options.warmupSec))); // the paced generator's own sockets
   // With tracing on, each phase's spans are counted once the gateway's last batch of it is out.
   const sink = spec.observability?.sink;
@@ -464,11 +580,11 @@ async function measure(
   await sleep(300);
   const sink1 = await settle();
 
-  progress(`${spec.id}: saturation, ${options.connections} connections, ${options.durationSec} s`);
+  progress(`${spec.id}: saturation, ${connections} connections, ${options.durationSec} s`);
   sampler = new RssSampler(pid);
   await gcStart();
   const cpu0 = { server: readCpuSeconds(pid), emulator: readCpuSeconds(ctx.emulatorPid), at: process.hrtime.bigint() };
-  const saturation = await runSaturation(target, { connections: options.connections, durationSec: options.durationSec });
+  const saturation = await runSaturation(target, { connections, durationSec: options.durationSec });
   const cpu1 = { server: readCpuSeconds(pid), emulator: readCpuSeconds(ctx.emulatorPid), at: process.hrtime.bigint() };
   const gcSaturation = await gcStop();
   const peakSaturationKb = sampler.stop().peakKb;
@@ -484,6 +600,7 @@ async function measure(
 
   const identityDuringLoad = (await emulator.requests('identity')).length;
   const memory = readMemory(pid);
+  const liveInFlight = spec.liveProbe ? await measureLiveInFlight(ctx, spec.child, target, counted.callsPerOp, spec.id) : undefined;
   const result: ScenarioResult = {
     id: spec.id,
     label: spec.label,
@@ -505,6 +622,8 @@ async function measure(
     },
     cpu,
     gc: { fixedRate: gcPhase(gcFixedRate, fixedRate.total), saturation: gcPhase(gcSaturation, saturation.total) },
+    ...(spec.traffic ? { traffic: spec.traffic } : {}),
+    ...(liveInFlight ? { liveInFlight } : {}),
     ...(spec.observability
       ? {
           observability: {
@@ -522,7 +641,8 @@ async function measure(
   progress(
     `${spec.id}: ${saturation.reqPerSec} req/s (${cpu.serverUsPerOp ?? '?'} µs CPU/op); p50 ${fixedRate.p50Ms} ms, p99 ${fixedRate.p99Ms} ms; ${counted.callsPerOp} upstream/op` +
       `; peak RSS ${result.rss!.peakUnderLoadMb} MB` +
-      `${g ? `; ${g.allocatedKbPerOp} KB allocated/op, ${g.scavenges} scavenges ${g.scavengePauseMs} ms (max ${g.scavengeMaxPauseMs})` : ''}${errs ? `; ${errs} ERRORS` : ''}`,
+      `${g ? `; ${g.allocatedKbPerOp} KB allocated/op, ${g.scavenges} scavenges ${g.scavengePauseMs} ms (max ${g.scavengeMaxPauseMs})` : ''}` +
+      `${liveInFlight ? `; ${liveInFlight.kbPerRequest} KB live per request in flight (${liveInFlight.parked} parked)` : ''}${errs ? `; ${errs} ERRORS` : ''}`,
   );
   const sunk = result.observability?.sink;
   if (sunk) {
@@ -534,6 +654,71 @@ async function measure(
   }
   if (errs) progress(`${spec.id}: error detail ${JSON.stringify(saturation.detail)}, fixed-rate errors ${fixedRate.errors}`);
   return result;
+}
+
+/**
+ * Bytes live per request in flight (see LiveInFlight): the heap after a full GC (the probe's `live-heap`)
+ * with nothing in flight, then with `liveRequests` requests sent at once while the emulator holds every
+ * upstream answer for `holdMs`. Which of them were parked when the heap was read is checked afterwards:
+ * their upstream calls had arrived (the emulator's log, `at`) and their answers came after the reading.
+ */
+async function measureLiveInFlight(ctx: RunContext, child: Child, target: Target, callsPerOp: number, id: string): Promise<LiveInFlight | undefined> {
+  const { emulator, options } = ctx;
+  const { liveRequests: n, holdMs, latencyMs } = options.realistic;
+  const heap = async (): Promise<number | undefined> =>
+    (await child.ask<LiveHeapReport>({ kind: 'live-heap' }, 60_000).catch(() => undefined))?.heapUsedBytes;
+  // The saturation run's last answers are out; the counting phase's wait for a quiet upstream log, again.
+  await countingQuiet(emulator);
+  const idle = await heap();
+  if (idle === undefined) return undefined;
+  progress(`${id}: bytes live per request in flight, ${n} requests held ${holdMs} ms by the upstream`);
+  await emulator.clear();
+  await emulator.setLatency(holdMs);
+  let readDoneAt = Number.POSITIVE_INFINITY;
+  let answeredEarly = 0;
+  let failed = 0;
+  const answers = Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      sendOnce(target, i).then(
+        ({ status }) => {
+          if (Date.now() < readDoneAt) answeredEarly++;
+          if (status < 200 || status >= 300) failed++;
+        },
+        () => void failed++,
+      ),
+    ),
+  );
+  // Long enough for every request to reach the upstream, well before the first answer comes back.
+  await sleep(Math.min(3000, holdMs / 3));
+  const readAt = Date.now();
+  const parkedHeap = await heap();
+  readDoneAt = Date.now();
+  // Later upstream calls (none, normally) get the scenario's latency again.
+  await emulator.setLatency(latencyMs);
+  await answers;
+  const arrived = (await emulator.requests()).filter((r) => (r.service === 'partner-center' || r.service === 'graph') && r.batchOf === undefined && (r.at ?? Infinity) <= readAt).length;
+  const parked = Math.min(n, Math.round(arrived / Math.max(1, callsPerOp))) - answeredEarly;
+  if (parkedHeap === undefined || parked <= 0) return undefined;
+  if (failed) progress(`${id}: ${failed} of the ${n} held requests FAILED`);
+  const mbOf = (bytes: number) => round(bytes / 1024 ** 2, 1);
+  return {
+    requests: n,
+    parked,
+    answeredEarly,
+    holdMs,
+    idleHeapMb: mbOf(idle),
+    parkedHeapMb: mbOf(parkedHeap),
+    kbPerRequest: round((parkedHeap - idle) / parked / 1000, 1),
+  };
+}
+
+/** Waits until the emulator's log stays empty for 250 ms (what a previous load left in flight is done). */
+async function countingQuiet(emulator: EmulatorControl): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    await emulator.clear();
+    await sleep(250);
+    if ((await emulator.requests()).every((r) => r.service === 'control')) break;
+  }
 }
 
 function sinkPhase(before: SinkCounts, after: SinkCounts, ops: number): SinkPhase {
@@ -660,12 +845,31 @@ async function stopGateway(ctx: RunContext, child: Child, label: string, profile
   process.stdout.write(`\n### Gateway CPU profile (${label})\n\n${profileMarkdown(summary)}\n`);
 }
 
+/** The stock BFF, pinned like the gateway, against the emulator (its JWKS for the callers' tokens). */
+async function startBaseline(ctx: RunContext, emu: EmulatorEndpoints, name: string): Promise<Child> {
+  progress(`starting ${name} (Apollo Server 5 standalone + RESTDataSource, jose${ctx.cpu !== undefined ? `, taskset -c ${ctx.cpu}` : ''})`);
+  return startChild({
+    name,
+    module: join(HERE, 'baseline/server.js'),
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      PARTNER_CENTER_URL: emu.url,
+      GRAPH_URL: emu.url,
+      AUTH_JWKS_URL: emu.jwksUrl,
+      AUTH_ISSUER: emu.issuerTemplate,
+      AUTH_AUDIENCE: [PARTNER_CENTER_AUDIENCE, GRAPH_AUDIENCE].join(','),
+    },
+    cpu: ctx.cpu,
+  });
+}
+
 // --- soak ---------------------------------------------------------------------------------------
 
-interface SoakResult {
-  minutes: number;
-  reqPerSec: number;
-  errors: number;
+/** How RSS moved over a soak, from samples taken every 10 s. */
+interface RssTrend {
   /** Every 10 s, MB. */
   samplesMb: number[];
   firstMb: number;
@@ -679,6 +883,116 @@ interface SoakResult {
   growthPct: number;
   /** Least-squares slope over the steady-state samples, MB per minute. */
   slopeMbPerMin: number;
+}
+
+function rssTrend(samples: Array<{ atMs: number; rssKb: number }>, durationSec: number): RssTrend {
+  const median = (xs: number[]): number => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? 0;
+  };
+  const all = samples.map((x) => ({ min: x.atMs / 60_000, mb: x.rssKb / 1024 }));
+  const rampUpSec = round(Math.min(60, durationSec * 0.2), 1);
+  const steady = all.filter((x) => x.min * 60 >= rampUpSec);
+  const third = Math.max(1, Math.floor(steady.length / 3));
+  const head = median(steady.slice(0, third).map((x) => x.mb));
+  const tail = median(steady.slice(-third).map((x) => x.mb));
+  const mx = steady.reduce((a, x) => a + x.min, 0) / Math.max(1, steady.length);
+  const my = steady.reduce((a, x) => a + x.mb, 0) / Math.max(1, steady.length);
+  const slope =
+    steady.reduce((acc, x) => acc + (x.min - mx) * (x.mb - my), 0) / Math.max(1e-9, steady.reduce((acc, x) => acc + (x.min - mx) ** 2, 0));
+  const first = all[0]?.mb ?? 0;
+  const last = all[all.length - 1]?.mb ?? 0;
+  return {
+    samplesMb: all.map((x) => round(x.mb, 1)),
+    firstMb: round(first, 1),
+    lastMb: round(last, 1),
+    maxMb: round(Math.max(...all.map((x) => x.mb)), 1),
+    rawGrowthPct: round(((last - first) / Math.max(1e-9, first)) * 100, 1),
+    rampUpSec,
+    growthPct: round(((tail - head) / Math.max(1e-9, head)) * 100, 1),
+    slopeMbPerMin: round(slope, 2),
+  };
+}
+
+/** The realistic soak: a fixed rate (a share of saturation) for minutes, as a service runs for hours. */
+interface RealisticSoakResult extends RssTrend {
+  minutes: number;
+  callers: number;
+  latencyMs: number;
+  /** Saturation of the realistic scenario (this run's, or measured on the soak's gateway first). */
+  saturationReqPerSec: number;
+  load: number;
+  targetRate: number;
+  achievedRate: number;
+  total: number;
+  errors: number;
+  lateSends?: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Live heap (used heap after a full GC) right after the warm-up and at the end, MB: the leak signal. */
+  liveHeapStartMb?: number;
+  liveHeapEndMb?: number;
+  identityRequestsDuringSoak: number;
+}
+
+async function soakRealistic(ctx: RunContext, gateway: Child, target: Target, saturationReqPerSec: number | undefined): Promise<RealisticSoakResult> {
+  const { options, emulator } = ctx;
+  const r = options.realistic;
+  const counted = await countingPhase(ctx, target);
+  const t: Target = { ...target, expectBody: counted.expectBody };
+  const warmSec = Math.max(options.warmupSec, 1);
+  await runSaturation(t, { connections: Math.min(REALISTIC_WARM_CONNECTIONS, r.connections), durationSec: warmSec });
+  let saturation = saturationReqPerSec;
+  if (!saturation) {
+    progress(`soak-realistic: saturation first (${r.connections} connections, ${options.durationSec} s)`);
+    saturation = (await runSaturation(t, { connections: r.connections, durationSec: options.durationSec })).reqPerSec;
+  }
+  const rate = Math.max(1, Math.round(saturation * options.soakLoad));
+  const liveHeap = async (): Promise<number | undefined> => {
+    const m = await gateway.ask<LiveHeapReport>({ kind: 'live-heap' }, 60_000).catch(() => undefined);
+    return m ? round(m.heapUsedBytes / 1024 ** 2, 1) : undefined;
+  };
+  await countingQuiet(emulator);
+  const liveHeapStartMb = await liveHeap();
+  await emulator.clear();
+  const durationSec = Math.max(1, Math.round(options.soakRealisticMin * 60));
+  progress(`soak-realistic: ${options.soakRealisticMin} min at ${rate} req/s (${options.soakLoad} × ${saturation}), ${r.callers} callers, RSS every 10 s`);
+  const sampler = new RssSampler(gateway.pid, 10_000);
+  const run = await runPaced(t, { rate, connections: r.connections, durationSec });
+  const { samples } = sampler.stop();
+  await countingQuiet(emulator);
+  const liveHeapEndMb = await liveHeap();
+  const result: RealisticSoakResult = {
+    minutes: options.soakRealisticMin,
+    callers: r.callers,
+    latencyMs: r.latencyMs,
+    saturationReqPerSec: saturation,
+    load: options.soakLoad,
+    targetRate: rate,
+    achievedRate: run.achievedRate,
+    total: run.total,
+    errors: run.errors,
+    lateSends: run.lateSends,
+    p50Ms: run.p50Ms,
+    p99Ms: run.p99Ms,
+    maxMs: run.maxMs,
+    ...rssTrend(samples, durationSec),
+    liveHeapStartMb,
+    liveHeapEndMb,
+    identityRequestsDuringSoak: (await emulator.requests('identity')).length,
+  };
+  progress(
+    `soak-realistic: ${result.achievedRate} req/s (${result.errors} errors), p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, RSS ${result.firstMb} → ${result.lastMb} MB (max ${result.maxMb}), ` +
+      `steady-state growth ${result.growthPct} %, live heap ${liveHeapStartMb ?? '?'} → ${liveHeapEndMb ?? '?'} MB`,
+  );
+  return result;
+}
+
+interface SoakResult extends RssTrend {
+  minutes: number;
+  reqPerSec: number;
+  errors: number;
   /** Live heap (heapUsed after a full GC) right after the warm-up and at the end, MB: the leak signal. */
   liveHeapStartMb?: number;
   liveHeapEndMb?: number;
@@ -703,34 +1017,11 @@ async function soak(ctx: RunContext, gateway: Child, target: Target): Promise<So
   const { samples } = sampler.stop();
   const liveHeapEndMb = await liveHeap();
 
-  const median = (xs: number[]): number => {
-    const sorted = [...xs].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)] ?? 0;
-  };
-  const all = samples.map((x) => ({ min: x.atMs / 60_000, mb: x.rssKb / 1024 }));
-  const rampUpSec = Math.min(60, durationSec * 0.2);
-  const steady = all.filter((x) => x.min * 60 >= rampUpSec);
-  const third = Math.max(1, Math.floor(steady.length / 3));
-  const head = median(steady.slice(0, third).map((x) => x.mb));
-  const tail = median(steady.slice(-third).map((x) => x.mb));
-  const mx = steady.reduce((a, x) => a + x.min, 0) / Math.max(1, steady.length);
-  const my = steady.reduce((a, x) => a + x.mb, 0) / Math.max(1, steady.length);
-  const slope =
-    steady.reduce((acc, x) => acc + (x.min - mx) * (x.mb - my), 0) / Math.max(1e-9, steady.reduce((acc, x) => acc + (x.min - mx) ** 2, 0));
-  const first = all[0]?.mb ?? 0;
-  const last = all[all.length - 1]?.mb ?? 0;
   const result: SoakResult = {
     minutes: options.soakMin,
     reqPerSec: run.reqPerSec,
     errors: run.errors,
-    samplesMb: all.map((x) => round(x.mb, 1)),
-    firstMb: round(first, 1),
-    lastMb: round(last, 1),
-    maxMb: round(Math.max(...all.map((x) => x.mb)), 1),
-    rawGrowthPct: round(((last - first) / Math.max(1e-9, first)) * 100, 1),
-    rampUpSec,
-    growthPct: round(((tail - head) / Math.max(1e-9, head)) * 100, 1),
-    slopeMbPerMin: round(slope, 2),
+    ...rssTrend(samples, durationSec),
     liveHeapStartMb,
     liveHeapEndMb,
     identityRequestsDuringSoak: (await emulator.requests('identity')).length,
@@ -762,7 +1053,7 @@ function hardware() {
   };
 }
 
-function ratios(results: Map<string, ScenarioResult>, soakResult: SoakResult | undefined) {
+function ratios(results: Map<string, ScenarioResult>, soakResult: SoakResult | undefined, soakRealisticResult?: RealisticSoakResult) {
   const floor = results.get('floor');
   const gw = results.get('gateway');
   const gwWarn = results.get('gateway-warn');
@@ -771,6 +1062,8 @@ function ratios(results: Map<string, ScenarioResult>, soakResult: SoakResult | u
   const aBase = results.get('aliases-baseline');
   const mGw = results.get('mutation');
   const mBase = results.get('mutation-baseline');
+  const rGw = results.get('realistic');
+  const rBase = results.get('realistic-baseline');
   const gatewayRuns = [...results.values()].filter((r) => r.server === 'gateway' && r.rss);
   const gatewayRss = gatewayRuns.map((r) => r.rss!.peakUnderLoadMb);
   const baselineRss = [...results.values()].filter((r) => r.server === 'baseline' && r.rss).map((r) => r.rss!.peakUnderLoadMb);
@@ -814,6 +1107,21 @@ function ratios(results: Map<string, ScenarioResult>, soakResult: SoakResult | u
           }
         : null,
     soakGrowthPct: soakResult?.growthPct ?? null,
+    /** Many callers, a slow upstream, many connections: the gateway beside the stock BFF. */
+    realistic:
+      rGw && rBase
+        ? {
+            throughput: tput(rGw, rBase),
+            cpuPerOp: cpuRatio(rGw, rBase),
+            /** p99 at the realistic fixed rate: gateway − stock BFF (≤ 0: no worse). */
+            p99DeltaMs: round(rGw.fixedRate.p99Ms - rBase.fixedRate.p99Ms, 3),
+            p50DeltaMs: round(rGw.fixedRate.p50Ms - rBase.fixedRate.p50Ms, 3),
+            peakRss: rGw.rss && rBase.rss ? div(rGw.rss.peakUnderLoadMb, rBase.rss.peakUnderLoadMb) : null,
+            liveKbPerRequest: { gateway: rGw.liveInFlight?.kbPerRequest ?? null, baseline: rBase.liveInFlight?.kbPerRequest ?? null },
+          }
+        : null,
+    soakRealisticGrowthPct: soakRealisticResult?.growthPct ?? null,
+    soakRealisticErrors: soakRealisticResult?.errors ?? null,
     /** Metrics on, tracing at 100 % and 10 %, each against `gateway` (both off). */
     observability: observabilityCost(results),
     /** Redis − in process, per request: the rate-limit script on every request; the lock (+ that script) on writes. */
@@ -881,6 +1189,22 @@ function goals(r: ReturnType<typeof ratios>, results: Map<string, ScenarioResult
   check(`gateway peak RSS under load (${[...results.values()].filter((x) => x.server === 'gateway').length} scenarios)`, '≤ 120 MB', r.gatewayPeakRssMb, (v) => v <= 120, ' MB');
   check('supportProfile: gateway bytes allocated per request', '≤ 40 KB', r.gatewayAllocatedKbPerOp, (v) => v <= 40, ' KB');
   check('soak RSS growth (steady state)', '≤ 5 %', r.soakGrowthPct, (v) => v <= 5, ' %');
+  check('updateCustomerUser: gateway ÷ stock BFF req/s (floor)', '≥ 1.0×', r.mutationGatewayVsBaselineThroughput, (v) => v >= 1, '×');
+  const rl = r.realistic;
+  check('realistic traffic: gateway ÷ stock BFF req/s (floor)', '≥ 1.0×', rl?.throughput ?? null, (v) => v >= 1, '×');
+  check('realistic traffic: gateway ÷ stock BFF req/s (stretch)', '≥ 1.5×', rl?.throughput ?? null, (v) => v >= 1.5, '×');
+  check('realistic traffic: p99 at the fixed rate, gateway − stock BFF', '≤ 0 ms', rl?.p99DeltaMs ?? null, (v) => v <= 0, ' ms');
+  check('realistic traffic: peak RSS, gateway ÷ stock BFF', '≤ 1.0×', rl?.peakRss ?? null, (v) => v <= 1, '×');
+  const live = rl?.liveKbPerRequest;
+  check(
+    `realistic traffic: KB live per request in flight, gateway − stock BFF${live?.baseline != null ? ` (stock BFF ${live.baseline})` : ''}`,
+    '≤ 0 KB',
+    live?.gateway != null && live.baseline != null ? round(live.gateway - live.baseline, 1) : null,
+    (v) => v <= 0,
+    ' KB',
+  );
+  check('realistic soak RSS growth (steady state)', '≤ 5 %', r.soakRealisticGrowthPct, (v) => v <= 5, ' %');
+  check('realistic soak errors', '0', r.soakRealisticErrors, (v) => v === 0);
   return g;
 }
 
@@ -904,13 +1228,41 @@ function markdown(report: Report): string {
     `${report.pinning}.`,
     `Upstream latency ${settings.latencyMs} ms; saturation: ${settings.connections} connections × ${settings.durationSec} s; ` +
       `fixed rate: ${settings.rate} req/s × ${settings.durationSec} s (${settings.rateEngine}); warm-up ${settings.warmupSec} s.`,
-    `Allocation, survivors and scavenges: v8.GCProfiler inside the server, during the fixed-rate phase. ¹ 25 aliases: at ${settings.aliasRate} operations/s; support-profile writes (one partner, one at a time): at ${Math.min(settings.rate, LOCK_RATE)}/s.`,
+    `Allocation, survivors and scavenges: v8.GCProfiler inside the server, during the fixed-rate phase. ¹ 25 aliases: at ${settings.aliasRate} operations/s; support-profile writes (one partner, one at a time): at ${Math.min(settings.rate, LOCK_RATE)}/s; realistic traffic: at ${settings.realistic.rate}/s, ${settings.realistic.connections} connections at saturation, ${settings.realistic.latencyMs} ms upstream (below).`,
     '',
     `| scenario | req/s at saturation | server CPU µs/op | p50 ms @${settings.rate}/s¹ | p99 ms @${settings.rate}/s¹ | KB allocated / surviving scavenge per op | scavenges: count / total ms / max ms | upstream req/op | identity req (first ${settings.countOps} ops / load) | RSS MB before / peak @rate / peak sat. | errors |`,
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
   ];
   const r = report.ratios;
+  const realRows = (['realistic', 'realistic-baseline'] as const).map((id) => report.scenarios[id]).filter((x): x is ScenarioResult => x !== undefined);
+  if (realRows.length) {
+    const t = realRows[0]!.traffic;
+    lines.push(
+      '',
+      `Realistic traffic: supportProfile from ${t?.callers} distinct callers (a signed token each, taken in turn: successive requests are successive callers), ` +
+        `upstream latency ${t?.latencyMs} ms; saturation: ${t?.connections} connections × ${settings.durationSec} s; fixed rate ${t?.rate} req/s. ` +
+        `KB live per request in flight: used heap after a full GC with requests parked on the upstream, minus it idle, ÷ requests parked.`,
+      '',
+      `| server | req/s at saturation | server CPU µs/op | p50 / p99 ms @${t?.rate}/s | KB allocated / surviving scavenge per op | KB live per request in flight (parked) | peak RSS MB | errors |`,
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      ...realRows.map((x) => {
+        const gc = x.gc?.fixedRate;
+        const live = x.liveInFlight;
+        return `| ${x.server === 'gateway' ? 'gateway' : 'stock BFF'} | ${x.saturation.reqPerSec} | ${x.cpu?.serverUsPerOp ?? '–'} | ${x.fixedRate.p50Ms} / ${x.fixedRate.p99Ms} | ${
+          gc ? `${gc.allocatedKbPerOp} / ${gc.survivedKbPerOp}` : '–'
+        } | ${live ? `${live.kbPerRequest} (${live.parked})` : '–'} | ${x.rss?.peakUnderLoadMb ?? '–'} | ${x.saturation.errors + x.fixedRate.errors} |`;
+      }),
+    );
+    if (r.realistic) {
+      const q = r.realistic;
+      lines.push(
+        `| gateway ÷ stock BFF | ${q.throughput ?? '–'}× | ${q.cpuPerOp ?? '–'}× | ${q.p50DeltaMs >= 0 ? '+' : ''}${q.p50DeltaMs} / ${q.p99DeltaMs >= 0 ? '+' : ''}${q.p99DeltaMs} ms | | ${
+          q.liveKbPerRequest.gateway ?? '–'
+        } vs ${q.liveKbPerRequest.baseline ?? '–'} | ${q.peakRss ?? '–'}× | |`,
+      );
+    }
+  }
   const off = report.scenarios.gateway;
   if (r.observability && off) {
     const cell = (value: number | undefined, ratio: number | null | undefined, unit = '×') =>
@@ -986,6 +1338,18 @@ function markdown(report: Report): string {
     if (k.liveHeapStartMb !== undefined) add('soak live heap after full GC, start → end', `${k.liveHeapStartMb} → ${k.liveHeapEndMb} MB`);
     add('soak req/s (errors)', `${k.reqPerSec} (${k.errors})`);
   }
+  if (report.soakRealistic) {
+    const k = report.soakRealistic;
+    add(
+      `realistic soak ${k.minutes} min at ${k.targetRate} req/s (${k.load} × ${k.saturationReqPerSec}), ${k.callers} callers, ${k.latencyMs} ms upstream: achieved req/s (errors)`,
+      `${k.achievedRate} (${k.errors})`,
+    );
+    add('realistic soak p50 / p99 / max', `${k.p50Ms} / ${k.p99Ms} / ${k.maxMs} ms`);
+    add('realistic soak RSS first → last (max)', `${k.firstMb} → ${k.lastMb} (${k.maxMb}) MB, ${k.rawGrowthPct} %`);
+    add(`realistic soak RSS growth, steady state (after ${k.rampUpSec} s)`, k.growthPct, ' %');
+    add('realistic soak RSS slope, steady state', k.slopeMbPerMin, ' MB/min');
+    if (k.liveHeapStartMb !== undefined) add('realistic soak live heap after full GC, start → end', `${k.liveHeapStartMb} → ${k.liveHeapEndMb} MB`);
+  }
   lines.push('', '| goal | target | measured | met |', '|---|---|---|---|');
   for (const g of report.goals) lines.push(`| ${g.goal} | ${g.target} | ${g.value} | ${g.met === null ? '–' : g.met ? 'yes' : '**no**'} |`);
   return `${lines.join('\n')}\n`;
@@ -1003,6 +1367,7 @@ export interface Report {
   ratios: ReturnType<typeof ratios>;
   goals: Goal[];
   soak?: SoakResult;
+  soakRealistic?: RealisticSoakResult;
   profiles?: ProfileSummary[];
 }
 
@@ -1026,6 +1391,7 @@ async function main(): Promise<void> {
   const results = new Map<string, ScenarioResult>();
   const profiles: ProfileSummary[] = [];
   let soakResult: SoakResult | undefined;
+  let soakRealisticResult: RealisticSoakResult | undefined;
   let pinned: number | undefined;
   let pinNote = '';
   try {
@@ -1046,10 +1412,7 @@ async function main(): Promise<void> {
     const ctx: RunContext = { options, emulator: new EmulatorControl(emu.url), emulatorPid: emuChild.pid, cpu: pinned };
 
     const expiresInSeconds = 12 * 3600;
-    const gatewayToken = await ctx.emulator.mint({
-      scp: 'SupportProfile.ReadWrite CustomerUser.ReadWrite.All ExternalUserProfile.ReadWrite.All',
-      expiresInSeconds,
-    });
+    const gatewayToken = await ctx.emulator.mint({ scp: GATEWAY_SCOPES, expiresInSeconds });
     // The floor and the passthrough baseline send tokens the upstreams accept as they are.
     const partnerCenterToken = await ctx.emulator.mint({ audience: PARTNER_CENTER_AUDIENCE, scp: 'user_impersonation', expiresInSeconds });
     const graphToken = await ctx.emulator.mint({ audience: GRAPH_AUDIENCE, scp: 'ExternalUserProfile.Read.All', expiresInSeconds });
@@ -1084,23 +1447,7 @@ async function main(): Promise<void> {
     // 3, 4, 5. baseline, right after the gateway's same scenarios: on a shared machine the speed of the
     // box drifts over minutes, so the two sides of each ratio are measured as close together as they can be.
     if (wants('baseline') || wants('aliases-baseline') || wants('mutation-baseline')) {
-      progress(`starting baseline (Apollo Server 5 standalone + RESTDataSource, jose${pinned !== undefined ? `, taskset -c ${pinned}` : ''})`);
-      const base = await startChild({
-        name: 'baseline',
-        module: join(HERE, 'baseline/server.js'),
-        env: {
-          PATH: process.env.PATH ?? '',
-          NODE_ENV: 'production',
-          HOST: '127.0.0.1',
-          PORT: '0',
-          PARTNER_CENTER_URL: emu.url,
-          GRAPH_URL: emu.url,
-          AUTH_JWKS_URL: emu.jwksUrl,
-          AUTH_ISSUER: emu.issuerTemplate,
-          AUTH_AUDIENCE: [PARTNER_CENTER_AUDIENCE, GRAPH_AUDIENCE].join(','),
-        },
-        cpu: pinned,
-      });
+      const base = await startBaseline(ctx, emu, 'baseline');
       children.push(base);
       const endpoint = `${base.ready.url}/`;
       if (wants('baseline')) {
@@ -1115,6 +1462,39 @@ async function main(): Promise<void> {
       }
       children.splice(children.indexOf(base), 1);
       await base.stop();
+    }
+
+    // 9. Real traffic: many callers, each with a token of its own taken in turn (successive requests are
+    // successive callers), a slow upstream, many connections; the gateway, then the stock BFF right after.
+    const realistic = options.realistic;
+    const traffic = { callers: realistic.callers, latencyMs: realistic.latencyMs, connections: realistic.connections, rate: realistic.rate };
+    const realisticLabel = (who: string) => `${who}: supportProfile, ${realistic.callers} callers, ${realistic.latencyMs} ms upstream`;
+    const wantsRealisticSoak = options.soakRealisticMin > 0 && (!options.only || options.only.has('soak-realistic'));
+    if (options.only?.has('soak-realistic') && options.soakRealisticMin <= 0) throw new Error('--only soak-realistic needs --soak-realistic <minutes>');
+    const gatewayCallers = wants('realistic') || wantsRealisticSoak ? await mintCallers(ctx.emulator, realistic.callers, { scp: GATEWAY_SCOPES, expiresInSeconds }) : [];
+    if (wants('realistic') || wants('realistic-baseline')) {
+      await ctx.emulator.setLatency(realistic.latencyMs);
+      try {
+        if (wants('realistic')) {
+          const gw = await startGateway(ctx, emu, 'realistic', 'info');
+          children.push(gw);
+          const target: Target = { ...graphqlTarget(`${gw.ready.url}/graphql`, gatewayToken, SUPPORT_QUERY), authorizations: gatewayCallers };
+          results.set('realistic', await measure(ctx, { id: 'realistic', label: realisticLabel('gateway'), server: 'gateway', child: gw, target, ...realisticSpec(realistic), traffic }));
+          children.splice(children.indexOf(gw), 1);
+          await stopGateway(ctx, gw, 'realistic', profiles);
+        }
+        if (wants('realistic-baseline')) {
+          const baseCallers = await mintCallers(ctx.emulator, realistic.callers, { audience: PARTNER_CENTER_AUDIENCE, scp: 'user_impersonation', expiresInSeconds });
+          const base = await startBaseline(ctx, emu, 'baseline-realistic');
+          children.push(base);
+          const target: Target = { ...graphqlTarget(`${base.ready.url}/`, partnerCenterToken, SUPPORT_QUERY), authorizations: baseCallers };
+          results.set('realistic-baseline', await measure(ctx, { id: 'realistic-baseline', label: realisticLabel('baseline'), server: 'baseline', child: base, target, ...realisticSpec(realistic), traffic }));
+          children.splice(children.indexOf(base), 1);
+          await base.stop();
+        }
+      } finally {
+        await ctx.emulator.setLatency(options.latencyMs);
+      }
     }
 
     // 2 again, LOG_LEVEL=warn: what the request log line costs.
@@ -1221,12 +1601,27 @@ async function main(): Promise<void> {
       children.splice(children.indexOf(gw), 1);
       await stopGateway(ctx, gw, 'soak', profiles);
     }
+
+    // 10. The realistic soak: the realistic scenario on a fresh gateway at a fixed share of its saturation.
+    if (wantsRealisticSoak) {
+      await ctx.emulator.setLatency(realistic.latencyMs);
+      try {
+        const gw = await startGateway(ctx, emu, 'soak-realistic', 'info');
+        children.push(gw);
+        const target: Target = { ...graphqlTarget(`${gw.ready.url}/graphql`, gatewayToken, SUPPORT_QUERY), authorizations: gatewayCallers };
+        soakRealisticResult = await soakRealistic(ctx, gw, target, results.get('realistic')?.saturation.reqPerSec);
+        children.splice(children.indexOf(gw), 1);
+        await stopGateway(ctx, gw, 'soak-realistic', profiles);
+      } finally {
+        await ctx.emulator.setLatency(options.latencyMs);
+      }
+    }
   } finally {
     await cleanup();
   }
 
   const date = new Date().toISOString().slice(0, 10);
-  const r = ratios(results, soakResult);
+  const r = ratios(results, soakResult, soakRealisticResult);
   const { only, outDir: _outDir, ...settings } = options;
   const report: Report = {
     version: 2,
@@ -1239,6 +1634,7 @@ async function main(): Promise<void> {
     ratios: r,
     goals: goals(r, results),
     ...(soakResult ? { soak: soakResult } : {}),
+    ...(soakRealisticResult ? { soakRealistic: soakRealisticResult } : {}),
     ...(profiles.length ? { profiles } : {}),
   };
   process.stdout.write(`\n${markdown(report)}`);

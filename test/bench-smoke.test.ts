@@ -62,6 +62,8 @@ describe('bench smoke (npm run bench -- --smoke)', () => {
           'gateway-warn',
           'mutation',
           'mutation-baseline',
+          'realistic',
+          'realistic-baseline',
           ...redisScenarios,
         ].sort(),
       );
@@ -102,18 +104,31 @@ describe('bench smoke (npm run bench -- --smoke)', () => {
       expect(traced.observability.sink.saturation.spans).toBeGreaterThan(0);
       expect(report.ratios.observability).toEqual([expect.objectContaining({ id: 'gateway-tracing-100', throughput: expect.any(Number) })]);
       expect(stdout).toMatch(/^\| gateway: supportProfile, tracing 100 % \|/m);
+      // Realistic traffic: every request a caller of its own in turn (each of the first operations costs the
+      // gateway one token exchange), and the bytes live per request in flight measured on both servers.
+      for (const id of ['realistic', 'realistic-baseline']) {
+        const real = report.scenarios[id];
+        expect(real.traffic).toEqual({ callers: 300, latencyMs: 50, connections: 8, rate: 50 });
+        expect(real.upstream.callsPerOp).toBe(1);
+        expect(real.liveInFlight).toMatchObject({ requests: 20, parked: expect.any(Number), kbPerRequest: expect.any(Number) });
+        expect(real.liveInFlight.parked).toBeGreaterThan(0);
+        expect(real.liveInFlight.parkedHeapMb).toBeGreaterThan(0);
+      }
+      expect(report.scenarios.realistic.upstream.identityRequestsFirstOps).toBeGreaterThanOrEqual(report.settings.countOps);
+      expect(report.ratios.realistic).toEqual(expect.objectContaining({ throughput: expect.any(Number), liveKbPerRequest: { gateway: expect.any(Number), baseline: expect.any(Number) } }));
+      expect(stdout).toMatch(/^\| gateway ÷ stock BFF \|/m);
       // The read-merge-PUT under the Redis lock: a GET and a PUT per write.
       if (redisScenarios.length) expect(report.scenarios['lock-redis'].upstream.callsPerOp).toBe(2);
       // The chart, drawn from the JSON: the gateway beside the stock BFF for every scenario pair.
       const svg = readFileSync(join(out, 'latest.svg'), 'utf8');
       expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-      for (const label of ['supportProfile', 'updateCustomerUser', '25 aliased externalUserProfile', 'REST floor', 'stock Apollo BFF']) expect(svg).toContain(label);
-      expect(svg.match(/<rect [^>]*fill="#2563eb"><title>gateway:/g)).toHaveLength(9); // 3 scenarios × 3 panels
-      expect(svg.match(/<rect [^>]*fill="#ea580c"><title>stock Apollo BFF:/g)).toHaveLength(9);
+      for (const label of ['supportProfile', 'updateCustomerUser', '25 aliased externalUserProfile', 'realistic: 300 callers, 50 ms', 'REST floor', 'stock Apollo BFF']) expect(svg).toContain(label);
+      expect(svg.match(/<rect [^>]*fill="#2563eb"><title>gateway:/g)).toHaveLength(12); // 4 scenarios × 3 panels
+      expect(svg.match(/<rect [^>]*fill="#ea580c"><title>stock Apollo BFF:/g)).toHaveLength(12);
       // A smoke run never leaves a dated results file.
       expect(existsSync(join(out, `${report.date}.json`))).toBe(false);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
-  }, 180_000);
+  }, 300_000);
 });

@@ -10,7 +10,14 @@ export interface ChartInput {
   date: string;
   pinning?: string;
   hardware?: { cpu: string; cores: number; node: string };
-  settings: { rate: number; aliasRate?: number; latencyMs: number; connections: number; durationSec: number };
+  settings: {
+    rate: number;
+    aliasRate?: number;
+    latencyMs: number;
+    connections: number;
+    durationSec: number;
+    realistic?: { callers: number; latencyMs: number; connections: number; rate: number };
+  };
   scenarios: Record<
     string,
     {
@@ -28,14 +35,23 @@ interface Row {
   gateway?: string;
   stock?: string;
   floor?: string;
-  /** Its fixed rate is settings.aliasRate, said in its label on the latency panel. */
-  ownRate?: boolean;
+  /** Its own fixed rate, said in its label on the latency panel. */
+  ownRate?: (settings: ChartInput['settings']) => number | undefined;
+  /** Its label from the settings (the realistic traffic's callers and latency). */
+  describe?: (settings: ChartInput['settings']) => string | undefined;
 }
 
 const ROWS: Row[] = [
   { label: 'supportProfile', gateway: 'gateway', stock: 'baseline' },
   { label: 'updateCustomerUser', gateway: 'mutation', stock: 'mutation-baseline' },
-  { label: '25 aliased externalUserProfile', gateway: 'aliases-gateway', stock: 'aliases-baseline', ownRate: true },
+  { label: '25 aliased externalUserProfile', gateway: 'aliases-gateway', stock: 'aliases-baseline', ownRate: (s) => s.aliasRate },
+  {
+    label: 'realistic',
+    gateway: 'realistic',
+    stock: 'realistic-baseline',
+    ownRate: (s) => s.realistic?.rate,
+    describe: (s) => (s.realistic ? `${s.realistic.callers} callers, ${s.realistic.latencyMs} ms` : undefined),
+  },
   { label: 'REST floor (emulator direct)', floor: 'floor' },
 ];
 
@@ -97,7 +113,10 @@ export function renderChart(report: ChartInput): string {
     for (const row of rows) {
       const b = bars(row);
       const rowH = b.length * barH + (b.length - 1) * 2;
-      const label = panel.rates && row.ownRate && report.settings.aliasRate ? `${row.label} (@${report.settings.aliasRate}/s)` : row.label;
+      const described = row.describe?.(report.settings);
+      const base = described ? `${row.label}: ${described}` : row.label;
+      const ownRate = row.ownRate?.(report.settings);
+      const label = panel.rates && ownRate ? `${base} (@${ownRate}/s)` : base;
       out.push(`<text x="${labelW - 10}" y="${y + rowH / 2 + 4}" class="label" text-anchor="end">${esc(label)}</text>`);
       for (const { kind, s } of b) {
         const v = panel.value(s);

@@ -24,6 +24,18 @@ export interface Target {
   body?: string;
   /** The exact body every answer must have (checked; a different body counts as an error). */
   expectBody?: string;
+  /**
+   * `Authorization` values taken in turn, one per request (many callers, each with a token of their own),
+   * instead of `headers.authorization`: successive requests, whichever connection sends them, are
+   * successive callers, so with fewer requests in flight than callers no caller has two at once.
+   */
+  authorizations?: readonly string[];
+}
+
+/** The headers of a target's `i`-th request (its turn in `authorizations`). */
+export function headersOf(target: Target, i: number): Record<string, string> {
+  const auths = target.authorizations;
+  return auths?.length ? { ...target.headers, authorization: auths[i % auths.length]! } : target.headers;
 }
 
 export interface SaturationResult {
@@ -54,15 +66,25 @@ export interface RateResult {
 
 /** What every autocannon run of a target shares. */
 function autocannonOptions(target: Target, options: { connections: number; durationSec: number }) {
+  let turn = 0;
   return {
     url: target.url,
+    // One request whose headers are rebuilt each time it is sent (autocannon calls setupRequest per request).
+    ...(target.authorizations?.length
+      ? { requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, headers: headersOf(target, turn++) }) }] }
+      : {}),
     method: target.method,
     headers: target.headers,
     body: target.body,
     connections: options.connections,
     duration: options.durationSec,
     timeout: 30,
-    ...(target.expectBody !== undefined ? { expectBody: target.expectBody } : {}),
+    // autocannon refuses expectBody beside `requests`; verifyBody checks the same.
+    ...(target.expectBody !== undefined
+      ? target.authorizations?.length
+        ? { verifyBody: (body: string) => body === target.expectBody }
+        : { expectBody: target.expectBody }
+      : {}),
   };
 }
 
@@ -109,7 +131,8 @@ export async function runPaced(target: Target, options: { rate: number; connecti
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections, scheduling: 'lifo' });
   const url = new URL(target.url);
   const body = target.body !== undefined ? Buffer.from(target.body) : undefined;
-  const headers = { ...target.headers, ...(body ? { 'content-length': String(body.length) } : {}) };
+  const lengthHeader = body ? { 'content-length': String(body.length) } : {};
+  const headers = { ...target.headers, ...lengthHeader };
   const intervalNs = 1e9 / options.rate;
   const count = Math.max(1, Math.round(options.rate * options.durationSec));
   const latenciesUs = new Float64Array(count);
@@ -135,7 +158,14 @@ export async function runPaced(target: Target, options: { rate: number; connecti
         else finish(false);
       };
       const req = http.request(
-        { agent, hostname: url.hostname, port: url.port, path: url.pathname + url.search, method: target.method, headers },
+        {
+          agent,
+          hostname: url.hostname,
+          port: url.port,
+          path: url.pathname + url.search,
+          method: target.method,
+          headers: target.authorizations ? { ...headersOf(target, i), ...lengthHeader } : headers,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -184,9 +214,9 @@ export async function runPaced(target: Target, options: { rate: number; connecti
   };
 }
 
-/** Sends one request and returns status and body (for the counting phase and sanity checks). */
-export async function sendOnce(target: Target): Promise<{ status: number; body: string }> {
-  const res = await fetch(target.url, { method: target.method, headers: target.headers, body: target.body });
+/** Sends one request (the target's `i`-th) and returns status and body (for the counting phase and sanity checks). */
+export async function sendOnce(target: Target, i = 0): Promise<{ status: number; body: string }> {
+  const res = await fetch(target.url, { method: target.method, headers: headersOf(target, i), body: target.body });
   return { status: res.status, body: await res.text() };
 }
 

@@ -11,9 +11,13 @@
  *   promoted to old space): the bytes that outlive a request;
  * - mark-sweep count and total pause.
  *
+ * And on `live-heap`, the used heap after a full GC: the bench asks for it idle and with N requests parked
+ * on a slow upstream, for the bytes each request in flight keeps alive.
+ *
  * The probe itself allocates nothing between start and stop.
  */
 import v8 from 'node:v8';
+import vm from 'node:vm';
 
 /** What `gc-stop` answers. */
 export interface GcReport {
@@ -83,6 +87,27 @@ export function summarize(entries: GcEntry[], usedAtStart: number, usedAtEnd: nu
   };
 }
 
+/** What `live-heap` answers: the used heap after full GCs (what is still reachable), bytes. */
+export interface LiveHeapReport {
+  kind: 'live-heap';
+  heapUsedBytes: number;
+}
+
+/**
+ * V8's `gc()` without starting the process with `--expose-gc` (which would be one more difference between
+ * the measured processes and production): the flag set at run time exposes it in contexts created after.
+ */
+let fullGc: (() => void) | undefined;
+function collectGarbage(): void {
+  if (!fullGc) {
+    v8.setFlagsFromString('--expose-gc');
+    fullGc = vm.runInNewContext('gc') as () => void;
+  }
+  // Twice: the first may leave what finalizers and weak callbacks release for the second.
+  fullGc();
+  fullGc();
+}
+
 let running: { profiler: v8.GCProfiler; usedAtStart: number; startedAt: number } | undefined;
 
 if (process.send) {
@@ -93,6 +118,10 @@ if (process.send) {
       profiler.start();
       running = { profiler, usedAtStart: v8.getHeapStatistics().used_heap_size, startedAt: performance.now() };
       process.send?.({ kind: 'gc-start' });
+    } else if (message?.kind === 'live-heap') {
+      collectGarbage();
+      const report: LiveHeapReport = { kind: 'live-heap', heapUsedBytes: v8.getHeapStatistics().used_heap_size };
+      process.send?.(report);
     } else if (message?.kind === 'gc-stop') {
       const usedAtEnd = v8.getHeapStatistics().used_heap_size;
       const endedAt = performance.now();
