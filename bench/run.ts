@@ -159,7 +159,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --only <list>        scenarios, comma separated: ${SCENARIOS.join(', ')};
                        groups: ${Object.keys(GROUPS).join(', ')}; soak
   --rate-engine <e>    paced (default) or autocannon (its overallRate mode, for comparison)
-  --profile            run gateway children under node --cpu-prof and print their hot spots
+  --profile            run the gateway and stock BFF children under node --cpu-prof and print their hot spots
   --gateway-node-options "<flags>"
                        extra node flags for the gateway process, e.g. "--max-old-space-size=64"
   --cpu <n|none>       pin the gateway and the baseline (in turn) to this CPU with taskset (default 1;
@@ -409,6 +409,8 @@ interface ScenarioResult {
   traffic?: { callers: number; latencyMs: number; connections: number; rate: number };
   /** Bytes each request in flight keeps alive (the realistic scenarios). */
   liveInFlight?: LiveInFlight;
+  /** With --profile: the server's CPU profile over the saturation phase (hot spots per function and module). */
+  profile?: ProfileSummary;
 }
 
 /**
@@ -582,12 +584,18 @@ async function measure(
 
   progress(`${spec.id}: saturation, ${connections} connections, ${options.durationSec} s`);
   sampler = new RssSampler(pid);
+  const profileFile = options.profile ? join(options.outDir, 'profiles', `${spec.id}.cpuprofile`) : undefined;
+  if (profileFile) {
+    mkdirSync(dirname(profileFile), { recursive: true });
+    await spec.child.ask({ kind: 'profile-start' });
+  }
   await gcStart();
   const cpu0 = { server: readCpuSeconds(pid), emulator: readCpuSeconds(ctx.emulatorPid), at: process.hrtime.bigint() };
   const saturation = await runSaturation(target, { connections, durationSec: options.durationSec });
   const cpu1 = { server: readCpuSeconds(pid), emulator: readCpuSeconds(ctx.emulatorPid), at: process.hrtime.bigint() };
   const gcSaturation = await gcStop();
   const peakSaturationKb = sampler.stop().peakKb;
+  const profile = profileFile ? await profilePhase(spec.child, profileFile, spec.label) : undefined;
   const sink2 = await settle();
   const ops = Math.max(1, saturation.total);
   const perOp = (a?: number, b?: number) => (a !== undefined && b !== undefined ? Math.round(((b - a) / ops) * 1e6) : undefined);
@@ -623,6 +631,7 @@ async function measure(
     cpu,
     gc: { fixedRate: gcPhase(gcFixedRate, fixedRate.total), saturation: gcPhase(gcSaturation, saturation.total) },
     ...(spec.traffic ? { traffic: spec.traffic } : {}),
+    ...(profile ? { profile } : {}),
     ...(liveInFlight ? { liveInFlight } : {}),
     ...(spec.observability
       ? {
@@ -710,6 +719,18 @@ async function measureLiveInFlight(ctx: RunContext, child: Child, target: Target
     parkedHeapMb: mbOf(parkedHeap),
     kbPerRequest: round((parkedHeap - idle) / parked / 1000, 1),
   };
+}
+
+/** Stops the CPU profile of a phase (started over IPC), writes it, prints its hot spots. */
+async function profilePhase(child: Child, file: string, label: string): Promise<ProfileSummary | undefined> {
+  const done = await child.ask<{ kind: string; file: string }>({ kind: 'profile-stop', file }, 60_000).catch(() => undefined);
+  if (!done) {
+    progress(`${label}: no profile written at ${file}`);
+    return undefined;
+  }
+  const summary = summarizeProfile(file);
+  process.stdout.write(`\n### CPU profile at saturation: ${label}\n\n${profileMarkdown(summary)}\n`);
+  return summary;
 }
 
 /** Waits until the emulator's log stays empty for 250 ms (what a previous load left in flight is done). */
@@ -816,8 +837,6 @@ async function startGateway(
   extraFlags: string[] = [],
   env: Record<string, string> = {},
 ): Promise<Child> {
-  const profileDir = join(ctx.options.outDir, 'profiles');
-  if (ctx.options.profile) mkdirSync(profileDir, { recursive: true });
   const nodeFlags = [...PRODUCTION_NODE_FLAGS, ...ctx.options.gatewayNodeOptions, ...extraFlags];
   progress(
     `starting gateway (${label}, LOG_LEVEL=${logLevel}${ctx.cpu !== undefined ? `, taskset -c ${ctx.cpu}` : ''}${ctx.options.profile ? ', --cpu-prof' : ''}${nodeFlags.length ? `, ${nodeFlags.join(' ')}` : ''})`,
@@ -827,22 +846,8 @@ async function startGateway(
     module: join(HERE, 'gateway-entry.js'),
     env: { ...gatewayEnv(emu, logLevel), ...env },
     cpu: ctx.cpu,
-    execArgv: [...nodeFlags, ...(ctx.options.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `gateway-${label}.cpuprofile`] : [])],
+    execArgv: nodeFlags,
   });
-}
-
-async function stopGateway(ctx: RunContext, child: Child, label: string, profiles: ProfileSummary[]): Promise<void> {
-  await child.stop();
-  if (!ctx.options.profile) return;
-  const file = join(ctx.options.outDir, 'profiles', `gateway-${label}.cpuprofile`);
-  for (let i = 0; i < 20 && !existsSync(file); i++) await sleep(250);
-  if (!existsSync(file)) {
-    progress(`no profile written at ${file}`);
-    return;
-  }
-  const summary = summarizeProfile(file);
-  profiles.push(summary);
-  process.stdout.write(`\n### Gateway CPU profile (${label})\n\n${profileMarkdown(summary)}\n`);
 }
 
 /** The stock BFF, pinned like the gateway, against the emulator (its JWKS for the callers' tokens). */
@@ -1368,7 +1373,6 @@ export interface Report {
   goals: Goal[];
   soak?: SoakResult;
   soakRealistic?: RealisticSoakResult;
-  profiles?: ProfileSummary[];
 }
 
 // --- main ---------------------------------------------------------------------------------------
@@ -1389,7 +1393,6 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
 
   const results = new Map<string, ScenarioResult>();
-  const profiles: ProfileSummary[] = [];
   let soakResult: SoakResult | undefined;
   let soakRealisticResult: RealisticSoakResult | undefined;
   let pinned: number | undefined;
@@ -1441,7 +1444,7 @@ async function main(): Promise<void> {
         results.set('mutation', await measure(ctx, { id: 'mutation', label: 'gateway: updateCustomerUser', server: 'gateway', child: gw, target }));
       }
       children.splice(children.indexOf(gw), 1);
-      await stopGateway(ctx, gw, 'info', profiles);
+      await gw.stop();
     }
 
     // 3, 4, 5. baseline, right after the gateway's same scenarios: on a shared machine the speed of the
@@ -1481,7 +1484,7 @@ async function main(): Promise<void> {
           const target: Target = { ...graphqlTarget(`${gw.ready.url}/graphql`, gatewayToken, SUPPORT_QUERY), authorizations: gatewayCallers };
           results.set('realistic', await measure(ctx, { id: 'realistic', label: realisticLabel('gateway'), server: 'gateway', child: gw, target, ...realisticSpec(realistic), traffic }));
           children.splice(children.indexOf(gw), 1);
-          await stopGateway(ctx, gw, 'realistic', profiles);
+          await gw.stop();
         }
         if (wants('realistic-baseline')) {
           const baseCallers = await mintCallers(ctx.emulator, realistic.callers, { audience: PARTNER_CENTER_AUDIENCE, scp: 'user_impersonation', expiresInSeconds });
@@ -1503,7 +1506,7 @@ async function main(): Promise<void> {
       children.push(gw);
       results.set('gateway-warn', await measure(ctx, { id: 'gateway-warn', label: 'gateway: supportProfile, LOG_LEVEL=warn', server: 'gateway', child: gw, target: graphqlTarget(`${gw.ready.url}/graphql`, gatewayToken, SUPPORT_QUERY) }));
       children.splice(children.indexOf(gw), 1);
-      await stopGateway(ctx, gw, 'warn', profiles);
+      await gw.stop();
     }
 
     // 8. What metrics and tracing cost (beside `gateway` above, both off): each on a gateway of its own.
@@ -1549,7 +1552,7 @@ async function main(): Promise<void> {
             await scraper?.stop().catch(() => undefined);
           }
           children.splice(children.indexOf(gw), 1);
-          await stopGateway(ctx, gw, o.id, profiles);
+          await gw.stop();
         }
       } finally {
         await sink?.close();
@@ -1587,7 +1590,7 @@ async function main(): Promise<void> {
           results.set(id, await measure(ctx, { id, label: `gateway: updateSupportProfile, lock + rate limit ${where}`, server: 'gateway', child: gw, rate: Math.min(options.rate, LOCK_RATE), target }));
         }
         children.splice(children.indexOf(gw), 1);
-        await stopGateway(ctx, gw, `state-${state}`, profiles);
+        await gw.stop();
       }
     } finally {
       await redis?.stop();
@@ -1599,7 +1602,7 @@ async function main(): Promise<void> {
       children.push(gw);
       soakResult = await soak(ctx, gw, graphqlTarget(`${gw.ready.url}/graphql`, gatewayToken, SUPPORT_QUERY));
       children.splice(children.indexOf(gw), 1);
-      await stopGateway(ctx, gw, 'soak', profiles);
+      await gw.stop();
     }
 
     // 10. The realistic soak: the realistic scenario on a fresh gateway at a fixed share of its saturation.
@@ -1611,7 +1614,7 @@ async function main(): Promise<void> {
         const target: Target = { ...graphqlTarget(`${gw.ready.url}/graphql`, gatewayToken, SUPPORT_QUERY), authorizations: gatewayCallers };
         soakRealisticResult = await soakRealistic(ctx, gw, target, results.get('realistic')?.saturation.reqPerSec);
         children.splice(children.indexOf(gw), 1);
-        await stopGateway(ctx, gw, 'soak-realistic', profiles);
+        await gw.stop();
       } finally {
         await ctx.emulator.setLatency(options.latencyMs);
       }
@@ -1635,7 +1638,6 @@ async function main(): Promise<void> {
     goals: goals(r, results),
     ...(soakResult ? { soak: soakResult } : {}),
     ...(soakRealisticResult ? { soakRealistic: soakRealisticResult } : {}),
-    ...(profiles.length ? { profiles } : {}),
   };
   process.stdout.write(`\n${markdown(report)}`);
 

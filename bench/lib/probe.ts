@@ -11,11 +11,16 @@
  *   promoted to old space): the bytes that outlive a request;
  * - mark-sweep count and total pause.
  *
+ * On `profile-start` / `profile-stop` (with --profile), V8's CPU profiler over the inspector protocol,
+ * around the phase the bench wants profiled (not the process's start-up), written as a `.cpuprofile`.
+ *
  * And on `live-heap`, the used heap after a full GC: the bench asks for it idle and with N requests parked
  * on a slow upstream, for the bytes each request in flight keeps alive.
  *
  * The probe itself allocates nothing between start and stop.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
@@ -109,6 +114,11 @@ function collectGarbage(): void {
 }
 
 let running: { profiler: v8.GCProfiler; usedAtStart: number; startedAt: number } | undefined;
+let inspector: Session | undefined;
+
+function post(method: string, params?: object): Promise<unknown> {
+  return new Promise((resolve, reject) => inspector!.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result))));
+}
 
 if (process.send) {
   process.on('message', (message: { kind?: string }) => {
@@ -118,6 +128,19 @@ if (process.send) {
       profiler.start();
       running = { profiler, usedAtStart: v8.getHeapStatistics().used_heap_size, startedAt: performance.now() };
       process.send?.({ kind: 'gc-start' });
+    } else if (message?.kind === 'profile-start') {
+      inspector ??= new Session();
+      inspector.connect();
+      void post('Profiler.enable')
+        .then(() => post('Profiler.start'))
+        .then(() => process.send?.({ kind: 'profile-start' }));
+    } else if (message?.kind === 'profile-stop') {
+      const file = (message as { file?: string }).file!;
+      void post('Profiler.stop').then((result) => {
+        writeFileSync(file, JSON.stringify((result as { profile: unknown }).profile));
+        inspector?.disconnect();
+        process.send?.({ kind: 'profile-stop', file });
+      });
     } else if (message?.kind === 'live-heap') {
       collectGarbage();
       const report: LiveHeapReport = { kind: 'live-heap', heapUsedBytes: v8.getHeapStatistics().used_heap_size };
