@@ -88,6 +88,24 @@ describe('fault injection', () => {
     expect(res.status).toBe(200);
   });
 
+  it('applies a held write it passes through even when its client has gone meanwhile (as a real upstream that got it)', async () => {
+    emulator.injectFault({ method: 'PUT', path: '/v1/profiles/supportprofile', delayMs: 200 });
+    const arrival = emulator.nextRequest({ method: 'PUT', path: '/v1/profiles/supportprofile' });
+    const client = new AbortController();
+    const sent = fetch(`${emulator.url}/v1/profiles/supportprofile`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${pcToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'gone@contoso.example', profileType: 'support_profile' }),
+      signal: client.signal,
+    }).catch((error: unknown) => error);
+    const held = await arrival;
+    expect(held).toMatchObject({ service: 'partner-center', method: 'PUT', path: '/v1/profiles/supportprofile' });
+    client.abort(); // the client gives up while the request is held
+    expect(await sent).toMatchObject({ name: 'AbortError' });
+    expect((await held.answered).status).toBe(200);
+    expect((await call(emulator, 'GET', '/v1/profiles/support', { token: pcToken })).body.email).toBe('gone@contoso.example');
+  });
+
   it('does not count an injected failure as the first answer of an MS-RequestId', async () => {
     const requestId = randomUUID();
     emulator.injectFault({ path: userPath, method: 'PATCH', status: 503 });

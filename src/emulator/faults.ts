@@ -23,7 +23,11 @@ export interface FaultSpec {
   headers?: Record<string, string>;
   /** Response body instead of the service's error body. */
   body?: unknown;
-  /** Delay before answering (or before passing through when no status). */
+  /**
+   * Delay before answering (or before passing through when no status). A request that passes through is
+   * then handled (a write applied) even when its client has gone meanwhile (timed out, closed the
+   * connection, or died): a real upstream finishes a request it has received.
+   */
   delayMs?: number;
   /** Destroy the socket without answering (ECONNRESET at the client). */
   reset?: boolean;

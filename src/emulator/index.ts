@@ -74,6 +74,24 @@ export interface RecordedRequest {
   batchOf?: string;
 }
 
+/** Which requests `requests()` and `nextRequest()` select; every given field must match. */
+export interface RequestFilter {
+  service?: RecordedRequest['service'];
+  /** Any case. */
+  method?: string;
+  /** A string matches the pathname or pathname + search exactly; a RegExp is tested on the pathname. */
+  path?: string | RegExp;
+}
+
+/** A request that has arrived (`nextRequest`). */
+export interface ArrivedRequest {
+  readonly service: RecordedRequest['service'];
+  readonly method: string;
+  readonly path: string;
+  /** Its record, once handled. */
+  readonly answered: Promise<RecordedRequest>;
+}
+
 /** A running emulator and its controls. */
 export interface Emulator {
   /** Root URL, e.g. `http://127.0.0.1:54321` (Partner Center under `/v1`, Graph under `/beta`). */
@@ -93,7 +111,14 @@ export interface Emulator {
   /** Adds a signing key with a new `kid` and makes it current; old keys stay in the JWKS. Returns the new kid. */
   rotateKey(): Promise<string>;
   /** Recorded requests, oldest first (test mode). A string `path` matches the pathname or pathname + search exactly. */
-  requests(filter?: { service?: RecordedRequest['service']; method?: string; path?: string | RegExp }): RecordedRequest[];
+  requests(filter?: RequestFilter): RecordedRequest[];
+  /**
+   * Resolves as soon as the next request matching `filter` arrives, before its fault (a delay) and its
+   * handling (test mode): a test can act while that request is held. `answered` resolves with its record
+   * once the emulator has handled it (applied it, for a write that passes through), whether or not its
+   * client is still there to read the answer.
+   */
+  nextRequest(filter?: RequestFilter): Promise<ArrivedRequest>;
   /** Forgets the recorded requests (test mode). */
   clearRequests(): void;
   /** Adds a fault (test mode). */
@@ -166,6 +191,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   let recorded: RecordedRequest[] = [];
   const shuffle = createPrng(0xba7c4);
 
+  /** Tests waiting for a request to arrive (`nextRequest`). */
+  let arrivalWaiters: Array<{ readonly filter: RequestFilter; readonly resolve: (arrived: ArrivedRequest) => void }> = [];
+  /** Tells the waiters whose filter matches this arriving request; returns how to settle its `answered`. */
+  const arrived = (service: Service, method: string, path: string): ((entry: RecordedRequest) => void) | undefined => {
+    const matching = arrivalWaiters.filter((w) => requestMatches({ service, method, path }, w.filter));
+    if (matching.length === 0) return undefined;
+    arrivalWaiters = arrivalWaiters.filter((w) => !matching.includes(w));
+    let settle!: (entry: RecordedRequest) => void;
+    const answered = new Promise<RecordedRequest>((resolve) => (settle = resolve));
+    for (const waiter of matching) waiter.resolve({ service, method, path, answered });
+    return settle;
+  };
+
   const record = (entry: RecordedRequest): void => {
     if (!testMode) return;
     recorded.push(entry);
@@ -202,6 +240,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
    */
   async function dispatch(service: Exclude<Service, 'control'>, req: EmuRequest, batchMarker?: string): Promise<EmuResponse> {
     const at = Date.now();
+    const settleArrival = arrivalWaiters.length > 0 ? arrived(service, req.method, req.rawPath) : undefined;
     let res: EmuResponse;
     try {
       const fault = testMode ? faults.take(req.method, req.pathname) : undefined;
@@ -222,7 +261,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         res.headers['content-type'] = 'application/json; charset=utf-8';
       }
     }
-    record({
+    const entry: RecordedRequest = {
       service,
       method: req.method,
       path: req.rawPath,
@@ -231,7 +270,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       status: res.status,
       at,
       ...(batchMarker !== undefined ? { batchOf: batchMarker } : {}),
-    });
+    };
+    record(entry);
+    settleArrival?.(entry);
     return res;
   }
 
@@ -250,16 +291,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     rotateKey: () => issuer.rotate(),
     requests(filter = {}) {
       requireTestMode('requests');
-      return recorded.filter((r) => {
-        if (filter.service !== undefined && r.service !== filter.service) return false;
-        if (filter.method !== undefined && r.method !== filter.method.toUpperCase()) return false;
-        if (filter.path !== undefined) {
-          const pathname = r.path.split('?')[0]!;
-          if (filter.path instanceof RegExp) return new RegExp(filter.path.source, filter.path.flags.replace(/[gy]/g, '')).test(pathname);
-          return r.path === filter.path || pathname === filter.path;
-        }
-        return true;
-      });
+      return recorded.filter((r) => requestMatches(r, filter));
+    },
+    nextRequest(filter = {}) {
+      requireTestMode('nextRequest');
+      return new Promise((resolve) => arrivalWaiters.push({ filter, resolve }));
     },
     clearRequests() {
       requireTestMode('clearRequests');
@@ -418,6 +454,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
 
   return emulator;
+}
+
+function requestMatches(r: Pick<RecordedRequest, 'service' | 'method' | 'path'>, filter: RequestFilter): boolean {
+  if (filter.service !== undefined && r.service !== filter.service) return false;
+  if (filter.method !== undefined && r.method !== filter.method.toUpperCase()) return false;
+  if (filter.path !== undefined) {
+    const pathname = r.path.split('?')[0]!;
+    if (filter.path instanceof RegExp) return new RegExp(filter.path.source, filter.path.flags.replace(/[gy]/g, '')).test(pathname);
+    return r.path === filter.path || pathname === filter.path;
+  }
+  return true;
 }
 
 function readBody(req: IncomingMessage): Promise<string | undefined | 'too-large'> {
