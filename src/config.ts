@@ -172,6 +172,11 @@ export interface Config {
    * never log it as it is (state/redis-client.ts `redactRedisUrl`).
    */
   readonly redisUrl?: string;
+  /**
+   * `REDIS_KEY_PREFIX`: the start of every Redis key (locks, write-try records, rate-limit buckets, APQ
+   * registry, and whatever else src/state/ keeps there), so deployments can share one Redis database.
+   */
+  readonly redisKeyPrefix: string;
   /** Port of the `GET /metrics` listener on `host`; 0 means no listener and no metrics recorded. */
   readonly metricsPort: number;
   /** Tracing; `undefined` (no OTLP endpoint) means off, and no tracing code is loaded. */
@@ -263,6 +268,10 @@ export const envSchema = z.object({
   REDIS_URL: z
     .string()
     .refine((v) => /^rediss?:\/\/\S+$/.test(v) && URL.canParse(v), { error: 'must be a redis:// or rediss:// URL' })
+    .optional(),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,64}$/, { error: 'must be 1 to 64 printable ASCII characters without spaces, e.g. partner-bff-staging:' })
     .optional(),
   METRICS_PORT: integer(0, 65535).optional(),
   OTEL_EXPORTER_OTLP_ENDPOINT: absoluteUrl.optional(),
@@ -406,6 +415,7 @@ export function loadConfig(env: Env = process.env): Config {
     cursorSecret: e.CURSOR_SECRET,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX ?? 'partner-bff:',
     metricsPort: e.METRICS_PORT ?? 9464,
     tracing: tracingConfig(e),
   };

@@ -141,6 +141,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   // The lock, rate-limit buckets and APQ registry: in Redis with REDIS_URL, else in this process.
   const state = await createSharedState({
     redisUrl: config.redisUrl,
+    redisKeyPrefix: config.redisKeyPrefix,
     deadlineMs: config.upstreamDeadlineMs,
     rateLimitPerMinute: config.rateLimitPerMinute,
     logger: log,

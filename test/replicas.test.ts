@@ -5,6 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { ALL_DELEGATED, startStack, type Stack } from './helpers/stack.js';
+import { createRedisConnection } from '../src/state/redis-client.js';
 import { describeWithRedis, startRedis, type RedisServer } from './helpers/redis.js';
 
 const PROFILE = 'query { supportProfile { id email telephone website } }';
@@ -226,5 +227,70 @@ describeWithRedis('several replicas sharing one Redis: rate limit, outage and re
     // The SET that timed out reaches Redis late, and the release sent after it deletes it: no orphan lock.
     const after = await b.graphql(UPDATE, { input: { telephone: '+1 425 555 0198' } }, { token: await newCaller() });
     expect(after.body.errors).toBeUndefined();
+  });
+});
+
+describeWithRedis('two deployments on one Redis database, each with its own REDIS_KEY_PREFIX', () => {
+  let redis: RedisServer;
+  let emulator: Emulator;
+  let staging: Stack;
+  let production: Stack;
+  /** A token of a new caller of the one partner tenant both deployments serve (one emulator behind both). */
+  const newCaller = () => staging.mint({ scp: ALL_DELEGATED, objectId: randomUUID() });
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    emulator = await startEmulator({ testMode: true });
+    const shared = { REDIS_URL: redis.url, RATE_LIMIT_PER_MINUTE: '10' };
+    [staging, production] = await Promise.all([
+      // Staging's write may be held at the upstream for seconds: one try may take that long.
+      startStack({ env: { ...shared, REDIS_KEY_PREFIX: 'staging:', UPSTREAM_TIMEOUT_MS: '8000', UPSTREAM_DEADLINE_MS: '9000' }, emulator }),
+      // Production waits for a busy lock at most 2 s (UPSTREAM_DEADLINE_MS), then gives up.
+      startStack({ env: { ...shared, REDIS_KEY_PREFIX: 'production:', UPSTREAM_DEADLINE_MS: '2000' }, emulator }),
+    ]);
+  });
+  beforeEach(() => emulator.reset());
+  afterAll(async () => {
+    await Promise.all([staging?.close(), production?.close()]);
+    await emulator?.close();
+    await redis?.close();
+  });
+
+  it("do not share rate-limit buckets: 10 requests to one leave the other's budget whole", async () => {
+    const token = await newCaller();
+    for (let i = 0; i < 10; i++) expect((await staging.graphql('{ viewer { authenticated } }', {}, { token })).status).toBe(200);
+    expect((await staging.graphql('{ viewer { authenticated } }', {}, { token })).body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    const other = await production.graphql('{ viewer { authenticated } }', {}, { token });
+    expect(other.status).toBe(200);
+    expect(other.body.errors).toBeUndefined();
+  });
+
+  it("do not share the support-profile lock: a write held at the upstream in one does not hold up the other's", async () => {
+    emulator.injectFault({ method: 'PUT', path: '/v1/profiles/supportprofile', delayMs: 4000 });
+    const arrival = emulator.nextRequest({ method: 'PUT', path: '/v1/profiles/supportprofile' });
+    const held = staging.graphql(UPDATE, { input: { email: 'staging@contoso.example' } }, { token: await newCaller() });
+    await arrival; // staging holds its lock of this partner while its PUT is held
+    // With one lock key for both, production would wait for staging's lock and give up after 2 s.
+    const write = await production.graphql(UPDATE, { input: { telephone: '+1 425 555 0142' } }, { token: await newCaller() });
+    expect(write.body.errors).toBeUndefined();
+    expect(write.body.data?.updateSupportProfile.telephone).toBe('+1 425 555 0142');
+    expect((await held).body.errors).toBeUndefined();
+  });
+
+  it('keep every key they write under their own prefix (locks, write tries, buckets, APQ)', async () => {
+    const token = await newCaller();
+    for (const deployment of [staging, production]) {
+      expect((await register(deployment, APQ_QUERY, token)).status).toBe(200);
+      expect((await deployment.graphql(UPDATE, { input: { website: 'www.prefix.example' } }, { token })).body.errors).toBeUndefined();
+    }
+    const inspector = await createRedisConnection({ url: redis.url, keyPrefix: '', logger: { info() {}, warn() {} } });
+    try {
+      const keys = (await inspector.command(['KEYS', '*'])) as string[];
+      expect(keys.some((key) => key.startsWith('staging:apq:'))).toBe(true);
+      expect(keys.some((key) => key.startsWith('production:ratelimit:'))).toBe(true);
+      expect(keys.filter((key) => !key.startsWith('staging:') && !key.startsWith('production:'))).toEqual([]);
+    } finally {
+      await inspector.close();
+    }
   });
 });

@@ -44,6 +44,19 @@ describe('REDIS_URL', () => {
   });
 });
 
+describe('REDIS_KEY_PREFIX', () => {
+  it('defaults to partner-bff: and takes printable characters without spaces', () => {
+    expect(loadConfig({}).redisKeyPrefix).toBe('partner-bff:');
+    expect(loadConfig({ REDIS_KEY_PREFIX: 'partner-bff-staging:' }).redisKeyPrefix).toBe('partner-bff-staging:');
+  });
+
+  it('refuses a prefix with spaces or control characters, or over 64 characters', () => {
+    for (const prefix of ['two words:', 'crlf\r\n:', 'x'.repeat(65)]) {
+      expect(() => loadConfig({ REDIS_KEY_PREFIX: prefix })).toThrow(/^REDIS_KEY_PREFIX must be 1 to 64 printable ASCII characters without spaces/);
+    }
+  });
+});
+
 describeWithRedis('state on a real Redis', () => {
   let redis: RedisServer;
   let connection: RedisConnection;
@@ -51,7 +64,8 @@ describeWithRedis('state on a real Redis', () => {
   let other: RedisConnection;
   beforeAll(async () => {
     redis = await startRedis();
-    [connection, other] = await Promise.all([createRedisConnection({ url: redis.url, logger }), createRedisConnection({ url: redis.url, logger })]);
+    // Keys of this file start with `test:` (REDIS_KEY_PREFIX), so the bare names below are what Redis holds.
+    [connection, other] = await Promise.all([createRedisConnection({ url: redis.url, keyPrefix: 'test:', logger }), createRedisConnection({ url: redis.url, keyPrefix: 'test:', logger })]);
   });
   afterAll(async () => {
     await connection?.close();
@@ -61,7 +75,7 @@ describeWithRedis('state on a real Redis', () => {
 
   describe('RedisLock', () => {
     const lock = (options: Partial<ConstructorParameters<typeof RedisLock>[0]> = {}) =>
-      new RedisLock({ connection, name: 'the test lock', waitMs: 2000, keyPrefix: 'test:lock:', ...options });
+      new RedisLock({ connection, name: 'the test lock', waitMs: 2000, ...options });
 
     it('holds the key with a token while the task runs and deletes it after', async () => {
       const seen = await lock().withLock('a', async () => other.command(['GET', 'test:lock:a']));
@@ -137,7 +151,7 @@ describeWithRedis('state on a real Redis', () => {
 
   describe('RedisRateLimitStore', () => {
     it('gives a burst of perMinute, then refuses with the wait for one token, as the in-memory store does', async () => {
-      const store = new RedisRateLimitStore({ connection, perMinute: 60, keyPrefix: 'test:rl:' });
+      const store = new RedisRateLimitStore({ connection, perMinute: 60 });
       const memory = new InMemoryRateLimitStore({ perMinute: 60 });
       const now = Date.now();
       for (let i = 0; i < 60; i++) {
@@ -151,7 +165,7 @@ describeWithRedis('state on a real Redis', () => {
       expect(refused.retryAfterMs).toBeGreaterThan(0);
       expect(refused.retryAfterMs).toBeLessThanOrEqual(1000);
       // The bucket key expires once it would be full again (a missing bucket is a full one).
-      const ttl = (await other.command(['PTTL', 'test:rl:caller'])) as number;
+      const ttl = (await other.command(['PTTL', 'test:ratelimit:caller'])) as number;
       expect(ttl).toBeGreaterThan(1000);
       expect(ttl).toBeLessThanOrEqual(62_000);
       expect(await store.take('another caller')).toEqual({ allowed: true });
@@ -160,7 +174,7 @@ describeWithRedis('state on a real Redis', () => {
 
   describe('RedisKeyValueCache (APQ)', () => {
     it('stores under its namespace, always with a TTL', async () => {
-      const cache = new RedisKeyValueCache({ connection, keyPrefix: 'test:', defaultTtlSeconds: 120 });
+      const cache = new RedisKeyValueCache({ connection, defaultTtlSeconds: 120 });
       await cache.set('apq:abc', 'query { a }');
       await cache.set('apq:def', 'query { b }', { ttl: 30 });
       await cache.set('apq:ghi', 'query { c }', { ttl: null });
@@ -202,7 +216,7 @@ describeWithRedis('state with Redis down from the start', () => {
   beforeAll(async () => {
     redis = await startRedis();
     await redis.stop(); // a port where no one answers
-    connection = await createRedisConnection({ url: redis.url, logger, connectTimeoutMs: 200 });
+    connection = await createRedisConnection({ url: redis.url, keyPrefix: 'partner-bff:', logger, connectTimeoutMs: 200 });
   });
   afterAll(async () => {
     await connection?.close();

@@ -1,7 +1,7 @@
 /**
  * The APQ registry in Redis: Apollo's `KeyValueCache` over the process's one Redis connection (no second
  * client, with its own queue and timeout policy, as `@keyv/redis` would bring). Apollo prefixes the keys
- * it asks for with `apq:`; this adds a namespace, so keys read `partner-bff:apq:<sha256>`. Every entry
+ * it asks for with `apq:`; the connection adds `REDIS_KEY_PREFIX`, so keys read `partner-bff:apq:<sha256>`. Every entry
  * has a TTL, so the registry cannot grow without bound.
  *
  * Redis unreachable or slow: a lookup answers "unknown", so Apollo answers `PERSISTED_QUERY_NOT_FOUND` and
@@ -14,8 +14,6 @@ import type { RedisConnection } from './redis-client.js';
 /** Options of `RedisKeyValueCache`. */
 export interface RedisKeyValueCacheOptions {
   readonly connection: RedisConnection;
-  /** Prefix of the Redis keys. @default 'partner-bff:' */
-  readonly keyPrefix?: string;
   /** TTL (seconds) when Apollo sets none. @default 86400 */
   readonly defaultTtlSeconds?: number;
 }
@@ -23,18 +21,16 @@ export interface RedisKeyValueCacheOptions {
 /** Apollo's `KeyValueCache` in Redis, failing soft. */
 export class RedisKeyValueCache implements KeyValueCache<string> {
   readonly #redis: RedisConnection;
-  readonly #prefix: string;
   readonly #ttl: number;
 
   constructor(options: RedisKeyValueCacheOptions) {
     this.#redis = options.connection;
-    this.#prefix = options.keyPrefix ?? 'partner-bff:';
     this.#ttl = Math.max(1, Math.round(options.defaultTtlSeconds ?? 86_400));
   }
 
   async get(key: string): Promise<string | undefined> {
     try {
-      const value = await this.#redis.command(['GET', this.#prefix + key]);
+      const value = await this.#redis.command(['GET', this.#redis.key(key)]);
       return typeof value === 'string' ? value : undefined;
     } catch (error) {
       this.#redis.warn('apq', error, 'persisted queries: Redis unreachable, lookups answer PERSISTED_QUERY_NOT_FOUND');
@@ -46,7 +42,7 @@ export class RedisKeyValueCache implements KeyValueCache<string> {
     // Apollo's `ttl: null` means "no expiry"; the registry still gets one, so it stays bounded.
     const ttl = options?.ttl ? Math.max(1, Math.round(options.ttl)) : this.#ttl;
     try {
-      await this.#redis.command(['SET', this.#prefix + key, value, 'EX', String(ttl)]);
+      await this.#redis.command(['SET', this.#redis.key(key), value, 'EX', String(ttl)]);
     } catch (error) {
       this.#redis.warn('apq', error, 'persisted queries: Redis unreachable, registration dropped');
     }
@@ -54,7 +50,7 @@ export class RedisKeyValueCache implements KeyValueCache<string> {
 
   async delete(key: string): Promise<boolean> {
     try {
-      return (await this.#redis.command(['DEL', this.#prefix + key])) === 1;
+      return (await this.#redis.command(['DEL', this.#redis.key(key)])) === 1;
     } catch (error) {
       this.#redis.warn('apq', error, 'persisted queries: Redis unreachable, delete dropped');
       return false;

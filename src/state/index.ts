@@ -34,6 +34,8 @@ export interface SharedState {
 export interface SharedStateOptions {
   /** `REDIS_URL`; unset: in-process state. */
   readonly redisUrl?: string;
+  /** `REDIS_KEY_PREFIX`: the start of every Redis key this process uses. */
+  readonly redisKeyPrefix: string;
   /** `UPSTREAM_DEADLINE_MS`: the longest a write waits for the lock. */
   readonly deadlineMs: number;
   /** `RATE_LIMIT_PER_MINUTE`; 0: no limit. */
@@ -57,9 +59,9 @@ export async function createSharedState(options: SharedStateOptions): Promise<Sh
       close: async () => {},
     };
   }
-  const connection: RedisConnection = await createRedisConnection({ url: redisUrl, logger, observer: options.redisObserver });
+  const connection: RedisConnection = await createRedisConnection({ url: redisUrl, keyPrefix: options.redisKeyPrefix, logger, observer: options.redisObserver });
   const lock = new RedisLock({ connection, name: 'the support-profile lock', waitMs: deadlineMs, ...options.lock });
-  logger.info({ redis: redactRedisUrl(redisUrl), lockTtlMs: lock.ttlMs }, 'shared state in Redis');
+  logger.info({ redis: redactRedisUrl(redisUrl), keyPrefix: options.redisKeyPrefix, lockTtlMs: lock.ttlMs }, 'shared state in Redis');
   return {
     keyedLock: lock,
     rateLimitStore: rateLimitPerMinute > 0 ? new RedisRateLimitStore({ connection, perMinute: rateLimitPerMinute }) : undefined,

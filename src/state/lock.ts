@@ -4,7 +4,8 @@
  *
  * - `InProcessLock`: one process, FIFO per key, never gives up (the `KeyedSerializer`). Safe on one
  *   replica only.
- * - `RedisLock`: one lock per key across every replica sharing a Redis. `SET key token NX PX ttl`; the
+ * - `RedisLock`: one lock per key across every replica sharing a Redis (`<REDIS_KEY_PREFIX>lock:<key>`).
+ *   `SET key token NX PX ttl`; the
  *   owner renews it every ttl/3 while its task runs and releases it with a compare-and-delete script,
  *   so no one else's lock is ever deleted. Waiters retry with exponential backoff and full jitter (the
  *   longest waiting one woken early when a task of this process releases the key) and give up after
@@ -69,8 +70,6 @@ export interface RedisLockOptions {
   readonly ttlMs?: number;
   /** Renewal interval. @default ttlMs / 3 */
   readonly renewEveryMs?: number;
-  /** Prefix of the Redis keys. @default 'partner-bff:lock:' */
-  readonly keyPrefix?: string;
   /** First backoff step of a waiter; doubles per try, with full jitter. @default 10 */
   readonly retryBaseMs?: number;
   /** Largest backoff step of a waiter. @default 100 */
@@ -88,7 +87,6 @@ export class RedisLock implements KeyedLock {
   readonly #waitMs: number;
   readonly #ttlMs: number;
   readonly #renewEveryMs: number;
-  readonly #prefix: string;
   readonly #baseMs: number;
   readonly #maxMs: number;
   readonly #now: () => number;
@@ -104,7 +102,6 @@ export class RedisLock implements KeyedLock {
     this.#waitMs = Math.max(0, options.waitMs);
     this.#ttlMs = Math.max(100, Math.round(options.ttlMs ?? Math.min(10_000, Math.max(1000, options.waitMs / 3))));
     this.#renewEveryMs = Math.max(10, Math.round(options.renewEveryMs ?? this.#ttlMs / 3));
-    this.#prefix = options.keyPrefix ?? 'partner-bff:lock:';
     this.#baseMs = options.retryBaseMs ?? 10;
     this.#maxMs = options.retryMaxMs ?? 100;
     this.#now = options.now ?? Date.now;
@@ -120,7 +117,7 @@ export class RedisLock implements KeyedLock {
   }
 
   async withLock<T>(key: string, task: (lease: Lease) => Promise<T>): Promise<T> {
-    const redisKey = this.#prefix + key;
+    const redisKey = this.#redis.key('lock', key);
     const token = randomBytes(16).toString('hex');
     let validUntil = await this.#acquire(redisKey, key, token);
 

@@ -138,30 +138,26 @@ return { allowed, wait }
 /** Options of `RedisRateLimitStore`. */
 export interface RedisRateLimitStoreOptions extends Omit<TokenBucketOptions, 'maxKeys'> {
   readonly connection: RedisConnection;
-  /** Prefix of the Redis keys. @default 'partner-bff:ratelimit:' */
-  readonly keyPrefix?: string;
 }
 
 /**
- * Token buckets in Redis, shared by every replica. `now` is ignored: the script uses Redis's clock.
+ * Token buckets in Redis, shared by every replica (keys `<REDIS_KEY_PREFIX>ratelimit:<caller>`). `now` is ignored: the script uses Redis's clock.
  * Redis unreachable or slow: the request is allowed (fail open) and a warning is logged, because
  * refusing every caller while Redis is down would turn a degraded limiter into an outage.
  */
 export class RedisRateLimitStore implements RateLimitStore {
   readonly #redis: RedisConnection;
   readonly #args: readonly string[];
-  readonly #prefix: string;
 
   constructor(options: RedisRateLimitStoreOptions) {
     if (!(options.perMinute > 0)) throw new Error('RedisRateLimitStore needs a positive perMinute');
     this.#redis = options.connection;
     this.#args = [String(Math.max(1, options.burst ?? options.perMinute)), String(options.perMinute / 60_000)];
-    this.#prefix = options.keyPrefix ?? 'partner-bff:ratelimit:';
   }
 
   async take(key: string): Promise<RateLimitDecision> {
     try {
-      const reply = await this.#redis.script(TAKE, [this.#prefix + key], this.#args);
+      const reply = await this.#redis.script(TAKE, [this.#redis.key('ratelimit', key)], this.#args);
       const [allowed, wait] = Array.isArray(reply) ? reply : [];
       if (allowed === 0 && typeof wait === 'number') return { allowed: false, retryAfterMs: wait };
       return { allowed: true };

@@ -15,6 +15,10 @@
  *   still starts and serves reads.
  *
  * The URL is never logged with its credentials (`redactRedisUrl`).
+ *
+ * Key names: every key (and every key a script is given in `KEYS`) is built with `key()`, which puts
+ * `REDIS_KEY_PREFIX` first, so deployments sharing one Redis database never touch each other's state.
+ * node-redis has no prefix option of its own: a module that wrote a key name by hand would escape it.
  */
 import { createHash } from 'node:crypto';
 
@@ -28,6 +32,8 @@ export interface StateLogger {
 export interface RedisConnectionOptions {
   /** `REDIS_URL` (`redis://` or `rediss://`). */
   readonly url: string;
+  /** `REDIS_KEY_PREFIX`: the start of every key name (`key()`). */
+  readonly keyPrefix: string;
   /** Timeout of one command. @default 500 */
   readonly commandTimeoutMs?: number;
   /** Timeout of one connection attempt, and the longest start-up waits for the first one. @default 2000 */
@@ -77,6 +83,12 @@ export type RedisReply = string | number | null | RedisReply[] | Buffer;
 
 /** The process's Redis connection. */
 export interface RedisConnection {
+  /**
+   * The name of a key: `REDIS_KEY_PREFIX` followed by the parts joined with `:`
+   * (`key('lock', 'support-profile:<tenant>')` = `partner-bff:lock:support-profile:<tenant>`). Every key
+   * a command or a script's `KEYS` names is built here.
+   */
+  key(...parts: readonly string[]): string;
   /** Runs one command (e.g. `['SET', key, value, 'NX', 'PX', '1000']`). Rejects when offline or slow. */
   command(args: readonly string[]): Promise<RedisReply>;
   /** Runs a Lua script with its keys and arguments. */
@@ -244,7 +256,9 @@ export async function createRedisConnection(options: RedisConnectionOptions): Pr
         );
       };
 
+  const { keyPrefix } = options;
   return {
+    key: (...parts) => keyPrefix + parts.join(':'),
     command,
     async script(lua, keys, args) {
       const rest = [String(keys.length), ...keys, ...args];
