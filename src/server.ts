@@ -34,6 +34,7 @@ import {
   persistedQueriesOption,
   type PersistedQueryManifest,
 } from './plugins/persisted-queries.js';
+import { persistedQueryHashCheck } from './plugins/persisted-query-hash.js';
 import type { ExplorerOptions } from './plugins/explorer.js';
 import { noExplorerPreHandler } from './plugins/no-explorer.js';
 import { noIntrospection } from './plugins/introspection.js';
@@ -239,6 +240,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   app.route({
     method: ['GET', 'POST'],
     url: '/graphql',
+    // A malformed APQ hash is refused before Apollo uses it as a store key.
+    preValidation: persistedQueryHashCheck({ isManifestId: manifest && ((id) => manifest.byId.has(id)) }),
     // Outside production a browser gets the explorer; in production, a note that there is none.
     preHandler: explorer && explorerPlugin ? explorerPlugin.explorerPreHandler(explorer) : noExplorerPreHandler,
     onSend: noStore,

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createGateway } from '../src/server.js';
 import { parsePersistedQueryManifest } from '../src/plugins/persisted-queries.js';
+import { PERSISTED_QUERY_HASH_MESSAGE } from '../src/plugins/persisted-query-hash.js';
+import { createRedisConnection } from '../src/state/redis-client.js';
+import { describeWithRedis, startRedis, type RedisServer } from './helpers/redis.js';
 import { startStack, startStackForFile, type Stack } from './helpers/stack.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -109,6 +112,94 @@ describe('PERSISTED_QUERIES=allow (default): APQ', () => {
     expect(response.status).toBe(400);
     const body = (await response.json()) as { errors?: Array<{ extensions?: { code?: string } }> };
     expect(body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+  });
+});
+
+/** Hashes a caller chose: Redis protocol bytes and a path, and a hash of 400,000 characters. */
+const HOSTILE_HASHES = ['../lock:support-profile:x\r\n*1\r\n$8\r\nFLUSHALL\r\n', 'f'.repeat(400_000)];
+
+/** A POST with these `extensions`, and no document. */
+async function postExtensions(stack: Stack, extensions: unknown) {
+  const response = await fetch(`${stack.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token}` },
+    body: JSON.stringify({ extensions }),
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+const HASH_REFUSAL = { message: PERSISTED_QUERY_HASH_MESSAGE, extensions: { code: 'BAD_REQUEST' } };
+
+describe('APQ hashes that are not 64 hex digits (never a store key)', () => {
+  const stack = startStackForFile();
+
+  it('refuses them over POST with BAD_REQUEST (HTTP 400), without repeating them and with no error in the log', async () => {
+    const before = stack.logs.length;
+    for (const sha256Hash of [...HOSTILE_HASHES, sha256(ME).slice(1), `${sha256(ME)}0`, 42, null]) {
+      const { status, text } = await postExtensions(stack, { persistedQuery: { version: 1, sha256Hash } });
+      expect(status).toBe(400);
+      expect(JSON.parse(text)).toEqual({ errors: [HASH_REFUSAL] });
+    }
+    expect((await postExtensions(stack, { persistedQuery: { version: 1 } })).status).toBe(400);
+    // With the document too (a registration), the hash is refused before Apollo compares it.
+    const registration = await fetch(`${stack.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token}` },
+      body: JSON.stringify({ query: ME, extensions: { persistedQuery: { version: 1, sha256Hash: HOSTILE_HASHES[0] } } }),
+    });
+    expect(registration.status).toBe(400);
+    expect(await registration.json()).toEqual({ errors: [HASH_REFUSAL] });
+    const levels = stack.logs.slice(before).map((line) => (JSON.parse(line) as { level: number }).level);
+    expect(levels.filter((level) => level >= 50)).toEqual([]);
+  });
+
+  it('refuses them in a GET query string alike', async () => {
+    for (const hash of [HOSTILE_HASHES[0]!, 'g'.repeat(64), sha256(ME).slice(0, 63)]) {
+      const { status, body } = await getByHash(stack, hash);
+      expect(status).toBe(400);
+      expect(body).toEqual({ errors: [HASH_REFUSAL] });
+    }
+  });
+
+  it('still looks up 64 hex digits, in either case', async () => {
+    expect((await getByHash(stack, sha256(OTHER).toUpperCase())).body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    expect((await postByHash(stack, sha256(OTHER)).then((r) => r.json()) as any).errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+  });
+});
+
+describeWithRedis('APQ hashes that are not 64 hex digits, with the registry in Redis', () => {
+  let redis: RedisServer;
+  let stack: Stack;
+  beforeAll(async () => {
+    redis = await startRedis();
+    stack = await startStack({ env: { REDIS_URL: redis.url } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await redis?.close();
+  });
+
+  /** How many GET and SET commands Redis has run (its own counters): the APQ registry's lookups and registrations. */
+  async function registryCommands(): Promise<number> {
+    const inspector = await createRedisConnection({ url: redis.url, keyPrefix: '', logger: { info() {}, warn() {} } });
+    try {
+      const stats = String(await inspector.command(['INFO', 'commandstats']));
+      return ['get', 'set'].reduce((sum, name) => sum + Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0), 0);
+    } finally {
+      await inspector.close();
+    }
+  }
+
+  it('never reach Redis as a key', async () => {
+    const before = await registryCommands();
+    for (const sha256Hash of HOSTILE_HASHES) {
+      expect((await postExtensions(stack, { persistedQuery: { version: 1, sha256Hash } })).status).toBe(400);
+    }
+    expect((await getByHash(stack, HOSTILE_HASHES[0]!)).status).toBe(400);
+    expect(await registryCommands()).toBe(before);
+    // A well-formed hash is looked up: the counters do move.
+    expect((await getByHash(stack, sha256(OTHER))).body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    expect(await registryCommands()).toBe(before + 1);
   });
 });
 
