@@ -5,6 +5,8 @@ import { SigningKeysUnavailableError } from '../src/errors.js';
 import { expandPermissions, PERSONAL_ACCOUNT_TENANT_ID } from '../src/auth/principal.js';
 import { createTokenVerifier, type TokenVerifierOptions } from '../src/auth/token-verifier.js';
 import { createSigningKey, mintToken, startIdentityServer, unsignedToken, type IdentityServer, type MintOptions, type SigningKey } from './helpers/auth-keys.js';
+import { startStack, type Stack } from './helpers/stack.js';
+import { seedData } from '../src/emulator/index.js';
 
 const TENANT_A = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const TENANT_B = '0b5e6a1c-2d3f-4a5b-8c7d-9e0f1a2b3c4d';
@@ -123,6 +125,17 @@ describe('token verifier', () => {
 
     it('refuses a delegated-looking token (idtyp user) without scp', async () => {
       await refusal(verifier().verify(bearer(await mint({ claims: { scp: undefined, idtyp: 'user' } }))));
+    });
+
+    it('refuses an scp that is present but empty, blank or not a string, instead of taking the token for app-only', async () => {
+      // roles, no idtyp and oid equal to sub: with scp left out this is app-only, but scp is there.
+      for (const scp of ['', '   ', 42, ['ExternalUserProfile.ReadWrite.All'], null]) {
+        const token = await mint({ kind: 'app', claims: { idtyp: undefined, roles: ROLES, scp } });
+        const error = await refusal(verifier().verify(bearer(token)));
+        expect(error.message).toMatch(/scp/);
+      }
+      // idtyp app with an empty scp is no app-only token either.
+      await refusal(verifier().verify(bearer(await mint({ kind: 'app', claims: { roles: ROLES, scp: '' } }))));
     });
 
     it('refuses a token that is both app-only (idtyp app) and delegated (scp)', async () => {
@@ -315,5 +328,41 @@ describe('token verifier', () => {
     const error = await v.verify(bearer(await mint())).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SigningKeysUnavailableError);
     expect((error as SigningKeysUnavailableError).code).toBe('UPSTREAM_UNAVAILABLE');
+  });
+});
+
+describe('token kinds over HTTP', () => {
+  let idp: IdentityServer;
+  let key: SigningKey;
+  let stack: Stack;
+  const issuer = () => `${idp.url}/${TENANT_A}/v2.0`;
+
+  beforeAll(async () => {
+    key = await createSigningKey('http-key');
+    idp = await startIdentityServer([key]);
+    // Production mode as it is run against the emulator, with this file's own token issuer.
+    stack = await startStack({ env: { NODE_ENV: 'production', UPSTREAM: 'microsoft', AUTH_ISSUER: issuer(), AUTH_AUDIENCE: AUDIENCE, AUTH_JWKS_URL: `${idp.url}${KEYS_PATH}` } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await idp?.close();
+  });
+
+  it('refuses a token with an empty scp (roles, no idtyp, oid equal to sub) instead of writing with client credentials', async () => {
+    const token = await mintToken(key, { issuer: issuer(), audience: AUDIENCE, tid: TENANT_A, oid: USER }, {
+      kind: 'app',
+      claims: { idtyp: undefined, scp: '', roles: ['ExternalUserProfile.ReadWrite.All'] },
+    });
+    stack.emulator.clearRequests();
+    const { status, body } = await stack.graphql(
+      'mutation W($id: ID!) { updateExternalUserProfile(id: $id, input: { jobTitle: "Owner" }) { id jobTitle } }',
+      { id: seedData.externalUserProfileIds[0] },
+      { token },
+    );
+    expect(body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(status).toBe(401);
+    expect(body.data ?? null).toBeNull();
+    // Neither a token exchange (client credentials) nor a call to Graph was made.
+    expect(stack.emulator.requests()).toEqual([]);
   });
 });

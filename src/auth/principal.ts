@@ -93,7 +93,8 @@ const optionalString = (value: unknown): string | undefined => (typeof value ===
  * - app-only when `idtyp` is `app` (an optional claim the app registration may turn on), or, without
  *   `idtyp`, when it has `roles`, no `scp`, and `oid` equal to `sub` (Entra sets a service principal's
  *   `sub` to its object id; a user's `sub` is pairwise per app and never equals `oid`);
- * - delegated when it has `scp`; anything else is refused.
+ * - delegated when it has `scp`; anything else is refused, and so is an `scp` that is present but empty
+ *   (or blank) or not a string.
  */
 export function tokenKind(claims: AccessTokenClaims): PrincipalKind {
   if (claims.nonce !== undefined) throw new AuthenticationError('the token is an ID token; send an access token');
@@ -101,6 +102,11 @@ export function tokenKind(claims: AccessTokenClaims): PrincipalKind {
   const appid = optionalString(claims.appid);
   const clientNamed = claims.ver === '2.0' ? azp : claims.ver === '1.0' ? appid : claims.ver === undefined ? (azp ?? appid) : undefined;
   if (clientNamed === undefined) throw new AuthenticationError('the token is not an access token (no client app claim for its version)');
+  // An `scp` that is there but grants nothing ("", " ", a number, a list) is no absence of `scp`: taken
+  // for one, a user token with `roles` and `oid` equal to `sub` would pass for app-only.
+  if (claims.scp !== undefined && (typeof claims.scp !== 'string' || claims.scp.trim() === '')) {
+    throw new AuthenticationError('the token carries an scp claim that is empty or not a string');
+  }
   const scp = optionalString(claims.scp);
   if (claims.idtyp === 'app') {
     if (scp !== undefined) throw new AuthenticationError('the token claims to be app-only and delegated at once');
