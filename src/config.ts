@@ -5,6 +5,7 @@
  * reads `process.env`.
  */
 import { isIPv4 } from 'node:net';
+import type { JWK } from 'jose';
 import { z } from 'zod';
 
 export const CLOUDS = ['global', 'usgov', 'usgov-dod', 'china'] as const;
@@ -122,6 +123,11 @@ export interface Config {
     readonly jwksUrl?: string;
     /** How long the last good signing keys stay in use while refetching them fails (0: not at all). */
     readonly jwksGraceMs: number;
+    /**
+     * Public keys never trusted, whatever URL serves them: the embedded emulator's own while an accepted
+     * issuer is not the emulator's (`withEmulator`); empty otherwise.
+     */
+    readonly untrustedKeys: readonly JWK[];
   };
   readonly upstreamAuth: UpstreamAuthMode;
   readonly azure: {
@@ -391,6 +397,7 @@ export function loadConfig(env: Env = process.env): Config {
       audience: e.AUTH_AUDIENCE ?? '',
       jwksUrl: e.AUTH_JWKS_URL,
       jwksGraceMs: e.AUTH_JWKS_GRACE_MS ?? 3_600_000,
+      untrustedKeys: Object.freeze([]),
     }),
     upstreamAuth,
     azure: Object.freeze({ clientId: e.AZURE_CLIENT_ID, clientSecret: e.AZURE_CLIENT_SECRET, authority: e.AZURE_AUTHORITY }),
@@ -466,6 +473,18 @@ export function loadConfigOrExit(env: Env = process.env): Config {
   }
 }
 
+/** The first accepted issuer that is not the emulator's, if any. */
+export function foreignIssuer(config: Config, emulator: Pick<EmulatorEndpoints, 'url'>): string | undefined {
+  return config.auth.issuers.find((issuer) => !sameOrigin(issuer.replace(/\{tenantid\}/gi, 'x'), emulator.url));
+}
+
+/** The refusal of an issuer that is not the emulator's while the signing keys are the emulator's. */
+export function emulatorKeysError(issuer: string, emulator: Pick<EmulatorEndpoints, 'issuerTemplate'>): ConfigError {
+  return new ConfigError(
+    `AUTH_ISSUER ${issuer} is not the emulator's issuer (${emulator.issuerTemplate}) while the signing keys are the emulator's: leave AUTH_ISSUER unset, or set AUTH_JWKS_URL to that issuer's keys`,
+  );
+}
+
 function sameOrigin(a: string, b: string): boolean {
   try {
     return new URL(a).origin === new URL(b).origin;
@@ -480,6 +499,8 @@ export interface EmulatorEndpoints {
   readonly issuerTemplate: string;
   readonly jwksUrl: string;
   readonly audience: string;
+  /** The emulator's public signing keys (what its JWKS publishes). */
+  readonly publicKeys: readonly JWK[];
 }
 
 /**
@@ -491,14 +512,8 @@ export function withEmulator(config: Config, emulator: EmulatorEndpoints): Confi
   // The emulator mints a token for any issuer it is asked to name: with its keys, only its own issuer
   // may be accepted, or an emulator-minted token would pass for one from Entra.
   const jwksUrl = config.auth.jwksUrl ?? emulator.jwksUrl;
-  if (sameOrigin(jwksUrl, emulator.url)) {
-    const foreign = config.auth.issuers.find((issuer) => !sameOrigin(issuer.replace(/\{tenantid\}/gi, 'x'), emulator.url));
-    if (foreign !== undefined) {
-      throw new ConfigError(
-        `AUTH_ISSUER ${foreign} is not the emulator's issuer (${emulator.issuerTemplate}) while the signing keys are the emulator's: leave AUTH_ISSUER unset, or set AUTH_JWKS_URL to that issuer's keys`,
-      );
-    }
-  }
+  const foreign = foreignIssuer(config, emulator);
+  if (foreign !== undefined && sameOrigin(jwksUrl, emulator.url)) throw emulatorKeysError(foreign, emulator);
   return Object.freeze({
     ...config,
     endpoints: Object.freeze({
@@ -511,6 +526,8 @@ export function withEmulator(config: Config, emulator: EmulatorEndpoints): Confi
       issuers: config.auth.issuers.length ? config.auth.issuers : Object.freeze([emulator.issuerTemplate]),
       audience: config.auth.audience || emulator.audience,
       jwksUrl,
+      // The URL's text cannot tell (localhost, 127.0.0.2, a name resolving to loopback...): the keys can.
+      untrustedKeys: foreign === undefined ? config.auth.untrustedKeys : Object.freeze([...emulator.publicKeys]),
     }),
     azure: Object.freeze({
       clientId: config.azure.clientId ?? 'emulator-gateway-client',

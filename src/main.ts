@@ -6,7 +6,8 @@
 // First: on a Node older than `engines` this says so before a dependency can fail without saying why.
 import './preflight.js';
 import 'reflect-metadata';
-import { ConfigError, loadConfigOrExit, withEmulator, type Config } from './config.js';
+import { ConfigError, emulatorKeysError, foreignIssuer, loadConfigOrExit, withEmulator, type Config } from './config.js';
+import { jwksHoldsAnyKey } from './auth/signing-keys.js';
 import { createLogger, flushLog } from './logger.js';
 import { createGateway } from './server.js';
 import { createOriginCheck, HOSTED_SANDBOX_ORIGIN } from './plugins/cors.js';
@@ -29,7 +30,15 @@ async function main(): Promise<void> {
       issuerTemplate: emulator.issuerTemplate,
       jwksUrl: emulator.jwksUrl,
       audience: EMULATOR_GATEWAY_AUDIENCE,
+      publicKeys: emulator.publicKeys(),
     });
+    // An issuer that is not the emulator's, with keys from elsewhere: refused at start-up when those keys
+    // are the emulator's after all, however the URL spells its address. If they cannot be fetched now, the
+    // key set refuses them on every later fetch (config.auth.untrustedKeys).
+    const foreign = foreignIssuer(config, emulator);
+    if (foreign !== undefined && config.auth.jwksUrl && (await jwksHoldsAnyKey(config.auth.jwksUrl, config.auth.untrustedKeys))) {
+      throw emulatorKeysError(foreign, emulator);
+    }
     devToken = await emulator.mintToken({
       scp: ALL_GATEWAY_SCOPES,
       expiresInSeconds: 12 * 3600,

@@ -133,6 +133,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     audience: config.auth.audience,
     jwksUrl: config.auth.jwksUrl,
     jwksGraceMs: config.auth.jwksGraceMs,
+    untrustedKeys: config.auth.untrustedKeys,
     logger: log,
   });
   const upstreamTokens = options.upstreamTokens ?? createUpstreamTokenSource(config, { observer: tokenRequestObserver(metrics, tracing) });

@@ -8,7 +8,7 @@ import { createUpstreamTokenSource } from '../src/auth/upstream-tokens.js';
 import { decodeJwt } from 'jose';
 import { seedData } from '../src/emulator/index.js';
 import { startEmulatorForFile } from './helpers/emulator-fixtures.js';
-import { emulatorConfig } from './helpers/stack.js';
+import { emulatorConfig, startStack } from './helpers/stack.js';
 
 describe('auth against the emulator', () => {
   const emulator = startEmulatorForFile();
@@ -62,5 +62,24 @@ describe('auth against the emulator', () => {
     await emulator.rotateKey();
     await expect(v.verify(`Bearer ${await emulator.mintToken({ scp: 'SupportProfile.Read' })}`)).resolves.not.toBeNull();
     await expect(v.verify(`Bearer ${await emulator.mintToken({ msa: true, scp: 'ExternalUserProfile.Read.All' })}`)).resolves.toMatchObject({ personalAccount: true });
+  });
+
+  it("never trusts the emulator's keys for another issuer, whatever host spelling serves them", async () => {
+    const tenantId = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+    const { port } = new URL(emulator.url);
+    // localhost is the emulator, but not its URL's text: the keys it serves are what gives it away.
+    const stack = await startStack({
+      emulator,
+      env: { AUTH_ISSUER: 'https://login.microsoftonline.com/{tenantid}/v2.0', AUTH_JWKS_URL: `http://localhost:${port}/discovery/v2.0/keys` },
+    });
+    try {
+      const forged = await emulator.mintToken({ scp: 'SupportProfile.Read', tenantId, issuer: `https://login.microsoftonline.com/${tenantId}/v2.0` });
+      const { body } = await stack.graphql('{ viewer { authenticated tenantId } }', undefined, { token: forged });
+      expect(body.data?.viewer?.authenticated).not.toBe(true);
+      expect(body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(stack.logs.join('')).toContain("the JWKS holds the embedded emulator's signing keys while an accepted issuer is not the emulator's");
+    } finally {
+      await stack.close();
+    }
   });
 });

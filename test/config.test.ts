@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, envSchema, loadConfig, withEmulator } from '../src/config.js';
 import { runMain } from './helpers/main-process.js';
+import { freePort } from './helpers/loopback.js';
 
 const configError = (env: Record<string, string>) => {
   try {
@@ -115,7 +116,7 @@ describe('config', () => {
 });
 
 describe('emulator trust (issue 16)', () => {
-  const EMULATOR = { url: 'http://127.0.0.1:4010', issuerTemplate: 'http://127.0.0.1:4010/{tenantid}/v2.0', jwksUrl: 'http://127.0.0.1:4010/discovery/v2.0/keys', audience: 'api://partner-bff-gateway' };
+  const EMULATOR = { url: 'http://127.0.0.1:4010', issuerTemplate: 'http://127.0.0.1:4010/{tenantid}/v2.0', jwksUrl: 'http://127.0.0.1:4010/discovery/v2.0/keys', audience: 'api://partner-bff-gateway', publicKeys: [] };
   const emulatorError = (env: Record<string, string>) => {
     try {
       withEmulator(loadConfig(env), EMULATOR);
@@ -148,6 +149,20 @@ describe('emulator trust (issue 16)', () => {
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toMatch(line);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stdout).not.toContain('listening');
+  });
+});
+
+describe('emulator keys judged by the keys, not by the URL (issue 24)', () => {
+  const ENTRA = 'https://login.microsoftonline.com/{tenantid}/v2.0';
+
+  // localhost and 0.0.0.0 both reach the emulator on 127.0.0.1 without being its URL's text.
+  it.each(['localhost', '0.0.0.0'])("stops start-up when AUTH_JWKS_URL reaches the emulator's keys through %s", async (host) => {
+    const port = await freePort();
+    const result = runMain({ UPSTREAM: 'emulator', EMULATOR_PORT: String(port), AUTH_ISSUER: ENTRA, AUTH_JWKS_URL: `http://${host}:${port}/discovery/v2.0/keys` });
+    expect(result.stderr.trim()).toMatch(/^Configuration error: AUTH_ISSUER .*not the emulator's issuer.*signing keys are the emulator's/);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.status).toBe(1);
     expect(result.stdout).not.toContain('listening');
   });
 });

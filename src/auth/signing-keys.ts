@@ -11,8 +11,12 @@
  *   (and its timeout) to every request. Past the grace period the old keys are no longer trusted:
  *   `SigningKeysUnavailableError`. Microsoft.IdentityModel's "last known good" configuration works the
  *   same way, with one hour as its default lifetime.
+ * - Untrusted keys: a fetched set holding one of `untrustedKeys` (the embedded emulator's own, while an
+ *   accepted issuer is not the emulator's) is refused as a whole, judged by the keys themselves (their
+ *   public key material, not their `kid` or the URL they came from), so no host spelling of the
+ *   emulator's address (`localhost`, `127.0.0.2`, `[::1]`, a name resolving to loopback) gets them trusted.
  */
-import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
 import { SigningKeysUnavailableError } from '../errors.js';
 
 /** Where the signing-key events go (a pino logger fits). */
@@ -41,6 +45,8 @@ export interface SigningKeySetOptions {
   readonly logger?: SigningKeysLogger;
   /** The clock, in epoch milliseconds. @default Date.now */
   readonly now?: () => number;
+  /** Public keys never to trust: a fetched set holding one of them is refused (see the module comment). @default none */
+  readonly untrustedKeys?: readonly JWK[];
 }
 
 /**
@@ -107,7 +113,9 @@ export function createSigningKeySet(options: SigningKeySetOptions): SigningKeySe
   function refresh(): Promise<void> {
     pending ??= (async () => {
       try {
-        const lookup = createLocalJWKSet(await fetchKeySet(options.url, timeoutMs));
+        const set = await fetchKeySet(options.url, timeoutMs);
+        if (options.untrustedKeys?.length && holdsAnyKey(set, options.untrustedKeys)) throw new Error(UNTRUSTED_KEYS_MESSAGE);
+        const lookup = createLocalJWKSet(set);
         keys = { lookup, fetchedAt: now() };
         failure = undefined;
         generation++;
@@ -177,6 +185,37 @@ export function createSigningKeySet(options: SigningKeySetOptions): SigningKeySe
       return { state: 'unavailable', fetchedAt, error };
     },
   };
+}
+
+/** Why an untrusted set was refused (logged, and shown in `/readyz`). */
+const UNTRUSTED_KEYS_MESSAGE = "the JWKS holds the embedded emulator's signing keys while an accepted issuer is not the emulator's";
+
+/** The public key material of a JWK (RSA `n`/`e`, EC or OKP `crv`/`x`/`y`), whatever its `kid`, `use` or `alg`. */
+function keyMaterial(key: JWK): string | undefined {
+  if (key.kty === 'RSA' && key.n && key.e) return `RSA:${key.n}:${key.e}`;
+  if ((key.kty === 'EC' || key.kty === 'OKP') && key.crv && key.x) return `${key.kty}:${key.crv}:${key.x}:${key.y ?? ''}`;
+  return undefined;
+}
+
+/** True when `set` holds one of `keys` (same public key material). */
+export function holdsAnyKey(set: JSONWebKeySet, keys: readonly JWK[]): boolean {
+  const wanted = new Set(keys.map(keyMaterial).filter((m): m is string => m !== undefined));
+  return Array.isArray(set.keys) && set.keys.some((key) => {
+    const material = keyMaterial(key);
+    return material !== undefined && wanted.has(material);
+  });
+}
+
+/**
+ * Whether the JWKS at `url` holds one of `keys` (start-up's check of the emulator keys guard):
+ * `undefined` when the set could not be fetched (the key set itself refuses it later, on every fetch).
+ */
+export async function jwksHoldsAnyKey(url: string, keys: readonly JWK[], timeoutMs = 5_000): Promise<boolean | undefined> {
+  try {
+    return holdsAnyKey(await fetchKeySet(url, timeoutMs), keys);
+  } catch {
+    return undefined;
+  }
 }
 
 async function fetchKeySet(url: string, timeoutMs: number): Promise<JSONWebKeySet> {

@@ -11,7 +11,7 @@
  * (keyed by the token, until `exp`), so a client sending the same token on every request pays
  * the RSA check once.
  */
-import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AuthenticationError, SigningKeysUnavailableError } from '../errors.js';
 import { ExpiringLru } from './lru.js';
 import { principalFromClaims, type AccessTokenClaims, type Principal } from './principal.js';
@@ -48,6 +48,11 @@ export interface TokenVerifierOptions {
   readonly jwksGraceMs?: number;
   /** Where signing-key outages are logged. @default not logged */
   readonly logger?: SigningKeysLogger;
+  /**
+   * Public keys never trusted, whatever URL serves them: `Config.auth.untrustedKeys` (the embedded
+   * emulator's while an accepted issuer is not the emulator's). @default none
+   */
+  readonly untrustedKeys?: readonly JWK[];
   /** How many verified tokens to remember until they expire; `0` turns the cache off. @default 5000 */
   readonly cacheSize?: number;
 }
@@ -105,6 +110,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         maxAgeMs: options.jwksMaxAgeMs,
         graceMs: options.jwksGraceMs,
         logger: options.logger,
+        untrustedKeys: options.untrustedKeys,
       });
       keySets.set(jwksUrl, keySet);
     }

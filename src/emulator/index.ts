@@ -14,6 +14,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
+import type { JWK } from 'jose';
 import { FaultRegistry, faultFromJson } from './faults.js';
 import type { FaultSpec } from './faults.js';
 import { createGraphHandler, decorateGraph, graphFault } from './graph.js';
@@ -106,6 +107,8 @@ export interface Emulator {
   readonly issuerTemplate: string;
   /** `${url}/discovery/v2.0/keys`. */
   readonly jwksUrl: string;
+  /** The public signing keys its JWKS publishes (rotated-in ones included). */
+  publicKeys(): JWK[];
   /** Mints a token (for the gateway audience unless `audience` says otherwise). */
   mintToken(opts?: MintOptions): Promise<string>;
   /** Adds a signing key with a new `kid` and makes it current; old keys stay in the JWKS. Returns the new kid. */
@@ -287,6 +290,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     issuerFor: (tenantId) => issuer.issuerFor(tenantId),
     issuerTemplate: `${url}/{tenantid}/v2.0`,
     jwksUrl: `${url}/discovery/v2.0/keys`,
+    publicKeys: () => issuer.jwks().keys,
     mintToken: (opts) => issuer.mint(opts),
     rotateKey: () => issuer.rotate(),
     requests(filter = {}) {

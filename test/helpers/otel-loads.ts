@@ -18,7 +18,7 @@ const PRELUDE = `
   const { loadConfig, withEmulator } = await import('./dist/src/config.js');
   const { createLogger } = await import('./dist/src/logger.js');
   const { createGateway } = await import('./dist/src/server.js');
-  const emulator = { url: 'http://127.0.0.1:9', issuerTemplate: 'http://127.0.0.1:9/{tenantid}/v2.0', jwksUrl: 'http://127.0.0.1:9/keys', audience: 'api://gateway' };
+  const emulator = { url: 'http://127.0.0.1:9', issuerTemplate: 'http://127.0.0.1:9/{tenantid}/v2.0', jwksUrl: 'http://127.0.0.1:9/keys', audience: 'api://gateway', publicKeys: [] };
   const startGateway = async (env) => {
     const gateway = await createGateway(withEmulator(loadConfig(env), emulator), { logger: createLogger({ level: 'silent' }) });
     return { gateway, url: await gateway.listen() };

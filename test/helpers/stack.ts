@@ -79,6 +79,7 @@ export function emulatorConfig(env: Record<string, string>, emulator: Emulator):
     issuerTemplate: emulator.issuerTemplate,
     jwksUrl: emulator.jwksUrl,
     audience: EMULATOR_GATEWAY_AUDIENCE,
+    publicKeys: emulator.publicKeys(),
   });
 }
 
