@@ -26,6 +26,7 @@ import { registerErrorHandler } from './plugins/error-handler.js';
 import { registerHealthRoutes } from './plugins/health.js';
 import { noStore } from './plugins/no-store.js';
 import { createHideInputValuesPlugin } from './plugins/hide-input-values.js';
+import { KnownOperationTypesRule } from './plugins/operation-types.js';
 import { createRequestLoggingPlugin, registerRequestLog } from './plugins/request-log.js';
 import { createQueryLimits } from './plugins/query-limits.js';
 import {
@@ -199,7 +200,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     allowBatchedHttpRequests: false,
     // Hostile queries are refused at parse (tokens) and validation (depth, aliases, directives, cost).
     parseOptions: limits.parseOptions,
-    validationRules: config.introspection ? limits.validationRules : [noIntrospection, ...limits.validationRules],
+    // An operation type the schema lacks (subscription) is a validation failure, not an execution error.
+    validationRules: [...(config.introspection ? [] : [noIntrospection]), ...limits.validationRules, KnownOperationTypesRule],
     persistedQueries: persistedQueriesOption(config.persistedQueries.mode, state.apqCache),
     // main.ts owns SIGTERM/SIGINT (drain, then exit 0); Apollo's own handlers would re-raise the signal.
     stopOnTerminationSignals: false,
