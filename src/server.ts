@@ -26,6 +26,7 @@ import { registerErrorHandler } from './plugins/error-handler.js';
 import { registerHealthRoutes } from './plugins/health.js';
 import { noStore } from './plugins/no-store.js';
 import { createHideInputValuesPlugin } from './plugins/hide-input-values.js';
+import { createHideDocumentTextPlugin } from './plugins/hide-document-text.js';
 import { KnownOperationTypesRule } from './plugins/operation-types.js';
 import { createRequestLoggingPlugin, registerRequestLog } from './plugins/request-log.js';
 import { createQueryLimits } from './plugins/query-limits.js';
@@ -210,6 +211,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       createRequestLoggingPlugin(),
       // graphql-js prints input values (passwords too) into coercion messages: never echoed (DESIGN.md, Errors).
       createHideInputValuesPlugin(),
+      // Syntax errors and unknown operation names quote the client's text: rebuilt without it (DESIGN.md, Errors).
+      createHideDocumentTextPlugin(),
       // Apollo's landing page loads from a CDN: never served. Outside production our offline explorer replaces it.
       ApolloServerPluginLandingPageDisabled(),
       // No field sets cache hints (every answer is per-caller data), so the per-field cache-control
