@@ -36,6 +36,31 @@ function preflight(stack: Stack, origin: string, headers = APOLLO_AND_TRACING_HE
   });
 }
 
+/** A refused preflight: 403, JSON naming CORS_ORIGINS (not the origin), no grant. */
+async function expectRefusedPreflight(stack: Stack, origin: string): Promise<void> {
+  const response = await preflight(stack, origin);
+  expect(response.status).toBe(403);
+  expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+  expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  const body = (await response.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
+  expect(body.errors).toHaveLength(1);
+  expect(body.errors[0]!.message).toContain('CORS_ORIGINS');
+  expect(body.errors[0]!.message).not.toContain(new URL(origin).hostname);
+  expect(body.errors[0]!.extensions.code).toBe('FORBIDDEN');
+}
+
+/** A simple POST from `origin` runs as it always did, without CORS headers (the browser hides the answer). */
+async function expectPlainAnswerWithoutGrant(stack: Stack, origin: string): Promise<void> {
+  const response = await fetch(`${stack.url}/graphql`, {
+    method: 'POST',
+    headers: { origin, 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ viewer { authenticated } }' }),
+  });
+  expect(response.status).toBe(200);
+  expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  expect(await response.json()).toEqual({ data: { viewer: { authenticated: false } } });
+}
+
 function allowedHeaders(response: Response): string[] {
   return (response.headers.get('access-control-allow-headers') ?? '').split(',').map((h) => h.trim().toLowerCase());
 }
@@ -91,6 +116,14 @@ describe('CORS outside production, no configuration', () => {
     }
   });
 
+  it('answers a refused preflight 403 with a JSON message naming CORS_ORIGINS, not a 404 for a wrong URL', async () => {
+    await expectRefusedPreflight(stack, 'https://portal.fabrikam.example');
+  });
+
+  it("answers a refused origin's simple request as before: no CORS headers, so the page cannot read it", async () => {
+    await expectPlainAnswerWithoutGrant(stack, 'https://portal.fabrikam.example');
+  });
+
   it('points GET / to /graphql: a browser is redirected to the explorer, other clients get JSON', async () => {
     const browser = await fetch(`${stack.url}/`, { headers: { accept: 'text/html,*/*;q=0.8' }, redirect: 'manual' });
     expect(browser.status).toBe(302);
@@ -131,6 +164,14 @@ describe('CORS in production', () => {
     expect(allowedHeaders(granted)).toEqual(expect.arrayContaining(APOLLO_AND_TRACING_HEADERS));
     expect((await preflight(stack, SANDBOX)).headers.get('access-control-allow-origin')).toBeNull();
     expect((await preflight(stack, 'http://localhost:5173')).headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('answers the preflight of an origin missing from CORS_ORIGINS 403 naming CORS_ORIGINS; its simple requests are unchanged', async () => {
+    await expectRefusedPreflight(stack, SANDBOX);
+    await expectRefusedPreflight(stack, 'https://other.contoso.example');
+    await expectPlainAnswerWithoutGrant(stack, 'https://other.contoso.example');
+    // A request without Origin (curl, mobile apps) is no preflight.
+    expect((await fetch(`${stack.url}/graphql`, { method: 'OPTIONS', headers: { 'access-control-request-method': 'POST' } })).status).not.toBe(403);
   });
 
   it('answers GET / 404', async () => {

@@ -6,9 +6,17 @@
  * them; in production `CORS_ORIGINS` is the whole list (none by default). The allowed request headers
  * are the gateway's own and those Apollo's clients and W3C tracing send: a header missing here makes the
  * browser refuse the request after its preflight, which the page only sees as "Failed to fetch".
+ *
+ * A preflight from an origin that is not allowed is answered 403 with a JSON message naming
+ * `CORS_ORIGINS` (DESIGN.md, Errors), by a hook of its own ahead of `@fastify/cors`: answering `false`
+ * from the plugin's origin callback lets the preflight fall through to the 404 handler (`Route
+ * OPTIONS:/graphql not found`, which sent a web team looking for a wrong URL), and answering an error
+ * there would break that origin's simple requests too. Simple requests from such an origin are answered
+ * as before, without CORS headers, so the browser keeps the answer from the page.
  */
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
+import { ForbiddenError, formatGatewayError } from '../errors.js';
 
 /** Hosted Apollo Sandbox, allowed outside production. */
 export const HOSTED_SANDBOX_ORIGIN = 'https://studio.apollographql.com';
@@ -56,9 +64,22 @@ export function createOriginCheck(options: CorsOptions = {}): (origin: string) =
   return (origin) => listed.has(origin) || origin === HOSTED_SANDBOX_ORIGIN || LOCALHOST_ORIGIN.test(origin);
 }
 
+/** What a refused preflight says: which setting lets the page in (never the origin itself: the client's text). */
+export const REFUSED_PREFLIGHT_MESSAGE =
+  "This page's origin may not call the gateway from a browser: add it (scheme://host[:port]) to CORS_ORIGINS";
+
 /** Registers `@fastify/cors` on `app` with the origin policy above. */
 export async function registerCors(app: FastifyInstance, options: CorsOptions = {}): Promise<void> {
   const allowed = createOriginCheck(options);
+  // A refused preflight (an OPTIONS with Origin and Access-Control-Request-Method) is 403, before the plugin sees it.
+  app.addHook('onRequest', async (request, reply) => {
+    const origin = request.headers.origin;
+    if (request.method !== 'OPTIONS' || origin === undefined || request.headers['access-control-request-method'] === undefined || allowed(origin)) return;
+    return reply
+      .code(403)
+      .type('application/json; charset=utf-8')
+      .send({ errors: [formatGatewayError(new ForbiddenError(REFUSED_PREFLIGHT_MESSAGE))] });
+  });
   // Private Network Access: a browser that guards loopback addresses asks, in the preflight, whether a
   // public page (hosted Sandbox) may reach this one; @fastify/cors does not answer that header.
   app.addHook('onRequest', async (request, reply) => {
