@@ -113,7 +113,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       : // prom-client is loaded only when metrics are on (METRICS_PORT=0 spares its resident memory).
         (await import('./plugins/metrics/metrics.js')).createGatewayMetrics({ knownOperationNames: manifest ? operationNamesOf(manifest.byId.values()) : [] });
   // Loaded only when configured: with tracing off no OpenTelemetry module is ever imported.
-  const tracing: Tracing | undefined = config.tracing ? await startTracing(config.tracing) : undefined;
+  const tracing: Tracing | undefined = config.tracing ? await startTracing(config.tracing, { logger: log }) : undefined;
   if (tracing) traceRootFields(schema);
   const transport: UpstreamTransport = createUpstreamTransport({
     timeoutMs: config.upstreamTimeoutMs,

@@ -25,7 +25,7 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
@@ -34,11 +34,13 @@ import {
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
   TracerProvider,
+  type ReadableSpan,
   type Sampler,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace';
 import type { TracingConfig } from '../../config.js';
-import type { OperationTrace, RootFieldInfo, SpanEnd, TracedWork, Tracing, UpstreamTryInfo, UpstreamTryTrace } from './tracing.js';
+import { endpointForLog, throttled } from './tracing.js';
+import type { OperationTrace, RootFieldInfo, SpanEnd, TracedWork, Tracing, TracingOptions, UpstreamTryInfo, UpstreamTryTrace } from './tracing.js';
 
 const INSTRUMENTATION_SCOPE = 'partner-bff-gateway';
 
@@ -77,6 +79,33 @@ async function exporterFor(config: TracingConfig): Promise<SpanExporter> {
   return new OTLPTraceExporter({ url: config.tracesUrl });
 }
 
+/** How often an unreachable collector is said in the log, at most. */
+const EXPORT_FAILURE_LOG_INTERVAL_MS = 60_000;
+
+/** What a failed export's error is, for the log: its code (`ECONNREFUSED`) or message, never a header. */
+function describeExportError(error: Error | undefined): string {
+  const code = (error as { code?: unknown; cause?: { code?: unknown } } | undefined)?.code ?? (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  if (typeof code === 'string') return code;
+  return error?.message.slice(0, 200) ?? 'unknown';
+}
+
+/**
+ * The exporter, telling `onFailure` about every export that failed: the OTLP exporter retries a refused
+ * connection with backoff, within its timeout (10 s by default), and then drops the spans without a word.
+ */
+function reportingExporter(exporter: SpanExporter, onFailure: (error: Error | undefined) => void): SpanExporter {
+  return {
+    export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void) {
+      exporter.export(spans, (result) => {
+        if (result.code !== ExportResultCode.SUCCESS) onFailure(result.error);
+        resultCallback(result);
+      });
+    },
+    shutdown: () => exporter.shutdown(),
+    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
+  };
+}
+
 function fail(span: Span, code: string): void {
   span.setAttribute('error.type', code);
   span.setStatus({ code: SpanStatusCode.ERROR, message: code });
@@ -109,11 +138,16 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 }
 
 /** Creates the tracer provider, its batch exporter and this gateway's context manager. */
-export async function createOpenTelemetryTracing(config: TracingConfig): Promise<Tracing> {
+export async function createOpenTelemetryTracing(config: TracingConfig, options: TracingOptions = {}): Promise<Tracing> {
+  const endpoint = endpointForLog(config.tracesUrl);
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 1_000;
+  const exportFailed = throttled(EXPORT_FAILURE_LOG_INTERVAL_MS, (error: Error | undefined) =>
+    options.logger?.warn({ endpoint, reason: describeExportError(error) }, 'spans could not be exported to the OTLP collector: dropped'),
+  );
   const provider = new TracerProvider({
     resource: defaultResource().merge(resourceFromAttributes({ 'service.name': config.serviceName })),
     sampler: samplerFor(config),
-    spanProcessors: [new BatchSpanProcessor({ exporter: await exporterFor(config), scheduledDelayMillis: config.scheduleDelayMs })],
+    spanProcessors: [new BatchSpanProcessor({ exporter: reportingExporter(await exporterFor(config), exportFailed), scheduledDelayMillis: config.scheduleDelayMs })],
   });
   const tracer = provider.getTracer(INSTRUMENTATION_SCOPE);
   const contexts = new AsyncLocalStorageContextManager().enable();
@@ -288,7 +322,21 @@ export async function createOpenTelemetryTracing(config: TracingConfig): Promise
     },
 
     async shutdown() {
-      await provider.shutdown();
+      // The provider's shutdown waits for the exporter's retry loop (seconds against an unreachable
+      // collector): raced against a timer, so it never holds the process's shutdown up for longer.
+      let timer: NodeJS.Timeout | undefined;
+      const finished = await Promise.race([
+        provider.shutdown().then(
+          () => true,
+          () => true,
+        ),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), shutdownTimeoutMs);
+          timer.unref();
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!finished) options.logger?.warn({ endpoint, waitedMs: shutdownTimeoutMs }, 'spans not exported by shutdown were dropped');
       contexts.disable();
     },
   };

@@ -99,14 +99,54 @@ export interface Tracing {
    * for a command outside any request, or when it is not recorded). The command's name only, never its arguments.
    */
   startRedisCommand(info: RedisCommandTraceInfo): TracedWork;
-  /** Exports what is buffered and stops. */
+  /**
+   * Exports what is buffered and stops, waiting at most `TracingOptions.shutdownTimeoutMs` (1 s): an
+   * unreachable collector never holds shutdown up (what is still unexported then is dropped, logged).
+   */
   shutdown(): Promise<void>;
 }
 
+/** Where tracing says that spans could not be exported (a pino logger fits). */
+export interface TracingLogger {
+  warn(details: object, message: string): void;
+}
+
+/** Options of {@link startTracing}. */
+export interface TracingOptions {
+  /** Told when the collector cannot be reached (at most once a minute) or shutdown dropped spans. @default not logged */
+  readonly logger?: TracingLogger;
+  /** Longest `shutdown()` waits for the last spans to be exported, in milliseconds. @default 1000 */
+  readonly shutdownTimeoutMs?: number;
+}
+
 /** Loads the OpenTelemetry implementation and starts it (only called when tracing is configured). */
-export async function startTracing(config: TracingConfig): Promise<Tracing> {
+export async function startTracing(config: TracingConfig, options: TracingOptions = {}): Promise<Tracing> {
   const { createOpenTelemetryTracing } = await import('./otel.js');
-  return createOpenTelemetryTracing(config);
+  return createOpenTelemetryTracing(config, options);
+}
+
+/**
+ * Calls `report` at most once per `intervalMs` (the first call always gets through): a collector that
+ * stays down is said once a minute, not once per export.
+ */
+export function throttled<A extends unknown[]>(intervalMs: number, report: (...args: A) => void, now: () => number = Date.now): (...args: A) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  return (...args) => {
+    const at = now();
+    if (at - last < intervalMs) return;
+    last = at;
+    report(...args);
+  };
+}
+
+/** `url` for a log line: scheme, host, port and path, never credentials or a query. */
+export function endpointForLog(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return '(invalid url)';
+  }
 }
 
 /** A syntactically valid W3C `traceparent` (version 00 layout; all-zero ids are invalid). */
