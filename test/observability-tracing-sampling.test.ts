@@ -47,3 +47,28 @@ describe('tracing: an unsampled request', () => {
     expect(spans.filter((s) => s.traceId === unsampled)).toEqual([]);
   });
 });
+
+describe('tracing with OTEL_TRACES_SAMPLER=traceidratio (what the README recommends when clients are not trusted)', () => {
+  let receiver: OtlpReceiver;
+  let stack: Stack;
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    stack = await startStack({
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '20', OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.0001' },
+    });
+  });
+  afterAll(async () => {
+    await stack.close();
+    await receiver.close();
+  });
+
+  it("ignores the client's sampled flag: the trace id alone decides (and a client choosing its trace id still can)", async () => {
+    // The ratio sampler folds the trace id's four 32-bit words with XOR and samples below ratio × 2^32.
+    const flaggedButHigh = 'ffffffff000000000000000000000000'; // folds to 0xffffffff: never sampled below ratio 1
+    const low = '00000000000000000000000000000001'; // folds to 1: sampled at any ratio above 0
+    await stack.graphql(SUPPORT, undefined, { headers: { traceparent: `00-${flaggedButHigh}-${hex(8)}-01` } });
+    await stack.graphql(SUPPORT, undefined, { headers: { traceparent: `00-${low}-${hex(8)}-00` } });
+    const spans = await receiver.waitFor((all) => all.some((s) => s.traceId === low && s.kind === SERVER));
+    expect(spans.filter((s) => s.traceId === flaggedButHigh)).toEqual([]);
+  });
+});
