@@ -298,6 +298,11 @@ export interface UpstreamErrorInit {
   readonly cause?: unknown;
   /** The contract code when the status does not tell it (an answer over the size cap is UPSTREAM_ERROR whatever its status). */
   readonly code?: ErrorCode;
+  /**
+   * The secret values the request sent (its passwords, its token): redacted wherever they appear in the
+   * messages, since an upstream may quote them back ("The password … does not meet complexity"). @default none
+   */
+  readonly secrets?: readonly string[];
 }
 
 /**
@@ -319,8 +324,8 @@ export class UpstreamError extends GatewayError {
   private readonly gatewayMessage: string;
 
   constructor(init: UpstreamErrorInit) {
-    const gatewayMessage = sanitizeMessage(init.message) || fallbackMessage(init.service, init.status);
-    const upstreamMessage = init.upstreamMessage === undefined ? undefined : sanitizeMessage(init.upstreamMessage) || undefined;
+    const gatewayMessage = sanitizeMessage(init.message, MAX_MESSAGE_LENGTH, init.secrets) || fallbackMessage(init.service, init.status);
+    const upstreamMessage = init.upstreamMessage === undefined ? undefined : sanitizeMessage(init.upstreamMessage, MAX_MESSAGE_LENGTH, init.secrets) || undefined;
     super(upstreamMessage ?? gatewayMessage, init.cause === undefined ? undefined : { cause: init.cause });
     this.gatewayMessage = gatewayMessage;
     this.upstreamMessage = upstreamMessage;
@@ -407,19 +412,33 @@ export class SigningKeysUnavailableError extends GatewayError {
 const MAX_MESSAGE_LENGTH = 1024; // Partner Center's `description` is ≤1024 chars (UPSTREAM.md §1.7)
 
 /**
- * Removes anything that looks like a credential from a message: `Bearer <x>`, JWT-like strings
- * (`eyJ….….…`), and `password` values in `key: value` / `"key":"value"` form; collapses control
- * characters and caps the length. Used for every message an `UpstreamError` carries, and for the
- * (truncated) error bodies the transport logs.
+ * Removes anything that looks like a credential from a message: first every one of `secrets` (the
+ * request's own secret values, as sent and JSON-escaped) wherever it appears, then `Bearer <x>`, JWT-like
+ * strings (`eyJ….….…`), and `password` values in `key: value` / `"key":"value"` form; collapses control
+ * characters and caps the length (after redacting, so no part of a secret is left at the cut). Used for
+ * every message an `UpstreamError` carries, and for the (truncated) error bodies the transport logs.
  */
-export function sanitizeMessage(text: string, maxLength = MAX_MESSAGE_LENGTH): string {
-  return text
+export function sanitizeMessage(text: string, maxLength = MAX_MESSAGE_LENGTH, secrets: readonly string[] = []): string {
+  return redactSecrets(text, secrets)
     .replace(/\bBearer\s+[^\s"',;]+/gi, 'Bearer [redacted]')
     .replace(/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '[redacted]')
     .replace(/("?(?:password|access_token|refresh_token|client_secret)"?\s*[:=]\s*)("[^"]*"|[^\s,;}&]+)/gi, '$1[redacted]')
     .replace(/[\u0000-\u001f\u007f]+/g, ' ')
     .trim()
     .slice(0, maxLength);
+}
+
+/** `text` with every occurrence of each secret (raw, and as it reads inside a JSON string) replaced. */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  // Longest first, so a secret that contains another is not left half redacted.
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+    if (secret === '') continue;
+    const escaped = JSON.stringify(secret).slice(1, -1);
+    out = out.split(secret).join('[redacted]');
+    if (escaped !== secret) out = out.split(escaped).join('[redacted]');
+  }
+  return out;
 }
 
 /**

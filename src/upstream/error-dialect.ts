@@ -119,6 +119,8 @@ export interface ErrorResponse {
   readonly retryAfter?: number;
   /** A request id to use when neither the headers nor the body carry one (e.g. the `$batch` envelope's). */
   readonly fallbackRequestId?: string;
+  /** The request's own secret values, redacted wherever the answer quotes them (`UpstreamErrorInit.secrets`). */
+  readonly secrets?: readonly string[];
 }
 
 /** Builds the `UpstreamError` for a non-success answer, whatever its body. */
@@ -134,6 +136,7 @@ export function upstreamErrorFromResponse(res: ErrorResponse): UpstreamError {
     requestId: headerValue(res.headers, upstream.requestIdHeader) ?? parsed.requestId ?? res.fallbackRequestId,
     correlationId: res.correlationId,
     retryAfter: res.retryAfter,
+    secrets: res.secrets,
   });
 }
 

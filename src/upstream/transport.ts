@@ -342,6 +342,8 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
     /** This try's timeout (never past the call's deadline). */
     readonly timeoutMs: number;
     readonly correlationId: string;
+    /** The call's secret values (its token, the passwords in its body): redacted from whatever the answer says. */
+    readonly secrets: readonly string[];
   }
 
   type TryOutcome =
@@ -424,9 +426,10 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
 
     const retryAfterHeader = headerValue(resHeaders, 'retry-after');
     const retryAfter = retryAfterSeconds(status, retryAfterHeader, now());
-    const error = upstreamErrorFromResponse({ upstream, status, headers: resHeaders, body: res.body, correlationId, retryAfter });
+    const { secrets } = t;
+    const error = upstreamErrorFromResponse({ upstream, status, headers: resHeaders, body: res.body, correlationId, retryAfter, secrets });
     logger?.debug(
-      { service, status, upstreamCode: error.upstreamCode, upstreamRequestId: error.requestId, correlationId, body: sanitizeMessage(res.body ?? '', MAX_LOGGED_BODY) },
+      { service, status, upstreamCode: error.upstreamCode, upstreamRequestId: error.requestId, correlationId, body: sanitizeMessage(res.body ?? '', MAX_LOGGED_BODY, secrets) },
       'upstream error answer',
     );
     return { ok: false, error, retryable: isRetryableStatus(status), retryAfterHeader };
@@ -440,6 +443,8 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
     const deadlineAt = Math.min(started + deadlineMs, req.deadlineAt ?? Number.POSITIVE_INFINITY);
     const token = await caller.getToken(service);
     const body = req.json === undefined ? undefined : JSON.stringify(req.json);
+    // What the upstream may quote back and no log line or message may hold (DESIGN.md, Observability).
+    const secrets = [token, ...secretValues(req.json)];
     const baseHeaders: Record<string, string> = {
       ...withoutReserved(req.headers, upstream.ownHeaders),
       accept: 'application/json',
@@ -469,6 +474,7 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
         body,
         timeoutMs: Math.min(timeoutMs, remaining),
         correlationId: caller.correlationId,
+        secrets,
       });
       observation?.end(outcome.ok ? { status: outcome.response.status } : { status: outcome.error.status, errorCode: outcome.error.code });
       const log = { service, method: req.method, path, attempt, elapsedMs: now() - tryStarted, correlationId: caller.correlationId };
@@ -587,6 +593,24 @@ function withoutReserved(headers: Readonly<Record<string, string>> | undefined, 
     if (!RESERVED_HEADERS.has(lower) && !profileHeaders.includes(lower)) out[lower] = value;
   }
   return out;
+}
+
+/** Body keys whose string values are secrets (Partner Center's `passwordProfile.password`, any `…Secret`). */
+const SECRET_KEY = /password|secret/i;
+
+/**
+ * The string values a request body holds under secret-looking keys, at any depth (bounded): the
+ * passwords a write sends, which an upstream's error text may quote back.
+ */
+export function secretValues(json: unknown, depth = 0): string[] {
+  if (depth > 8 || typeof json !== 'object' || json === null) return [];
+  const found: string[] = [];
+  for (const [key, value] of Array.isArray(json) ? json.map((v, i) => [String(i), v] as const) : Object.entries(json)) {
+    if (typeof value === 'string') {
+      if (value !== '' && SECRET_KEY.test(key)) found.push(value);
+    } else found.push(...secretValues(value, depth + 1));
+  }
+  return found;
 }
 
 /** The path of a URL, for logs (the query may carry continuation tokens). */
