@@ -84,8 +84,9 @@ const EXPORT_FAILURE_LOG_INTERVAL_MS = 60_000;
 
 /** What a failed export's error is, for the log: its code (`ECONNREFUSED`) or message, never a header. */
 function describeExportError(error: Error | undefined): string {
-  const code = (error as { code?: unknown; cause?: { code?: unknown } } | undefined)?.code ?? (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  if (typeof code === 'string') return code;
+  const { code, cause } = (error ?? {}) as { code?: unknown; cause?: { code?: unknown } };
+  const found = code ?? cause?.code;
+  if (typeof found === 'string') return found;
   return error?.message.slice(0, 200) ?? 'unknown';
 }
 
