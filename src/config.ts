@@ -159,6 +159,11 @@ export interface Config {
     /** `only` refuses any operation that is not in the manifest. */
     readonly mode: 'off' | 'allow' | 'only';
     readonly manifestPath?: string;
+    /**
+     * `PERSISTED_QUERIES_LOG_UNKNOWN`: a document not in the manifest is logged (once per hash per hour)
+     * and counted; with `allow` it still runs. Needs a manifest.
+     */
+    readonly logUnknown: boolean;
   };
   readonly logLevel: string;
   /**
@@ -267,6 +272,7 @@ export const envSchema = z.object({
   INTROSPECTION: booleanString.optional(),
   PERSISTED_QUERIES: oneOf(['off', 'allow', 'only']).optional(),
   PERSISTED_QUERIES_MANIFEST: z.string().min(1).optional(),
+  PERSISTED_QUERIES_LOG_UNKNOWN: booleanString.optional(),
   LOG_LEVEL: oneOf(LOG_LEVELS).optional(),
   TRUST_PROXY: z.string().optional(),
   CURSOR_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
@@ -382,6 +388,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (e.PERSISTED_QUERIES === 'only' && !e.PERSISTED_QUERIES_MANIFEST) {
     throw new ConfigError('PERSISTED_QUERIES_MANIFEST is required when PERSISTED_QUERIES=only');
   }
+  if (e.PERSISTED_QUERIES_LOG_UNKNOWN && (e.PERSISTED_QUERIES === 'off' || !e.PERSISTED_QUERIES_MANIFEST)) {
+    throw new ConfigError('PERSISTED_QUERIES_LOG_UNKNOWN=true needs a manifest to compare with: set PERSISTED_QUERIES_MANIFEST (and PERSISTED_QUERIES allow or only)');
+  }
 
   const config: Config = {
     production,
@@ -417,7 +426,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE ?? 600,
     corsOrigins: Object.freeze(e.CORS_ORIGINS ?? []),
     introspection: e.INTROSPECTION ?? !production,
-    persistedQueries: Object.freeze({ mode: e.PERSISTED_QUERIES ?? 'allow', manifestPath: e.PERSISTED_QUERIES_MANIFEST }),
+    persistedQueries: Object.freeze({ mode: e.PERSISTED_QUERIES ?? 'allow', manifestPath: e.PERSISTED_QUERIES_MANIFEST, logUnknown: e.PERSISTED_QUERIES_LOG_UNKNOWN ?? false }),
     logLevel: e.LOG_LEVEL ?? 'info',
     cursorSecret: e.CURSOR_SECRET,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),

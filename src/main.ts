@@ -1,7 +1,8 @@
 /**
  * Process entry: reads the config, starts the embedded emulator when `UPSTREAM=emulator`, starts the
  * gateway, prints where to open it, and on SIGTERM/SIGINT stops accepting, drains in-flight requests
- * and exits 0. A configuration mistake prints one line and exits 1, without a stack trace.
+ * and exits 0. With a persisted query manifest, SIGHUP reads it again (a bad file keeps the old one).
+ * A configuration mistake prints one line and exits 1, without a stack trace.
  */
 // First: on a Node older than `engines` this says so before a dependency can fail without saying why.
 import './preflight.js';
@@ -121,6 +122,12 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+  // Only with a manifest: otherwise SIGHUP keeps Node's default (the process ends, as a closed terminal expects).
+  if (config.persistedQueries.mode !== 'off' && config.persistedQueries.manifestPath) {
+    process.on('SIGHUP', () => {
+      if (!stopping) void gateway.reloadPersistedQueries();
+    });
+  }
 }
 
 /**

@@ -32,11 +32,12 @@ import { createRequestLoggingPlugin, registerRequestLog } from './plugins/reques
 import { createQueryLimits } from './plugins/query-limits.js';
 import {
   createPersistedQueriesPlugin,
-  loadPersistedQueryManifest,
+  openPersistedQueryManifest,
   persistedQueriesOption,
-  type PersistedQueryManifest,
+  type PersistedQueryManifestFile,
 } from './plugins/persisted-queries.js';
 import { persistedQueryHashCheck } from './plugins/persisted-query-hash.js';
+import { createUnknownDocumentReporter } from './plugins/unknown-documents.js';
 import type { ExplorerOptions } from './plugins/explorer.js';
 import { noExplorerPreHandler } from './plugins/no-explorer.js';
 import { noIntrospection } from './plugins/introspection.js';
@@ -93,6 +94,12 @@ export interface Gateway {
   readonly metricsUrl: string | undefined;
   /** Stops accepting connections, drains in-flight requests, closes upstream sockets. */
   close(): Promise<void>;
+  /**
+   * Reads `PERSISTED_QUERIES_MANIFEST` again (main.ts calls it on SIGHUP) and logs the outcome: a file
+   * that cannot be read or is not a manifest keeps the manifest in force (logged as an error). Resolves
+   * to whether the new one is in force; false too when no manifest is configured.
+   */
+  reloadPersistedQueries(): Promise<boolean>;
 }
 
 /** The upstreams, for the circuit gauge (every service and state is reported, zeros included). */
@@ -100,9 +107,9 @@ const UPSTREAM_SERVICES = Object.keys(UPSTREAM_NAMES) as UpstreamService[];
 
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   // First, so a bad manifest stops start-up before anything holds a socket.
-  const manifest: PersistedQueryManifest | undefined =
+  const manifest: PersistedQueryManifestFile | undefined =
     config.persistedQueries.mode !== 'off' && config.persistedQueries.manifestPath
-      ? await loadPersistedQueryManifest(config.persistedQueries.manifestPath)
+      ? await openPersistedQueryManifest(config.persistedQueries.manifestPath)
       : undefined;
   const log = options.logger ?? createLogger({ level: config.logLevel });
   const schema = await buildGatewaySchema();
@@ -111,7 +118,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     metricsPort === undefined
       ? undefined
       : // prom-client is loaded only when metrics are on (METRICS_PORT=0 spares its resident memory).
-        (await import('./plugins/metrics/metrics.js')).createGatewayMetrics({ knownOperationNames: manifest ? operationNamesOf(manifest.byId.values()) : [] });
+        (await import('./plugins/metrics/metrics.js')).createGatewayMetrics({ knownOperationNames: manifest ? operationNamesOf(manifest.current.byId.values()) : [] });
   // Loaded only when configured: with tracing off no OpenTelemetry module is ever imported.
   const tracing: Tracing | undefined = config.tracing ? await startTracing(config.tracing, { logger: log }) : undefined;
   if (tracing) traceRootFields(schema);
@@ -141,7 +148,13 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const upstreamTokens = options.upstreamTokens ?? createUpstreamTokenSource(config, { observer: tokenRequestObserver(metrics, tracing) });
   const readiness: ReadinessProbe = createReadinessProbe({ transport, endpoints: config.endpoints });
   const limits = createQueryLimits({ limits: config.limits, hideSuggestions: config.production });
-  const persistedQueriesPlugin = createPersistedQueriesPlugin<Context>({ mode: config.persistedQueries.mode, manifest });
+  const persistedQueriesPlugin = createPersistedQueriesPlugin<Context>({
+    mode: config.persistedQueries.mode,
+    manifest,
+    onUnknownDocument: config.persistedQueries.logUnknown
+      ? createUnknownDocumentReporter({ log, count: metrics && ((clientName) => metrics.persistedQueryUnknown(clientName)) })
+      : undefined,
+  });
   // The lock, rate-limit buckets and APQ registry: in Redis with REDIS_URL, else in this process.
   const state = await createSharedState({
     redisUrl: config.redisUrl,
@@ -247,7 +260,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     method: ['GET', 'POST'],
     url: '/graphql',
     // A malformed APQ hash is refused before Apollo uses it as a store key.
-    preValidation: persistedQueryHashCheck({ isManifestId: manifest && ((id) => manifest.byId.has(id)) }),
+    preValidation: persistedQueryHashCheck({ isManifestId: manifest && ((id) => manifest.current.byId.has(id)) }),
     // Outside production a browser gets the explorer; in production, a note that there is none.
     preHandler: explorer && explorerPlugin ? explorerPlugin.explorerPreHandler(explorer) : noExplorerPreHandler,
     onSend: noStore,
@@ -284,6 +297,21 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       // Last, so the drain is still visible to a scrape and its spans are exported.
       await metricsServer?.close();
       await tracing?.shutdown();
+    },
+    async reloadPersistedQueries() {
+      if (!manifest) {
+        log.warn('no persisted query manifest to reload (PERSISTED_QUERIES_MANIFEST is not set, or PERSISTED_QUERIES=off)');
+        return false;
+      }
+      try {
+        const reloaded = await manifest.reload();
+        metrics?.addKnownOperationNames(operationNamesOf(reloaded.byId.values()));
+        log.info({ path: manifest.path, operations: reloaded.byId.size }, 'persisted query manifest reloaded');
+        return true;
+      } catch (error) {
+        log.error({ path: manifest.path, reason: error instanceof Error ? error.message : String(error) }, 'persisted query manifest not reloaded: keeping the previous one');
+        return false;
+      }
     },
   };
 }

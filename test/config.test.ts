@@ -104,6 +104,8 @@ describe('config', () => {
     [{ MAX_DEPTH: '0' }, 'MAX_DEPTH must be from 1 to 1000'],
     [{ INTROSPECTION: 'yes' }, 'INTROSPECTION must be true or false'],
     [{ PERSISTED_QUERIES: 'only' }, 'PERSISTED_QUERIES_MANIFEST is required when PERSISTED_QUERIES=only'],
+    [{ PERSISTED_QUERIES_LOG_UNKNOWN: 'true' }, 'PERSISTED_QUERIES_LOG_UNKNOWN=true needs a manifest to compare with: set PERSISTED_QUERIES_MANIFEST (and PERSISTED_QUERIES allow or only)'],
+    [{ PERSISTED_QUERIES_LOG_UNKNOWN: 'true', PERSISTED_QUERIES: 'off', PERSISTED_QUERIES_MANIFEST: 'm.json' }, 'PERSISTED_QUERIES_LOG_UNKNOWN=true needs a manifest to compare with: set PERSISTED_QUERIES_MANIFEST (and PERSISTED_QUERIES allow or only)'],
     [{ PARTNER_CENTER_URL: 'ftp://x' }, 'PARTNER_CENTER_URL must be an absolute http(s) URL'],
     [{ CURSOR_SECRET: 'short' }, 'CURSOR_SECRET must be at least 32 characters'],
     [{ METRICS_PORT: '70000' }, 'METRICS_PORT must be from 0 to 65535'],

@@ -9,8 +9,16 @@
  *   `PERSISTED_QUERY_NOT_FOUND` (APQ registration is off, so nothing new can be registered); a full
  *   document whose text is not in the manifest is refused `BAD_REQUEST` before execution, so it never
  *   reaches a resolver or an upstream. A document sent in full is accepted when it is byte-for-byte a
- *   manifest body (like a trusted-document safelist).
+ *   manifest body (like a trusted-document safelist), or prints as one the way Apollo's manifest generator
+ *   prints it (`manifestForm`: graphql-js `print` with operations before fragments, each sorted by
+ *   name), so an Apollo Client that sends its documents in full, or hashes them as it prints them, is
+ *   accepted whatever the order of its fragments.
  * - `off`: no APQ and no manifest: every request carries its document.
+ *
+ * With `PERSISTED_QUERIES_LOG_UNKNOWN=true` (the rollout step between `allow` and `only`), a document
+ * that is not a manifest body is reported (unknown-documents.ts) once parsed and validated: with `allow`
+ * before it runs, with `only` before it is refused. The manifest file is read again on SIGHUP
+ * (`PersistedQueryManifestFile.reload`); a bad file keeps the manifest in force.
  *
  * The manifest is Apollo's persisted query manifest JSON (what `@apollo/generate-persisted-query-manifest`
  * writes): `{ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id, name, type, body }] }`.
@@ -22,8 +30,10 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ApolloServerOptions, ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind, print, type DefinitionNode, type DocumentNode } from 'graphql';
 import { ConfigError, type Config } from '../config.js';
+import { clientIdentity } from './request-log.js';
+import type { UnknownDocumentReporter } from './unknown-documents.js';
 
 export type PersistedQueriesMode = Config['persistedQueries']['mode'];
 
@@ -85,6 +95,43 @@ export async function loadPersistedQueryManifest(path: string): Promise<Persiste
   return parsePersistedQueryManifest(json);
 }
 
+/** The manifest in force and its file, read again by `reload()`. */
+export interface PersistedQueryManifestFile {
+  readonly path: string;
+  /** Swapped whole by `reload()`: a request works with the one it started with. */
+  readonly current: PersistedQueryManifest;
+  /** Reads the file again; a file that cannot be read or is not a manifest throws (ConfigError) and changes nothing. */
+  reload(): Promise<PersistedQueryManifest>;
+}
+
+/** Reads the manifest file (a bad one throws, to stop the start-up) and returns it with its reloader. */
+export async function openPersistedQueryManifest(path: string): Promise<PersistedQueryManifestFile> {
+  let current = await loadPersistedQueryManifest(path);
+  return {
+    path,
+    get current() {
+      return current;
+    },
+    async reload() {
+      current = await loadPersistedQueryManifest(path);
+      return current;
+    },
+  };
+}
+
+/**
+ * A document as `@apollo/generate-persisted-query-manifest` writes its body: `print` of the document with
+ * its operations first, then its fragments, each kind sorted by name (`sortTopLevelDefinitions` of
+ * `@apollo/persisted-query-lists`, which imports Apollo Client, so it is restated here).
+ */
+export function manifestForm(document: DocumentNode): string {
+  const nameOf = (d: DefinitionNode) => (d.kind === Kind.OPERATION_DEFINITION || d.kind === Kind.FRAGMENT_DEFINITION ? (d.name?.value ?? '') : '');
+  const definitions = [...document.definitions].sort((a, b) =>
+    a.kind !== b.kind ? (a.kind > b.kind ? -1 : 1) : nameOf(a) < nameOf(b) ? -1 : nameOf(a) > nameOf(b) ? 1 : 0,
+  );
+  return print({ ...document, definitions });
+}
+
 /** An APQ cache that stores nothing: with `only`, clients cannot register new documents. */
 const NOTHING_CACHE = {
   async get(): Promise<string | undefined> {
@@ -118,9 +165,13 @@ export function persistedQueriesOption(mode: PersistedQueriesMode, cache?: KeyVa
 export interface PersistedQueriesPluginOptions {
   /** `PERSISTED_QUERIES`. */
   readonly mode: PersistedQueriesMode;
-  /** The loaded manifest, if `PERSISTED_QUERIES_MANIFEST` is set. @default none */
-  readonly manifest?: PersistedQueryManifest;
+  /** The manifest (read at each request's start), if `PERSISTED_QUERIES_MANIFEST` is set. @default none */
+  readonly manifest?: { readonly current: PersistedQueryManifest };
+  /** Told of every document that resolved but is not in the manifest (`PERSISTED_QUERIES_LOG_UNKNOWN`). @default none */
+  readonly onUnknownDocument?: UnknownDocumentReporter;
 }
+
+const EMPTY_MANIFEST: PersistedQueryManifest = { byId: new Map(), bodyHashes: new Set() };
 
 /** The refusal for a document outside the manifest with `PERSISTED_QUERIES=only`. */
 export function notInManifestError(): GraphQLError {
@@ -138,12 +189,12 @@ export function notInManifestError(): GraphQLError {
 export function createPersistedQueriesPlugin<TContext extends BaseContext>(
   options: PersistedQueriesPluginOptions,
 ): ApolloServerPlugin<TContext> | undefined {
-  const { mode, manifest } = options;
+  const { mode, manifest, onUnknownDocument } = options;
   if (mode === 'off' || (mode === 'allow' && !manifest)) return undefined;
-  const byId = manifest?.byId ?? new Map<string, string>();
-  const bodyHashes = manifest?.bodyHashes ?? new Set<string>();
+  const checksDocuments = mode === 'only' || onUnknownDocument !== undefined;
   return {
     async requestDidStart({ request }) {
+      const { byId, bodyHashes } = manifest?.current ?? EMPTY_MANIFEST;
       // Runs before Apollo reads `query` and `extensions.persistedQuery` (requestPipeline.ts).
       const persisted = request.extensions?.persistedQuery as { version?: unknown; sha256Hash?: unknown } | undefined;
       if (request.query === undefined && persisted?.version === 1 && typeof persisted.sha256Hash === 'string') {
@@ -154,12 +205,27 @@ export function createPersistedQueriesPlugin<TContext extends BaseContext>(
           request.extensions = extensions;
         }
       }
-      if (mode !== 'only') return;
+      if (!checksDocuments) return;
       return {
         // The first hook whose errors Apollo answers as a client error (HTTP 400), not a 500: parsing and
-        // validation (with the query limits) have run, execution has not.
-        async didResolveOperation({ source }) {
-          if (!bodyHashes.has(sha256(source))) throw notInManifestError();
+        // validation (with the query limits) have run, execution has not. `source` is the text as sent
+        // (or as APQ registered it), so its SHA-256 is the hash APQ computes.
+        async didResolveOperation({ source, document, operationName, request: resolved }) {
+          const hash = sha256(source);
+          if (bodyHashes.has(hash) || bodyHashes.has(sha256(manifestForm(document)))) return;
+          if (onUnknownDocument) {
+            const headers = resolved.http?.headers;
+            onUnknownDocument({
+              hash,
+              operationName: operationName ?? undefined,
+              ...clientIdentity({
+                'apollographql-client-name': headers?.get('apollographql-client-name'),
+                'apollographql-client-version': headers?.get('apollographql-client-version'),
+              }),
+              outcome: mode === 'only' ? 'refused' : 'ran',
+            });
+          }
+          if (mode === 'only') throw notInManifestError();
         },
       };
     },

@@ -7,8 +7,9 @@
  *
  * Every label value is bounded, so a hostile or merely busy client cannot grow the series without limit:
  * methods, routes, statuses, services, reasons, loaders and codes come from small fixed sets (anything
- * else is `other`), and operation names are the persisted ones plus the first `maxOperationNames`
- * distinct others (then `other`). Ids, tenants and paths with ids never become label values.
+ * else is `other`), operation names are the persisted ones plus the first `maxOperationNames`
+ * distinct others (then `other`), and client names (`apollographql-client-name`) the first
+ * `maxClientNames` distinct ones (then `other`). Ids, tenants and paths with ids never become label values.
  *
  * Recording costs a Map lookup and an add: each labelled child is looked up once by a joined key and
  * cached (prom-client's own `inc(labels)` hashes the label object on every call).
@@ -58,6 +59,10 @@ export interface GatewayMetrics {
   setCircuitStateSource(source: () => CircuitStateCounts): void;
   /** Where the socket and queue gauges read each service's pool from at scrape time (the transport). */
   setUpstreamPoolSource(source: () => UpstreamPoolStats): void;
+  /** One document that is not in the persisted query manifest (`PERSISTED_QUERIES_LOG_UNKNOWN`), by client name (bounded here). */
+  persistedQueryUnknown(clientName: string | undefined): void;
+  /** More operation names always kept as label values (a reloaded manifest's). */
+  addKnownOperationNames(names: Iterable<string>): void;
 }
 
 /** Options of {@link createGatewayMetrics}. */
@@ -66,6 +71,8 @@ export interface GatewayMetricsOptions {
   readonly knownOperationNames?: Iterable<string>;
   /** Distinct other operation names kept before the rest become `other`. @default 50 */
   readonly maxOperationNames?: number;
+  /** Distinct client names kept before the rest become `other`. @default 50 */
+  readonly maxClientNames?: number;
   /** Adds prom-client's default metrics (`process_*`, `nodejs_*`). @default true */
   readonly defaultMetrics?: boolean;
 }
@@ -85,26 +92,51 @@ const KNOWN_ERROR_CODES: ReadonlySet<string> = new Set([...ERROR_CODES, ...APOLL
 
 const bounded = (set: ReadonlySet<string>, value: string): string => (set.has(value) ? value : 'other');
 
-/** The first `max` distinct names besides the known ones, then `other`. */
-export class OperationNameLimiter {
+/** A label of client-given names: the known ones, plus the first `max` distinct others of the right shape, then `other`. */
+export class LabelLimiter {
   readonly #names = new Set<string>();
   readonly #max: number;
+  readonly #missing: string;
+  readonly #shape: RegExp;
   #others = 0;
 
-  constructor(known: Iterable<string> = [], max = 50) {
-    for (const name of known) this.#names.add(name);
+  /** `missing`: the value for no name; `shape`: what a name must look like to be kept. */
+  constructor(known: Iterable<string>, max: number, missing: string, shape: RegExp) {
+    this.add(known);
     this.#max = Math.max(0, max);
+    this.#missing = missing;
+    this.#shape = shape;
   }
 
-  /** The label value of an operation name (`anonymous` for none). */
+  /** Names kept from now on, besides the first `max` others. */
+  add(known: Iterable<string>): void {
+    for (const name of known) this.#names.add(name);
+  }
+
+  /** The label value of a name. */
   label(name: string | undefined): string {
-    if (!name) return 'anonymous';
+    if (!name) return this.#missing;
     if (this.#names.has(name)) return name;
-    // GraphQL names are [_A-Za-z][_0-9A-Za-z]*; anything else never came from a parsed document.
-    if (this.#others >= this.#max || name.length > 100 || !/^[_A-Za-z][_0-9A-Za-z]*$/.test(name)) return 'other';
+    if (this.#others >= this.#max || name.length > 100 || !this.#shape.test(name)) return 'other';
     this.#others++;
     this.#names.add(name);
     return name;
+  }
+}
+
+/** The first `max` distinct operation names besides the known ones, then `other` (`anonymous` for none). */
+export class OperationNameLimiter extends LabelLimiter {
+  constructor(known: Iterable<string> = [], max = 50) {
+    // GraphQL names are [_A-Za-z][_0-9A-Za-z]*; anything else never came from a parsed document.
+    super(known, max, 'anonymous', /^[_A-Za-z][_0-9A-Za-z]*$/);
+  }
+}
+
+/** The first `max` distinct client names (`apollographql-client-name`), then `other` (`none` for no header). */
+export class ClientNameLimiter extends LabelLimiter {
+  constructor(max = 50) {
+    // As Apollo's clients spell them (`partner-portal-web`, `com.contoso.app`, `@scope/app`).
+    super([], max, 'none', /^[A-Za-z0-9@][A-Za-z0-9._@/+:-]*$/);
   }
 }
 
@@ -124,6 +156,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const names = new OperationNameLimiter(options.knownOperationNames, options.maxOperationNames ?? 50);
+  const clientNames = new ClientNameLimiter(options.maxClientNames ?? 50);
 
   const httpDuration = new Histogram({
     name: 'gateway_http_request_duration_seconds',
@@ -216,6 +249,12 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     help: 'Requests refused by the per-caller rate limit (RATE_LIMIT_PER_MINUTE).',
     registers: [registry],
   });
+  const unknownDocuments = new Counter({
+    name: 'gateway_persisted_queries_unknown_total',
+    help: 'Documents not in the persisted query manifest (PERSISTED_QUERIES_LOG_UNKNOWN), by client name (apollographql-client-name, bounded; none without it).',
+    labelNames: ['client_name'] as const,
+    registers: [registry],
+  });
 
   const httpChild = children((method, route, status) => httpDuration.labels(method!, route!, status!));
   const operationChild = children((type, name, outcome) => operations.labels(type!, name!, outcome!));
@@ -227,6 +266,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
   for (const service of SERVICES) for (const reason of RETRY_REASONS) retryChild(service, reason).inc(0);
   const batchChild = children((loader) => batchSize.labels(loader!));
   const tokenChild = children((service, result) => tokenRequests.labels(service!, result!));
+  const unknownChild = children((client) => unknownDocuments.labels(client!));
 
   return {
     registry,
@@ -261,6 +301,12 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     },
     setUpstreamPoolSource(source) {
       poolSource = source;
+    },
+    persistedQueryUnknown(clientName) {
+      unknownChild(clientNames.label(clientName)).inc();
+    },
+    addKnownOperationNames(known) {
+      names.add(known);
     },
   };
 }
