@@ -30,7 +30,7 @@ describe('SIGHUP reloads PERSISTED_QUERIES_MANIFEST', () => {
     writeFileSync(path, manifestOf(FIRST));
     gateway = startMain({ PERSISTED_QUERIES: 'only', PERSISTED_QUERIES_MANIFEST: path });
     url = await gateway.listening();
-  });
+  }, 60_000);
   afterAll(async () => {
     if (gateway && gateway.child.exitCode === null) await gateway.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -64,5 +64,5 @@ describe('SIGHUP reloads PERSISTED_QUERIES_MANIFEST', () => {
     // Still the same process: it stops as usual.
     expect(gateway.child.exitCode).toBeNull();
     expect(await gateway.stop()).toBe(0);
-  });
+  }, 60_000);
 });

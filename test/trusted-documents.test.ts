@@ -75,7 +75,7 @@ describe('npm run persisted-manifest', () => {
     const result = spawnSync(process.execPath, [cli, '--config', config], { cwd: root, encoding: 'utf8', timeout: 60_000 });
     expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
     expect(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'))).toEqual(committed());
-  });
+  }, 90_000);
 
   it('holds every client document as Apollo Client sends it (__typename added), each id the SHA-256 of its body', () => {
     const manifest = committed();
