@@ -6,8 +6,9 @@
  *
  * Short, because phones send them back: a cursor holds only what the server cannot rebuild. The client
  * rebuilds the origin and route itself (the list's path, the customer from the query's arguments), so a
- * cursor carries a few strings (each a varint length + UTF-8) and the fixed overhead: 1 version byte,
- * a 12-byte random nonce and a 16-byte tag, 29 bytes, about 39 base64url characters.
+ * cursor carries a few strings, packed (see `packFields`: a continuation token in base64url is carried as
+ * its bytes), and the fixed overhead: 1 version byte, a 12-byte random nonce and a 16-byte tag, 29 bytes,
+ * about 39 base64url characters.
  *
  * What a cursor is bound to without carrying it goes into the GCM additional data: the format version,
  * the list's `kind` (a Graph cursor is refused by the Partner Center client and vice versa) and a
@@ -29,7 +30,7 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 import { InvalidCursorError } from '../errors.js';
 
 /** The first byte of every cursor: the format, also part of the authenticated data. */
-const VERSION = 1;
+const VERSION = 2;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_BYTES = 32;
@@ -97,18 +98,46 @@ export function createCursorCodec(kind: string, key?: string | Uint8Array): Curs
   };
 }
 
-/** Strings as (LEB128 byte length, UTF-8 bytes) one after another. */
+/*
+ * The plaintext: each field as segments, then an end mark. A segment header is a LEB128 varint
+ * `length << 2 | kind`: kind 0 is `length` bytes of UTF-8 text; kind 1 is `length` raw bytes whose
+ * base64url (unpadded) is the text, for runs of 16 or more base64url characters that decode and encode
+ * back to themselves (continuation tokens usually are such runs: a quarter shorter as bytes); kind 2,
+ * length 0, ends the field.
+ */
+const TEXT = 0;
+const BASE64URL = 1;
+const END = 2;
+/** Candidate runs for kind 1. */
+const BASE64URL_RUN = /[A-Za-z0-9_-]{16,}/g;
+
+function pushVarint(out: number[], value: number): void {
+  do {
+    out.push((value & 0x7f) | (value > 0x7f ? 0x80 : 0));
+    value >>>= 7;
+  } while (value > 0);
+}
+
 function packFields(fields: readonly string[]): Buffer {
   const parts: Buffer[] = [];
+  const segment = (kind: number, bytes: Buffer) => {
+    const header: number[] = [];
+    pushVarint(header, (bytes.length << 2) | kind);
+    parts.push(Buffer.from(header), bytes);
+  };
   for (const field of fields) {
-    const bytes = Buffer.from(field, 'utf8');
-    const length: number[] = [];
-    let n = bytes.length;
-    do {
-      length.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
-      n >>>= 7;
-    } while (n > 0);
-    parts.push(Buffer.from(length), bytes);
+    let at = 0;
+    for (const match of field.matchAll(BASE64URL_RUN)) {
+      // A length of 4k+1 cannot be base64url: the last character stays text.
+      const run = match[0].length % 4 === 1 ? match[0].slice(0, -1) : match[0];
+      const bytes = Buffer.from(run, 'base64url');
+      if (bytes.toString('base64url') !== run) continue; // not canonical (stray bits in the last character)
+      if (match.index > at) segment(TEXT, Buffer.from(field.slice(at, match.index), 'utf8'));
+      segment(BASE64URL, bytes);
+      at = match.index + run.length;
+    }
+    if (at < field.length) segment(TEXT, Buffer.from(field.slice(at), 'utf8'));
+    parts.push(Buffer.of(END));
   }
   return Buffer.concat(parts);
 }
@@ -116,21 +145,33 @@ function packFields(fields: readonly string[]): Buffer {
 /** The inverse of `packFields`, or undefined when the bytes are not such a list. */
 function unpackFields(bytes: Buffer): string[] | undefined {
   const fields: string[] = [];
+  let field = '';
+  let open = false; // a segment read since the last end mark
   let at = 0;
   while (at < bytes.length) {
-    if (fields.length === MAX_FIELDS) return undefined;
-    let length = 0;
+    let header = 0;
     for (let shift = 0; ; shift += 7) {
       if (at >= bytes.length || shift > 21) return undefined;
       const byte = bytes[at++]!;
-      length |= (byte & 0x7f) << shift;
+      header |= (byte & 0x7f) << shift;
       if (!(byte & 0x80)) break;
     }
-    if (at + length > bytes.length) return undefined;
-    fields.push(bytes.toString('utf8', at, at + length));
+    const kind = header & 3;
+    const length = header >>> 2;
+    if (kind === END) {
+      if (length !== 0 || fields.length === MAX_FIELDS) return undefined;
+      fields.push(field);
+      field = '';
+      open = false;
+      continue;
+    }
+    if ((kind !== TEXT && kind !== BASE64URL) || at + length > bytes.length) return undefined;
+    field += bytes.toString(kind === TEXT ? 'utf8' : 'base64url', at, at + length);
     at += length;
+    open = true;
   }
-  return fields;
+  // Every field ends with its mark: a field left open is not a cursor of this format.
+  return open ? undefined : fields;
 }
 
 /** One page of a list: the items and, when there is more, the opaque cursor of the next page. */
