@@ -219,6 +219,16 @@ describe('cursors', () => {
     }
   });
 
+  it('refuses any other spelling of a cursor: a character appended or the last one changed, whatever its length', () => {
+    for (let length = 0; length < 8; length++) {
+      const c = codec.encode(['x'.repeat(length)]);
+      const last = c.at(-1)!;
+      const changed = `${c.slice(0, -1)}${last === 'A' ? 'B' : 'A'}`;
+      for (const other of [`${c}x`, `${c}A`, changed, `${c}=`]) expect(() => codec.decode(other)).toThrow(InvalidCursorError);
+      expect(codec.decode(c)).toEqual(['x'.repeat(length)]);
+    }
+  });
+
   it('refuses a cursor of another kind, another key or another binding', () => {
     const c = codec.encode(['x'], 'customer-1');
     expect(() => createCursorCodec('kind-b', 'k1').decode(c, 'customer-1')).toThrow(InvalidCursorError);

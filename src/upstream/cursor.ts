@@ -79,7 +79,8 @@ export function createCursorCodec(kind: string, key?: string | Uint8Array): Curs
     decode(cursor, binding = '') {
       if (typeof cursor !== 'string' || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidCursorError();
       const bytes = Buffer.from(cursor, 'base64url');
-      if (bytes.length < 1 + NONCE_BYTES + TAG_BYTES || bytes[0] !== VERSION) throw new InvalidCursorError();
+      // Only the one spelling the gateway wrote: base64url decoding ignores a stray last character or bits.
+      if (bytes.length < 1 + NONCE_BYTES + TAG_BYTES || bytes[0] !== VERSION || bytes.toString('base64url') !== cursor) throw new InvalidCursorError();
       const nonce = bytes.subarray(1, 1 + NONCE_BYTES);
       const tag = bytes.subarray(bytes.length - TAG_BYTES);
       const decipher = createDecipheriv('aes-256-gcm', secret, nonce, { authTagLength: TAG_BYTES });
