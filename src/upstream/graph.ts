@@ -13,10 +13,9 @@
 import { BadUserInputError, InvalidCursorError, NotAvailableInCloudError, UpstreamError } from '../errors.js';
 import { createCursorCodec } from './cursor.js';
 import type { Page } from './cursor.js';
-import { headerValue, parseGraphErrorBody, unexpectedAnswer, upstreamErrorFromResponse } from './error-dialect.js';
-import type { HeaderBag } from './error-dialect.js';
+import { parseGraphErrorBody, unexpectedAnswer } from './error-dialect.js';
+import { batchGet } from './graph-batch.js';
 import type { UpstreamCaller, UpstreamProfile, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './transport.js';
-import { isRetryableStatus, retryAfterSeconds } from './retry.js';
 
 export type { Page } from './cursor.js';
 
@@ -156,14 +155,6 @@ export function assertProfileId(field: string, id: unknown): asserts id is strin
   if (!isValidProfileId(id)) throw new BadUserInputError(field, 'is not a valid profile id');
 }
 
-/** One `$batch` sub-answer (UPSTREAM.md §2.6). */
-interface BatchSubResponse {
-  readonly id?: unknown;
-  readonly status?: unknown;
-  readonly headers?: unknown;
-  readonly body?: unknown;
-}
-
 /** Creates the client bound to one caller. Cheap: create one per request. */
 export function createGraphClient(options: GraphClientOptions): GraphClient {
   const { transport, caller } = options;
@@ -209,89 +200,6 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   async function getOne(id: string): Promise<ExternalUserProfileResource> {
     const res = await call<unknown>({ method: 'GET', url: profileUrl(id) });
     return asProfile(res.body, res);
-  }
-
-  /**
-   * One chunk (≤ 20 distinct ids) as `$batch`, with throttled sub-requests retried alone.
-   *
-   * - Sub-request ids are the positions `"0"…"19"`, not the profile ids: `$batch` ids must be unique
-   *   case-insensitively (§2.6), profile ids need not be.
-   * - Answers come in any order: matched by sub-request id.
-   * - Each sub-request is throttled on its own (429, or 503/504, with `Retry-After` in its own
-   *   headers): only those are sent again, in one follow-up batch, after the LONGEST Retry-After
-   *   (§2.6; the SDKs do not do this for you), at most `maxRetries` times and never past the deadline;
-   *   otherwise they keep their error (RATE_LIMITED with `retryAfter`).
-   * - A 404 sub-answer is NOT_FOUND for that id alone; an envelope failure (400, 424, 5xx after the
-   *   transport's retries…) is that error for every id of the chunk.
-   */
-  async function runChunk(ids: readonly string[]): Promise<Map<string, ExternalUserProfileResource | UpstreamError>> {
-    const results = new Map<string, ExternalUserProfileResource | UpstreamError>();
-    const policy = transport.policy;
-    const deadlineAt = policy.now() + policy.deadlineMs;
-    let pending = ids;
-
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      let envelope: UpstreamResponse<unknown>;
-      try {
-        envelope = await call<unknown>({
-          method: 'POST',
-          url: `${beta}/$batch`,
-          json: { requests: pending.map((id, i) => ({ id: String(i), method: 'GET', url: `${PROFILES_PATH}/${encodeURIComponent(id)}` })) },
-          deadlineAt,
-        });
-      } catch (error) {
-        if (!(error instanceof UpstreamError)) throw error;
-        for (const id of pending) results.set(id, error);
-        return results;
-      }
-
-      const responses = (envelope.body as { responses?: unknown } | undefined)?.responses;
-      const byId = new Map<string, BatchSubResponse>();
-      if (Array.isArray(responses)) {
-        for (const r of responses as BatchSubResponse[]) if (r && typeof r === 'object') byId.set(String(r.id), r);
-      }
-
-      const throttled: Array<{ id: string; error: UpstreamError; retryAfterHeader?: string }> = [];
-      pending.forEach((id, i) => {
-        const sub = byId.get(String(i));
-        if (!sub) {
-          results.set(id, unexpectedAnswer('graph', envelope, caller.correlationId, 'a $batch answer missing a response'));
-          return;
-        }
-        const status = typeof sub.status === 'number' ? sub.status : Number(sub.status);
-        const headers = lowerCaseHeaders(sub.headers);
-        if (status >= 200 && status < 300) {
-          try {
-            results.set(id, asProfile(sub.body, { status, requestId: headerValue(headers, 'request-id') ?? envelope.requestId }));
-          } catch (error) {
-            results.set(id, error as UpstreamError);
-          }
-          return;
-        }
-        const retryAfterHeader = headerValue(headers, 'retry-after');
-        const error = upstreamErrorFromResponse({
-          upstream: GRAPH,
-          status: Number.isFinite(status) ? status : 0,
-          headers,
-          body: sub.body,
-          correlationId: caller.correlationId,
-          retryAfter: retryAfterSeconds(status, retryAfterHeader, policy.now()),
-          fallbackRequestId: envelope.requestId,
-        });
-        results.set(id, error);
-        if (isRetryableStatus(status)) throttled.push({ id, error, retryAfterHeader });
-      });
-
-      if (throttled.length === 0) break;
-      // The transport's own rule, waiting for the longest Retry-After; when it says stop, the throttled
-      // ids keep their error (RATE_LIMITED + retryAfter).
-      const decision = policy.decide(attempt, throttled.map((t) => t.retryAfterHeader), deadlineAt);
-      if (!decision.retry) break;
-      for (const t of throttled) policy.retried('graph', t.error.status);
-      await policy.sleep(decision.delayMs);
-      pending = throttled.map((t) => t.id);
-    }
-    return results;
   }
 
   return {
@@ -356,20 +264,10 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
           found.set(id, error);
         }
       } else if (valid.length > 1) {
-        const chunks: string[][] = [];
-        for (let i = 0; i < valid.length; i += MAX_BATCH_SIZE) chunks.push(valid.slice(i, i + MAX_BATCH_SIZE));
-        // Chunks in parallel: the DataLoader's caller waits for the slowest one anyway.
-        for (const chunk of await Promise.all(chunks.map(runChunk))) for (const [id, r] of chunk) found.set(id, r);
+        const batch = { transport, upstream: GRAPH, caller, batchUrl: `${beta}/$batch`, maxSize: MAX_BATCH_SIZE, read: asProfile };
+        for (const [id, r] of await batchGet(valid, (id) => `${PROFILES_PATH}/${encodeURIComponent(id)}`, batch)) found.set(id, r);
       }
       return ids.map((id) => (isValidProfileId(id) ? found.get(id)! : new BadUserInputError('id', 'is not a valid profile id')));
     },
   };
-}
-
-function lowerCaseHeaders(headers: unknown): HeaderBag {
-  const out: Record<string, string> = {};
-  if (typeof headers === 'object' && headers !== null) {
-    for (const [k, v] of Object.entries(headers)) if (typeof v === 'string') out[k.toLowerCase()] = v;
-  }
-  return out;
 }

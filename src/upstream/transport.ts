@@ -249,9 +249,8 @@ const baseGot: Got = got.extend({
 /**
  * Lets go of a finished try's got stream at once: destroyed (as got's promise interface does on
  * success; the socket is already back in the pool, so nothing is cut) and its listeners removed, so the
- * closures they hold stop pointing at this try's objects. Left attached, they kept whole tries alive
- * across scavenges, in runs that alternated between 10 and 22 KB per call surviving; released, 9-10 KB
- * every run (loopback micro-benchmark). A late error from a destroyed stream is dropped.
+ * closures they hold stop pointing at this try's objects (left attached, they keep whole tries alive
+ * across scavenges). A late error from a destroyed stream is dropped.
  */
 function release(stream: { destroy(): void; removeAllListeners(): unknown; on(event: 'error', listener: () => void): unknown }): void {
   stream.destroy();
@@ -282,6 +281,189 @@ class OverCapError extends Error {
 const MAX_LOGGED_BODY = 2048;
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What one transport's tries and calls share: built once by `createUpstreamTransport`. */
+interface TransportParts {
+  /** The got instance on the service's keep-alive pool. */
+  clientFor(service: UpstreamService): Got;
+  readonly timeoutMs: number;
+  readonly deadlineMs: number;
+  readonly maxResponseBytes: number;
+  readonly appName: string;
+  readonly policy: RetryPolicy;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly logger: UpstreamLogger | undefined;
+  readonly observer: UpstreamObserver | undefined;
+}
+
+/** One try of a logical call: the request as got sends it. */
+interface Try {
+  readonly upstream: UpstreamProfile;
+  readonly method: UpstreamMethod;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string | undefined;
+  /** This try's timeout (never past the call's deadline). */
+  readonly timeoutMs: number;
+  readonly correlationId: string;
+  /** The call's secret values (its token, the passwords in its body): redacted from whatever the answer says. */
+  readonly secrets: readonly string[];
+}
+
+type TryOutcome =
+  | { readonly ok: true; readonly response: UpstreamResponse<unknown> }
+  | { readonly ok: false; readonly error: UpstreamError; readonly retryable: boolean; readonly retryAfterHeader?: string };
+
+/**
+ * Sends one try through got's stream interface and reads the answer as UTF-8 text. The stream, not
+ * got's promise interface: the promise wrapper (p-cancelable, a second event proxy, the raw body
+ * Buffer concatenated then decoded) leaves about twice as much per call for the garbage collector.
+ * got has no size limit and answers may be chunked, so the (decompressed) body is counted as it
+ * streams, and the try is cancelled, destroying the socket, as soon as it, or an announced
+ * Content-Length, passes the cap.
+ */
+function receiveText(parts: TransportParts, t: Try): Promise<TextAnswer> {
+  const { maxResponseBytes } = parts;
+  return new Promise((resolve, reject) => {
+    const stream = parts.clientFor(t.upstream.service).stream(t.url, { method: t.method, headers: t.headers, body: t.body, timeout: { request: t.timeoutMs } });
+    // got sets `response` before it reports any download progress.
+    const answer = (): { status: number; headers: HeaderBag } => ({
+      status: stream.response?.statusCode ?? 0,
+      headers: (stream.response?.headers ?? {}) as HeaderBag,
+    });
+    let body = '';
+    stream.setEncoding('utf8');
+    stream.on('downloadProgress', ({ transferred, total }: { transferred: number; total?: number }) => {
+      if (Math.max(transferred, total ?? 0) > maxResponseBytes && !stream.destroyed) {
+        const { status, headers } = answer();
+        release(stream);
+        reject(new OverCapError(status, headers));
+      }
+    });
+    stream.on('data', (chunk: string) => {
+      body += chunk;
+    });
+    stream.once('end', () => {
+      resolve({ ...answer(), body });
+      release(stream);
+    });
+    stream.once('error', reject);
+  });
+}
+
+/** Performs ONE try and classifies its outcome; never throws for an HTTP or connection failure. */
+async function sendTry(parts: TransportParts, t: Try): Promise<TryOutcome> {
+  const { maxResponseBytes, logger, now } = parts;
+  const { upstream, correlationId } = t;
+  const { service } = upstream;
+  let res: TextAnswer;
+  try {
+    res = await receiveText(parts, t);
+  } catch (err) {
+    if (err instanceof OverCapError) {
+      const message = `${upstreamName(service)} answered with more than ${maxResponseBytes} bytes`;
+      const requestId = headerValue(err.headers, upstream.requestIdHeader);
+      logger?.warn({ service, status: err.status, upstreamRequestId: requestId, correlationId, maxResponseBytes }, 'upstream answer over the size cap');
+      const error = new UpstreamError({ service, status: err.status, code: 'UPSTREAM_ERROR', message, requestId, correlationId });
+      return { ok: false, error, retryable: false };
+    }
+    if (!(err instanceof RequestError)) throw err;
+    // No answer: connection refused/reset, socket hang up, try timeout (ETIMEDOUT), DNS…
+    const reason = err.code === 'ETIMEDOUT' ? `timed out after ${t.timeoutMs} ms` : `connection failed (${err.code})`;
+    const error = new UpstreamError({ service, status: 0, message: `${upstreamName(service)} did not answer: ${reason}`, correlationId, cause: err });
+    return { ok: false, error, retryable: isRetryableErrorCode(err.code) };
+  }
+
+  const { status, headers: resHeaders } = res;
+  const requestId = headerValue(resHeaders, upstream.requestIdHeader);
+  if (status >= 200 && status < 300) {
+    const text = res.body;
+    let parsed: unknown;
+    if (text.trim() !== '') {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        const message = `${upstreamName(service)} answered ${status} with a body that is not JSON`;
+        return { ok: false, error: new UpstreamError({ service, status, message, requestId, correlationId }), retryable: false };
+      }
+    }
+    return { ok: true, response: { status, headers: resHeaders, body: parsed, requestId, tries: 0 } };
+  }
+
+  const retryAfterHeader = headerValue(resHeaders, 'retry-after');
+  const retryAfter = retryAfterSeconds(status, retryAfterHeader, now());
+  const { secrets } = t;
+  const error = upstreamErrorFromResponse({ upstream, status, headers: resHeaders, body: res.body, correlationId, retryAfter, secrets });
+  logger?.debug(
+    { service, status, upstreamCode: error.upstreamCode, upstreamRequestId: error.requestId, correlationId, body: sanitizeMessage(res.body ?? '', MAX_LOGGED_BODY, secrets) },
+    'upstream error answer',
+  );
+  return { ok: false, error, retryable: isRetryableStatus(status), retryAfterHeader };
+}
+
+/** One logical call: the token, then tries until success, a definitive failure, the retry limit or the deadline. */
+async function run(parts: TransportParts, req: UpstreamRequest): Promise<UpstreamResponse<unknown>> {
+  const { timeoutMs, deadlineMs, appName, policy, now, sleep, logger, observer } = parts;
+  const { upstream, caller } = req;
+  const { service } = upstream;
+  const started = now();
+  const deadlineAt = Math.min(started + deadlineMs, req.deadlineAt ?? Number.POSITIVE_INFINITY);
+  const token = await caller.getToken(service);
+  const body = req.json === undefined ? undefined : JSON.stringify(req.json);
+  // What the upstream may quote back and no log line or message may hold (DESIGN.md, Observability).
+  const secrets = [token, ...secretValues(req.json)];
+  const baseHeaders: Record<string, string> = {
+    ...withoutReserved(req.headers, upstream.ownHeaders),
+    accept: 'application/json',
+    authorization: `Bearer ${token}`,
+    ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+  };
+  const headersOfTry = upstream.callHeaders({ correlationId: caller.correlationId, requestId: req.requestId, applicationName: appName });
+  const path = safePath(req.url);
+
+  let lastError: UpstreamError | undefined;
+  for (let attempt = 0; ; attempt++) {
+    const remaining = deadlineAt - now();
+    if (remaining <= 0) {
+      throw (
+        lastError ??
+        new UpstreamError({ service, status: 0, message: `${upstreamName(service)} call exceeded its deadline`, correlationId: caller.correlationId })
+      );
+    }
+    req.beforeTry?.();
+    const tryStarted = now();
+    const observation = observer?.onTry({ service, method: req.method, url: req.url, attempt });
+    const outcome = await sendTry(parts, {
+      upstream,
+      method: req.method,
+      url: req.url,
+      headers: { ...baseHeaders, ...caller.traceHeaders, ...headersOfTry(attempt), ...observation?.headers },
+      body,
+      timeoutMs: Math.min(timeoutMs, remaining),
+      correlationId: caller.correlationId,
+      secrets,
+    });
+    observation?.end(outcome.ok ? { status: outcome.response.status } : { status: outcome.error.status, errorCode: outcome.error.code });
+    const log = { service, method: req.method, path, attempt, elapsedMs: now() - tryStarted, correlationId: caller.correlationId };
+    if (outcome.ok) {
+      logger?.debug({ ...log, status: outcome.response.status, upstreamRequestId: outcome.response.requestId }, 'upstream call');
+      return { ...outcome.response, tries: attempt + 1 };
+    }
+    lastError = outcome.error;
+    if (!outcome.retryable) throw outcome.error;
+    const decision = policy.decide(attempt, [outcome.retryAfterHeader], deadlineAt);
+    if (!decision.retry) {
+      // Past the deadline: UPSTREAM.md §1.7 says honour Retry-After, so retrying earlier than asked is
+      // not an option; the error carries `retryAfter` for the client.
+      if (decision.why === 'past-deadline') logger?.debug({ ...log, status: outcome.error.status, delayMs: decision.delayMs }, 'upstream retry would pass the deadline');
+      throw outcome.error;
+    }
+    logger?.debug({ ...log, status: outcome.error.status, upstreamCode: outcome.error.upstreamCode, delayMs: decision.delayMs }, 'upstream retry');
+    observer?.onRetry(service, retryReasonOf(outcome.error));
+    await sleep(decision.delayMs);
+  }
+}
 
 /**
  * Creates the transport: a keep-alive pool per service with the got instance built on it (one base, extended
@@ -331,171 +513,7 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
       decideRetry({ attempt, maxRetries, retryAfterHeaders, now: now(), deadlineAt, timeoutMs, random, baseMs, maxMs }),
     retried: (service, status) => observer?.onRetry(service, retryReason(status)),
   };
-
-  /** One try of a logical call: the request as got sends it. */
-  interface Try {
-    readonly upstream: UpstreamProfile;
-    readonly method: UpstreamMethod;
-    readonly url: string;
-    readonly headers: Readonly<Record<string, string>>;
-    readonly body: string | undefined;
-    /** This try's timeout (never past the call's deadline). */
-    readonly timeoutMs: number;
-    readonly correlationId: string;
-    /** The call's secret values (its token, the passwords in its body): redacted from whatever the answer says. */
-    readonly secrets: readonly string[];
-  }
-
-  type TryOutcome =
-    | { readonly ok: true; readonly response: UpstreamResponse<unknown> }
-    | { readonly ok: false; readonly error: UpstreamError; readonly retryable: boolean; readonly retryAfterHeader?: string };
-
-  /**
-   * Sends one try through got's stream interface and reads the answer as UTF-8 text. The stream, not
-   * got's promise interface: the promise wrapper (p-cancelable, a second event proxy, the raw body
-   * Buffer concatenated then decoded) roughly doubles what each call leaves for the garbage collector
-   * (measured on loopback: 27 → 11 KB per call surviving a scavenge, and less CPU). got has no size
-   * limit and answers may be chunked, so the (decompressed) body is counted as it streams, and the try
-   * is cancelled, destroying the socket, as soon as it, or an announced Content-Length, passes the cap.
-   */
-  function receiveText(t: Try): Promise<TextAnswer> {
-    return new Promise((resolve, reject) => {
-      const stream = poolOf(t.upstream.service).client.stream(t.url, { method: t.method, headers: t.headers, body: t.body, timeout: { request: t.timeoutMs } });
-      // got sets `response` before it reports any download progress.
-      const answer = (): { status: number; headers: HeaderBag } => ({
-        status: stream.response?.statusCode ?? 0,
-        headers: (stream.response?.headers ?? {}) as HeaderBag,
-      });
-      let body = '';
-      stream.setEncoding('utf8');
-      stream.on('downloadProgress', ({ transferred, total }: { transferred: number; total?: number }) => {
-        if (Math.max(transferred, total ?? 0) > maxResponseBytes && !stream.destroyed) {
-          const { status, headers } = answer();
-          release(stream);
-          reject(new OverCapError(status, headers));
-        }
-      });
-      stream.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      stream.once('end', () => {
-        resolve({ ...answer(), body });
-        release(stream);
-      });
-      stream.once('error', reject);
-    });
-  }
-
-  /** Performs ONE try and classifies its outcome; never throws for an HTTP or connection failure. */
-  async function sendTry(t: Try): Promise<TryOutcome> {
-    const { upstream, correlationId } = t;
-    const { service } = upstream;
-    let res: TextAnswer;
-    try {
-      res = await receiveText(t);
-    } catch (err) {
-      if (err instanceof OverCapError) {
-        const message = `${upstreamName(service)} answered with more than ${maxResponseBytes} bytes`;
-        const requestId = headerValue(err.headers, upstream.requestIdHeader);
-        logger?.warn({ service, status: err.status, upstreamRequestId: requestId, correlationId, maxResponseBytes }, 'upstream answer over the size cap');
-        const error = new UpstreamError({ service, status: err.status, code: 'UPSTREAM_ERROR', message, requestId, correlationId });
-        return { ok: false, error, retryable: false };
-      }
-      if (!(err instanceof RequestError)) throw err;
-      // No answer: connection refused/reset, socket hang up, try timeout (ETIMEDOUT), DNS…
-      const reason = err.code === 'ETIMEDOUT' ? `timed out after ${t.timeoutMs} ms` : `connection failed (${err.code})`;
-      const error = new UpstreamError({ service, status: 0, message: `${upstreamName(service)} did not answer: ${reason}`, correlationId, cause: err });
-      return { ok: false, error, retryable: isRetryableErrorCode(err.code) };
-    }
-
-    const { status, headers: resHeaders } = res;
-    const requestId = headerValue(resHeaders, upstream.requestIdHeader);
-    if (status >= 200 && status < 300) {
-      const text = res.body;
-      let parsed: unknown;
-      if (text.trim() !== '') {
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          const message = `${upstreamName(service)} answered ${status} with a body that is not JSON`;
-          return { ok: false, error: new UpstreamError({ service, status, message, requestId, correlationId }), retryable: false };
-        }
-      }
-      return { ok: true, response: { status, headers: resHeaders, body: parsed, requestId, tries: 0 } };
-    }
-
-    const retryAfterHeader = headerValue(resHeaders, 'retry-after');
-    const retryAfter = retryAfterSeconds(status, retryAfterHeader, now());
-    const { secrets } = t;
-    const error = upstreamErrorFromResponse({ upstream, status, headers: resHeaders, body: res.body, correlationId, retryAfter, secrets });
-    logger?.debug(
-      { service, status, upstreamCode: error.upstreamCode, upstreamRequestId: error.requestId, correlationId, body: sanitizeMessage(res.body ?? '', MAX_LOGGED_BODY, secrets) },
-      'upstream error answer',
-    );
-    return { ok: false, error, retryable: isRetryableStatus(status), retryAfterHeader };
-  }
-
-  /** One logical call: the token, then tries until success, a definitive failure, the retry limit or the deadline. */
-  async function run(req: UpstreamRequest): Promise<UpstreamResponse<unknown>> {
-    const { upstream, caller } = req;
-    const { service } = upstream;
-    const started = now();
-    const deadlineAt = Math.min(started + deadlineMs, req.deadlineAt ?? Number.POSITIVE_INFINITY);
-    const token = await caller.getToken(service);
-    const body = req.json === undefined ? undefined : JSON.stringify(req.json);
-    // What the upstream may quote back and no log line or message may hold (DESIGN.md, Observability).
-    const secrets = [token, ...secretValues(req.json)];
-    const baseHeaders: Record<string, string> = {
-      ...withoutReserved(req.headers, upstream.ownHeaders),
-      accept: 'application/json',
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    };
-    const headersOfTry = upstream.callHeaders({ correlationId: caller.correlationId, requestId: req.requestId, applicationName: appName });
-    const path = safePath(req.url);
-
-    let lastError: UpstreamError | undefined;
-    for (let attempt = 0; ; attempt++) {
-      const remaining = deadlineAt - now();
-      if (remaining <= 0) {
-        throw (
-          lastError ??
-          new UpstreamError({ service, status: 0, message: `${upstreamName(service)} call exceeded its deadline`, correlationId: caller.correlationId })
-        );
-      }
-      req.beforeTry?.();
-      const tryStarted = now();
-      const observation = observer?.onTry({ service, method: req.method, url: req.url, attempt });
-      const outcome = await sendTry({
-        upstream,
-        method: req.method,
-        url: req.url,
-        headers: { ...baseHeaders, ...caller.traceHeaders, ...headersOfTry(attempt), ...observation?.headers },
-        body,
-        timeoutMs: Math.min(timeoutMs, remaining),
-        correlationId: caller.correlationId,
-        secrets,
-      });
-      observation?.end(outcome.ok ? { status: outcome.response.status } : { status: outcome.error.status, errorCode: outcome.error.code });
-      const log = { service, method: req.method, path, attempt, elapsedMs: now() - tryStarted, correlationId: caller.correlationId };
-      if (outcome.ok) {
-        logger?.debug({ ...log, status: outcome.response.status, upstreamRequestId: outcome.response.requestId }, 'upstream call');
-        return { ...outcome.response, tries: attempt + 1 };
-      }
-      lastError = outcome.error;
-      if (!outcome.retryable) throw outcome.error;
-      const decision = policy.decide(attempt, [outcome.retryAfterHeader], deadlineAt);
-      if (!decision.retry) {
-        // Past the deadline: UPSTREAM.md §1.7 says honour Retry-After, so retrying earlier than asked is
-        // not an option; the error carries `retryAfter` for the client.
-        if (decision.why === 'past-deadline') logger?.debug({ ...log, status: outcome.error.status, delayMs: decision.delayMs }, 'upstream retry would pass the deadline');
-        throw outcome.error;
-      }
-      logger?.debug({ ...log, status: outcome.error.status, upstreamCode: outcome.error.upstreamCode, delayMs: decision.delayMs }, 'upstream retry');
-      observer?.onRetry(service, retryReasonOf(outcome.error));
-      await sleep(decision.delayMs);
-    }
-  }
+  const parts: TransportParts = { clientFor: (service) => poolOf(service).client, timeoutMs, deadlineMs, maxResponseBytes, appName, policy, now, sleep, logger, observer };
 
   return {
     policy,
@@ -512,7 +530,7 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
         });
       }
       try {
-        const response = await run(req);
+        const response = await run(parts, req);
         breaker?.success();
         return response as UpstreamResponse<T>;
       } catch (err) {
