@@ -142,7 +142,7 @@ interface UpstreamClientFactory {
  * The context of one request. Clients and loaders are created on first use, so a request that never
  * touches an upstream pays for none of them. The getters live on the prototype on purpose: Apollo
  * copies the context object per operation (own properties only), and own getters would be invoked
- * by that copy, building every client for every request (bench profile).
+ * by that copy, building every client for every request.
  */
 class RequestContext implements Context {
   private partnerCenterClient: PartnerCenterClient | undefined;

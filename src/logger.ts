@@ -3,13 +3,11 @@
  * to a fixed set of fields (so a got error's request options, with their `Authorization` header,
  * never are), and the places a token or password could appear in a logged object are redacted.
  *
- * Wildcards reach one level down only: each `*` level makes pino walk every logged object again
- * (measured per request line: ~1 µs with concrete paths, ~4 µs with one-level wildcards, ~8 µs with
- * the deeper `*.*.` forms, which the bench profile flagged); deeper places that can hold a secret
- * are listed concretely.
+ * Wildcards reach one level down only: each `*` level makes pino walk every logged object again, on
+ * every line; deeper places that can hold a secret are listed concretely.
  *
- * Lines go to stdout in batches: one synchronous write per line took about a sixth of the gateway's CPU
- * under load (bench profile, issue 15). The default destination is sonic-boom with `minLength` (writes
+ * Lines go to stdout in batches: one synchronous write per line is a large share of the gateway's CPU
+ * under load. The default destination is sonic-boom with `minLength` (writes
  * wait for a few KB of lines, then go out asynchronously), a timer that flushes whatever is buffered so a
  * line reaches the output within a second even when traffic is light (DESIGN.md, Observability), and
  * {@link flushLog} for shutdown (pino also flushes synchronously on process exit).
@@ -121,8 +119,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 /**
  * A sibling of `log` (same destination, level, base fields and timestamp) that does not run the
  * redaction paths: for lines built only from fields known to hold no secret, such as the request log
- * line (plugins/request-log.ts). Redaction walks every path on every line, which made it most of that
- * line's cost (about 17 of 27 µs per line measured with pino 10).
+ * line (plugins/request-log.ts). Redaction walks every path on every line, most of such a line's cost.
  */
 export function unredactedSibling(log: Logger): Logger {
   return log.child({}, { redact: [] });
