@@ -7,61 +7,30 @@
 import { isIPv4 } from 'node:net';
 import type { JWK } from 'jose';
 import { z } from 'zod';
+import { UPSTREAMS, type UpstreamService } from './upstreams.js';
 
 export const CLOUDS = ['global', 'usgov', 'usgov-dod', 'china'] as const;
 export type Cloud = (typeof CLOUDS)[number];
 
-/** Per national cloud: upstream roots, token authority, and what exists there (UPSTREAM.md §1.1, §2.4). */
-export interface CloudEndpoints {
-  /** Partner Center API root, without `/v1`. */
-  readonly partnerCenterUrl: string;
-  /** Partner Center token resource (scopes are `${resource}/user_impersonation`, `${resource}/.default`). */
-  readonly partnerCenterResource: string;
-  /** Microsoft Graph root, without `/beta`. */
-  readonly graphUrl: string;
-  /** Graph token resource (scope `${resource}/.default`). */
-  readonly graphResource: string;
-  /** Entra ID authority host for this cloud. */
-  readonly authorityHost: string;
-  /** externalUserProfile exists only in the global service (UPSTREAM.md §2.4). */
-  readonly externalUserProfiles: boolean;
-}
-
-export const CLOUD_ENDPOINTS: Readonly<Record<Cloud, CloudEndpoints>> = Object.freeze({
-  global: {
-    partnerCenterUrl: 'https://api.partnercenter.microsoft.com',
-    partnerCenterResource: 'https://api.partnercenter.microsoft.com',
-    graphUrl: 'https://graph.microsoft.com',
-    graphResource: 'https://graph.microsoft.com',
-    authorityHost: 'https://login.microsoftonline.com',
-    externalUserProfiles: true,
-  },
-  // Partner Center for US Government shares the global API host (UPSTREAM.md §1.1).
-  usgov: {
-    partnerCenterUrl: 'https://api.partnercenter.microsoft.com',
-    partnerCenterResource: 'https://api.partnercenter.microsoft.com',
-    graphUrl: 'https://graph.microsoft.us',
-    graphResource: 'https://graph.microsoft.us',
-    authorityHost: 'https://login.microsoftonline.us',
-    externalUserProfiles: false,
-  },
-  'usgov-dod': {
-    partnerCenterUrl: 'https://api.partnercenter.microsoft.com',
-    partnerCenterResource: 'https://api.partnercenter.microsoft.com',
-    graphUrl: 'https://dod-graph.microsoft.us',
-    graphResource: 'https://dod-graph.microsoft.us',
-    authorityHost: 'https://login.microsoftonline.us',
-    externalUserProfiles: false,
-  },
-  china: {
-    partnerCenterUrl: 'https://partner.partnercenterapi.microsoftonline.cn',
-    partnerCenterResource: 'https://partner.partnercenterapi.microsoftonline.cn',
-    graphUrl: 'https://microsoftgraph.chinacloudapi.cn',
-    graphResource: 'https://microsoftgraph.chinacloudapi.cn',
-    authorityHost: 'https://login.chinacloudapi.cn',
-    externalUserProfiles: false,
-  },
+/** Entra ID's authority host per national cloud (the upstreams' roots are in their descriptors, src/upstreams.ts). */
+export const CLOUD_AUTHORITY_HOSTS: Readonly<Record<Cloud, string>> = Object.freeze({
+  global: 'https://login.microsoftonline.com',
+  usgov: 'https://login.microsoftonline.us',
+  'usgov-dod': 'https://login.microsoftonline.us',
+  china: 'https://login.chinacloudapi.cn',
 });
+
+/** Where one upstream is, for the configured cloud: its descriptor's defaults, its variable winning. */
+export interface UpstreamEndpoint {
+  /** API root without a version segment or trailing slash (`PARTNER_CENTER_URL`, `GRAPH_URL`, else the cloud's). */
+  readonly url: string;
+  /** Whether the operator set the root (`withEmulator` keeps it). */
+  readonly urlSet: boolean;
+  /** Token resource of the on-behalf-of exchange in this cloud. */
+  readonly tokenResource: string;
+  /** Whether what the gateway uses of this upstream exists in this cloud. */
+  readonly available: boolean;
+}
 
 export type UpstreamMode = 'emulator' | 'microsoft';
 export type UpstreamAuthMode = 'on-behalf-of' | 'passthrough';
@@ -112,9 +81,10 @@ export interface Config {
   /** Port of the embedded emulator when `upstream` is `emulator` (0 = ephemeral). */
   readonly emulatorPort: number;
   readonly cloud: Cloud;
-  readonly endpoints: CloudEndpoints;
-  /** Which upstream roots the operator set (`PARTNER_CENTER_URL`, `GRAPH_URL`): `withEmulator` keeps those. */
-  readonly endpointsSet: { readonly partnerCenterUrl: boolean; readonly graphUrl: boolean };
+  /** Entra ID's authority host for the cloud. */
+  readonly authorityHost: string;
+  /** Every upstream's root, token resource and availability for the cloud. */
+  readonly upstreams: Readonly<Record<UpstreamService, UpstreamEndpoint>>;
   readonly auth: {
     /** Accepted issuers; may contain Entra's `{tenantid}` placeholder. Empty until the emulator fills it. */
     readonly issuers: readonly string[];
@@ -238,8 +208,8 @@ export const envSchema = z.object({
   UPSTREAM: oneOf(['emulator', 'microsoft']).optional(),
   EMULATOR_PORT: integer(0, 65535).optional(),
   CLOUD: oneOf(CLOUDS).optional(),
-  PARTNER_CENTER_URL: absoluteUrl.optional(),
-  GRAPH_URL: absoluteUrl.optional(),
+  // Each upstream's root (`PARTNER_CENTER_URL`, `GRAPH_URL`), named by its descriptor.
+  ...upstreamUrlVariables(),
   AUTH_ISSUER: csv.optional(),
   AUTH_AUDIENCE: z.string().min(1, { error: 'must not be empty' }).optional(),
   AUTH_JWKS_URL: absoluteUrl.optional(),
@@ -301,6 +271,25 @@ export const envSchema = z.object({
   OTEL_BSP_SCHEDULE_DELAY: integer(0, 3_600_000).optional(),
 });
 
+/** One optional absolute-URL variable per upstream, named by its descriptor. */
+function upstreamUrlVariables(): Record<string, z.ZodOptional<typeof absoluteUrl>> {
+  return Object.fromEntries(UPSTREAMS.map((u) => [u.urlVariable, absoluteUrl.optional()]));
+}
+
+/** A frozen record of one value per upstream. */
+function mapUpstreams<T>(value: (upstream: (typeof UPSTREAMS)[number]) => T): Readonly<Record<UpstreamService, T>> {
+  return Object.freeze(Object.fromEntries(UPSTREAMS.map((u) => [u.service, value(u)])) as Record<UpstreamService, T>);
+}
+
+/** Every upstream's endpoint in `cloud`: its variable (already validated and trimmed) over its descriptor's default. */
+function upstreamEndpoints(cloud: Cloud, e: Readonly<Record<string, unknown>>): Readonly<Record<UpstreamService, UpstreamEndpoint>> {
+  return mapUpstreams((u) => {
+    const set = e[u.urlVariable] as string | undefined;
+    const defaults = u.clouds[cloud];
+    return Object.freeze({ url: set ?? defaults.url, urlSet: set !== undefined, tokenResource: defaults.tokenResource, available: defaults.available });
+  });
+}
+
 /** True for a browser origin as a page sends it: `scheme://host[:port]`, nothing more. */
 function isOrigin(value: string): boolean {
   try {
@@ -342,12 +331,11 @@ export function loadConfig(env: Env = process.env): Config {
   // let anyone on the host mint their own access.
   if (production && e.UPSTREAM === 'emulator') {
     throw new ConfigError(
-      'UPSTREAM=emulator is refused in production (its signing keys mint tokens for anyone); use UPSTREAM=microsoft, pointing PARTNER_CENTER_URL, GRAPH_URL, AUTH_* and AZURE_* at the emulator or a double',
+      `UPSTREAM=emulator is refused in production (its signing keys mint tokens for anyone); use UPSTREAM=microsoft, pointing ${UPSTREAMS.map((u) => u.urlVariable).join(', ')}, AUTH_* and AZURE_* at the emulator or a double`,
     );
   }
   const upstream = e.UPSTREAM ?? 'emulator';
   const cloud = e.CLOUD ?? 'global';
-  const cloudDefaults = CLOUD_ENDPOINTS[cloud];
   const upstreamAuth = e.UPSTREAM_AUTH ?? 'on-behalf-of';
 
   if (upstream === 'microsoft') {
@@ -361,17 +349,12 @@ export function loadConfig(env: Env = process.env): Config {
     if (!/^https?:\/\//.test(issuer)) throw new ConfigError(`AUTH_ISSUER must list absolute URLs; got ${JSON.stringify(issuer)}`);
   }
 
-  const endpoints: CloudEndpoints = Object.freeze({
-    ...cloudDefaults,
-    partnerCenterUrl: e.PARTNER_CENTER_URL ?? cloudDefaults.partnerCenterUrl,
-    graphUrl: e.GRAPH_URL ?? cloudDefaults.graphUrl,
-  });
+  const upstreams = upstreamEndpoints(cloud, e);
 
   if (production) {
     // DESIGN.md, Configuration: https only, except loopback (sidecars, tests).
     const urls: Array<[string, string | undefined]> = [
-      ['PARTNER_CENTER_URL', endpoints.partnerCenterUrl],
-      ['GRAPH_URL', endpoints.graphUrl],
+      ...UPSTREAMS.map((u): [string, string] => [u.urlVariable, upstreams[u.service].url]),
       ['AUTH_JWKS_URL', e.AUTH_JWKS_URL],
       ['AZURE_AUTHORITY', e.AZURE_AUTHORITY],
       ...(e.AUTH_ISSUER ?? []).map((i): [string, string] => ['AUTH_ISSUER', i]),
@@ -399,8 +382,8 @@ export function loadConfig(env: Env = process.env): Config {
     upstream,
     emulatorPort: e.EMULATOR_PORT ?? 4010,
     cloud,
-    endpoints,
-    endpointsSet: Object.freeze({ partnerCenterUrl: e.PARTNER_CENTER_URL !== undefined, graphUrl: e.GRAPH_URL !== undefined }),
+    authorityHost: CLOUD_AUTHORITY_HOSTS[cloud],
+    upstreams,
     auth: Object.freeze({
       issuers: Object.freeze(e.AUTH_ISSUER ?? []),
       audience: e.AUTH_AUDIENCE ?? '',
@@ -525,10 +508,9 @@ export function withEmulator(config: Config, emulator: EmulatorEndpoints): Confi
   if (foreign !== undefined && sameOrigin(jwksUrl, emulator.url)) throw emulatorKeysError(foreign, emulator);
   return Object.freeze({
     ...config,
-    endpoints: Object.freeze({
-      ...config.endpoints,
-      partnerCenterUrl: config.endpointsSet.partnerCenterUrl ? config.endpoints.partnerCenterUrl : emulator.url,
-      graphUrl: config.endpointsSet.graphUrl ? config.endpoints.graphUrl : emulator.url,
+    upstreams: mapUpstreams((u) => {
+      const endpoint = config.upstreams[u.service];
+      return endpoint.urlSet ? endpoint : Object.freeze({ ...endpoint, url: emulator.url });
     }),
     auth: Object.freeze({
       ...config.auth,

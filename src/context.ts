@@ -12,14 +12,17 @@ import type { TokenVerifier } from './auth/token-verifier.js';
 import type { UpstreamTokenSource } from './auth/upstream-tokens.js';
 import type { UpstreamTransport, UpstreamCaller } from './upstream/transport.js';
 import { isValidIdempotencyKey } from './upstream/request-id.js';
-import { createPartnerCenterClient, type PartnerCenterClient } from './upstream/partner-center.js';
-import { createGraphClient, type GraphClient } from './upstream/graph.js';
+import { UPSTREAMS, type Upstream, type UpstreamClients } from './upstreams.js';
 import { createCustomerUserLoader, type CustomerUserLoader } from './features/customer-users/loaders.js';
 import { createExternalUserProfileLoader, type ExternalUserProfileLoader } from './features/external-user-profiles/loaders.js';
 import type { KeyedLock } from './state/index.js';
 
-/** The one context type used everywhere: `ApolloServer<Context>`, `AuthChecker<Context>`, resolvers. */
-export interface Context {
+/**
+ * The one context type used everywhere: `ApolloServer<Context>`, `AuthChecker<Context>`, resolvers.
+ * It holds each upstream's client bound to this caller under its descriptor's `contextKey`
+ * (`ctx.partnerCenter`, `ctx.graph`), created on first use.
+ */
+export interface Context extends UpstreamClients {
   readonly correlationId: string;
   /** Child logger carrying the correlation id. */
   readonly log: Logger;
@@ -29,9 +32,6 @@ export interface Context {
   readonly operation: OperationInfo;
   /** The client's `Idempotency-Key` header, already validated. */
   readonly idempotencyKey: string | undefined;
-  /** Upstream clients bound to this caller (created on first use). */
-  readonly partnerCenter: PartnerCenterClient;
-  readonly graph: GraphClient;
   /** The lock by key (a partner's support-profile read-merge-PUT), shared by replicas with Redis. */
   readonly keyedLock: KeyedLock;
   /** Per-request DataLoaders (created on first use). */
@@ -117,26 +117,16 @@ export function createContextFunction(deps: ContextDependencies) {
       traceHeaders: traceHeaders?.(request.headers),
     };
 
-    const upstream: UpstreamClientFactory = {
-      partnerCenter: () => createPartnerCenterClient({ transport, baseUrl: config.endpoints.partnerCenterUrl, caller, cursorKey }),
-      graph: () =>
-        createGraphClient({
-          transport,
-          baseUrl: config.endpoints.graphUrl,
-          externalUserProfilesAvailable: config.endpoints.externalUserProfiles,
-          cloudName: config.cloud,
-          caller,
-          cursorKey,
-        }),
+    const upstream: UpstreamClientFactory = (descriptor) => {
+      const endpoint = config.upstreams[descriptor.service];
+      return descriptor.createClient({ transport, baseUrl: endpoint.url, available: endpoint.available, cloud: config.cloud, caller, cursorKey });
     };
     return new RequestContext(correlationId, log, operation, principal, idempotencyKey, keyedLock, upstream, onLoaderBatch);
   };
 }
 
-interface UpstreamClientFactory {
-  partnerCenter(): PartnerCenterClient;
-  graph(): GraphClient;
-}
+/** Builds an upstream's client for this request's caller. */
+type UpstreamClientFactory = (upstream: Upstream) => unknown;
 
 /**
  * The context of one request. Clients and loaders are created on first use, so a request that never
@@ -144,9 +134,10 @@ interface UpstreamClientFactory {
  * copies the context object per operation (own properties only), and own getters would be invoked
  * by that copy, building every client for every request.
  */
+interface RequestContext extends UpstreamClients {}
 class RequestContext implements Context {
-  private partnerCenterClient: PartnerCenterClient | undefined;
-  private graphClient: GraphClient | undefined;
+  /** The upstream clients built so far, by service. */
+  private readonly clients: Partial<Record<Upstream['service'], unknown>> = {};
   private requestLoaders: RequestLoaders | undefined;
 
   constructor(
@@ -160,17 +151,24 @@ class RequestContext implements Context {
     private readonly onLoaderBatch: LoaderBatchObserver | undefined,
   ) {}
 
-  get partnerCenter(): PartnerCenterClient {
-    return (this.partnerCenterClient ??= this.upstream.partnerCenter());
-  }
-
-  get graph(): GraphClient {
-    return (this.graphClient ??= this.upstream.graph());
+  /** The upstream's client, built on first use. */
+  client(upstream: Upstream): unknown {
+    return (this.clients[upstream.service] ??= this.upstream(upstream));
   }
 
   get loaders(): RequestLoaders {
     return (this.requestLoaders ??= new RequestLoaders(this, this.onLoaderBatch));
   }
+}
+
+// One getter per upstream on the prototype (`ctx.partnerCenter`, `ctx.graph`), named by its descriptor.
+for (const upstream of UPSTREAMS) {
+  Object.defineProperty(RequestContext.prototype, upstream.contextKey, {
+    get(this: RequestContext) {
+      return this.client(upstream);
+    },
+    configurable: true,
+  });
 }
 
 /** Per-request DataLoaders, each created on first use over its upstream client. */

@@ -15,19 +15,10 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { GraphQLError } from 'graphql';
+import type { UpstreamService } from './upstreams.js';
 
-/**
- * The upstreams the gateway calls, with the name its messages give each: the one list of them (an
- * upstream's id is `extensions.upstream.service`, DESIGN.md, Errors). Everything else about an upstream
- * is in its profile (src/upstream/transport.ts `UpstreamProfile`, built by its client module).
- */
-export const UPSTREAM_NAMES = {
-  'partner-center': 'Partner Center',
-  graph: 'Microsoft Graph',
-} as const;
-
-/** An upstream the gateway calls. */
-export type UpstreamService = keyof typeof UPSTREAM_NAMES;
+/** An upstream the gateway calls: its id (`extensions.upstream.service`); the list is src/upstreams.ts. */
+export type { UpstreamService };
 
 /** The contract's error codes (DESIGN.md, Errors). */
 export const ERROR_CODES = [
@@ -273,6 +264,8 @@ export function contractCodeForStatus(status: number): ErrorCode {
 /** What an `UpstreamError` is made of (src/upstream/error-dialect.ts reads it from an answer). */
 export interface UpstreamErrorInit {
   readonly service: UpstreamService;
+  /** The name messages give the upstream (its descriptor's `name`). */
+  readonly serviceName: string;
   /** HTTP status of the (last) answer; `0` when there was none (connection failure, timeout, open circuit). */
   readonly status: number;
   /** The upstream's own error code (Partner Center's numeric `code` is kept as its decimal string). */
@@ -324,7 +317,7 @@ export class UpstreamError extends GatewayError {
   private readonly gatewayMessage: string;
 
   constructor(init: UpstreamErrorInit) {
-    const gatewayMessage = sanitizeMessage(init.message, MAX_MESSAGE_LENGTH, init.secrets) || fallbackMessage(init.service, init.status);
+    const gatewayMessage = sanitizeMessage(init.message, MAX_MESSAGE_LENGTH, init.secrets) || fallbackMessage(init.serviceName, init.status);
     const upstreamMessage = init.upstreamMessage === undefined ? undefined : sanitizeMessage(init.upstreamMessage, MAX_MESSAGE_LENGTH, init.secrets) || undefined;
     super(upstreamMessage ?? gatewayMessage, init.cause === undefined ? undefined : { cause: init.cause });
     this.gatewayMessage = gatewayMessage;
@@ -350,10 +343,10 @@ export class UpstreamError extends GatewayError {
   }
 }
 
-function fallbackMessage(service: UpstreamService, status: number): string {
-  if (status === 0) return `${UPSTREAM_NAMES[service]} did not answer`;
+function fallbackMessage(serviceName: string, status: number): string {
+  if (status === 0) return `${serviceName} did not answer`;
   const reason = STATUS_CODES[status];
-  return `${UPSTREAM_NAMES[service]} answered ${status}${reason ? ` ${reason}` : ''}`;
+  return `${serviceName} answered ${status}${reason ? ` ${reason}` : ''}`;
 }
 
 /** What the identity provider answered, for `extensions.upstream` and the log; never a token. */

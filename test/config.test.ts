@@ -41,12 +41,11 @@ describe('config', () => {
   });
 
   it('takes the national cloud endpoints, with explicit roots winning', () => {
-    expect(loadConfig({ CLOUD: 'china' }).endpoints).toMatchObject({
-      partnerCenterUrl: 'https://partner.partnercenterapi.microsoftonline.cn',
-      graphUrl: 'https://microsoftgraph.chinacloudapi.cn',
-      externalUserProfiles: false,
+    expect(loadConfig({ CLOUD: 'china' }).upstreams).toMatchObject({
+      'partner-center': { url: 'https://partner.partnercenterapi.microsoftonline.cn', available: true },
+      graph: { url: 'https://microsoftgraph.chinacloudapi.cn', available: false },
     });
-    expect(loadConfig({ CLOUD: 'usgov', GRAPH_URL: 'https://graph.example/' }).endpoints.graphUrl).toBe('https://graph.example');
+    expect(loadConfig({ CLOUD: 'usgov', GRAPH_URL: 'https://graph.example/' }).upstreams.graph.url).toBe('https://graph.example');
   });
 
   it('needs issuer, audience and app credentials for UPSTREAM=microsoft', () => {

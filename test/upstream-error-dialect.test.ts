@@ -97,7 +97,7 @@ describe('bodies that are not what we expect', () => {
   });
 
   it('names a connection failure', () => {
-    const err = new UpstreamError({ service: 'graph', status: 0, message: '', correlationId });
+    const err = new UpstreamError({ service: 'graph', serviceName: 'Microsoft Graph', status: 0, message: '', correlationId });
     expect(err).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', message: 'Microsoft Graph did not answer' });
   });
 });
@@ -136,7 +136,7 @@ describe('production messages are written by the gateway', () => {
     const unknown = upstreamErrorFromResponse({ upstream: GRAPH, status: 400, body: { error: { code: 'Weird_Code', message: 'leaks' } }, correlationId });
     expect(unknown.productionMessage()).toBe('Microsoft Graph answered 400 Bad Request');
     // Messages the gateway wrote itself are the production message too.
-    expect(new UpstreamError({ service: 'graph', status: 0, message: 'Microsoft Graph did not answer: timed out', correlationId }).productionMessage()).toBe(
+    expect(new UpstreamError({ service: 'graph', serviceName: 'Microsoft Graph', status: 0, message: 'Microsoft Graph did not answer: timed out', correlationId }).productionMessage()).toBe(
       'Microsoft Graph did not answer: timed out',
     );
   });

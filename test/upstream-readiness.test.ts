@@ -1,4 +1,4 @@
-import { CLOUD_ENDPOINTS } from '../src/config.js';
+import type { UpstreamEndpoint } from '../src/config.js';
 import { createUpstreamTransport } from '../src/upstream/transport.js';
 import type { UpstreamTransport } from '../src/upstream/transport.js';
 import { createReadinessProbe } from '../src/upstream/readiness.js';
@@ -16,17 +16,16 @@ afterEach(async () => {
   await upstream.close();
 });
 
-const endpoints = (over: Partial<(typeof CLOUD_ENDPOINTS)['global']> = {}) => ({
-  ...CLOUD_ENDPOINTS.global,
-  partnerCenterUrl: upstream.url,
-  graphUrl: upstream.url,
-  ...over,
-});
+/** Both upstreams at the test upstream, as the global cloud has them; `over` changes one of them. */
+const upstreams = (over: { partnerCenter?: Partial<UpstreamEndpoint>; graph?: Partial<UpstreamEndpoint> } = {}) => {
+  const at = { url: upstream.url, urlSet: true, tokenResource: upstream.url, available: true };
+  return { 'partner-center': { ...at, ...over.partnerCenter }, graph: { ...at, ...over.graph } };
+};
 
 describe('readiness probe', () => {
   it('is ready when every upstream answers anything, and caches the answer (≤ 10 s)', async () => {
     let t = 0;
-    const probe = createReadinessProbe({ transport, endpoints: endpoints(), now: () => t, cacheMs: 60_000 });
+    const probe = createReadinessProbe({ transport, upstreams: upstreams(), now: () => t, cacheMs: 60_000 });
     const [a, b] = await Promise.all([probe.check(), probe.check()]); // one probe for both
     expect(a).toBe(b);
     expect(a.ready).toBe(true);
@@ -43,7 +42,7 @@ describe('readiness probe', () => {
   });
 
   it('is unready when an upstream does not answer; Graph is not probed outside the global cloud', async () => {
-    const probe = createReadinessProbe({ transport, endpoints: endpoints({ partnerCenterUrl: 'http://127.0.0.1:1', externalUserProfiles: false }) });
+    const probe = createReadinessProbe({ transport, upstreams: upstreams({ partnerCenter: { url: 'http://127.0.0.1:1' }, graph: { available: false } }) });
     const report = await probe.check();
     expect(report.ready).toBe(false);
     expect(report.upstreams['partner-center']).toEqual({ reachable: false, probe: 'GET / got no answer: ECONNREFUSED', error: 'ECONNREFUSED', circuit: 'closed' });

@@ -2,11 +2,12 @@
  * Tokens for the upstreams, per caller (DESIGN.md, Configuration `UPSTREAM_AUTH`; UPSTREAM.md §1.2, §2.4).
  *
  * - `passthrough`: the caller's own token is forwarded.
- * - `on-behalf-of`: the caller's token is exchanged with msal-node for one token per upstream: Partner
- *   Center `${resource}/user_impersonation`, Graph `${resource}/.default`, with the cloud's resources and
- *   authority host from `Config.endpoints`. App-only callers have no user to act for: on Graph the gateway
- *   uses its own client credentials in the caller's tenant; Partner Center is App+User only, so they are
- *   refused.
+ * - `on-behalf-of`: the caller's token is exchanged with msal-node for one token per upstream, with
+ *   the scope its descriptor builds from the cloud's token resource (Partner Center
+ *   `${resource}/user_impersonation`, Graph `${resource}/.default`; `Config.upstreams`) and the cloud's
+ *   authority host (`Config.authorityHost`). App-only callers have no user to act for: on Graph the
+ *   gateway uses its own client credentials in the caller's tenant; an upstream that is App+User only
+ *   (Partner Center, its descriptor's `delegatedOnly`) refuses them.
  *
  * Caching: our own bounded cache, keyed by service + tenant + object id + a hash of the caller's token,
  * until shortly before expiry, with concurrent asks for the same token sharing one exchange. A token is
@@ -39,6 +40,7 @@ import {
 import { ExpiringLru } from './lru.js';
 import { createFetchNetworkClient, guardNetworkClient, type UrlRewrite } from './msal-network.js';
 import type { Principal } from './principal.js';
+import { UPSTREAMS, upstreamDescriptor } from '../upstreams.js';
 
 /** The access token for one upstream, bound to one caller. */
 export type UpstreamTokenProvider = (service: UpstreamService) => Promise<string>;
@@ -117,7 +119,7 @@ export function createUpstreamTokenSource(config: Config, options: UpstreamToken
     case 'passthrough':
       return {
         forCaller: (principal) => async (service) => {
-          refuseAppOnlyOnPartnerCenter(principal, service);
+          refuseAppOnlyWhereDelegatedOnly(principal, service);
           return principal.token;
         },
       };
@@ -130,10 +132,12 @@ export function createUpstreamTokenSource(config: Config, options: UpstreamToken
   }
 }
 
-function refuseAppOnlyOnPartnerCenter(principal: Principal, service: UpstreamService): void {
-  if (service === 'partner-center' && principal.kind === 'application') {
+function refuseAppOnlyWhereDelegatedOnly(principal: Principal, service: UpstreamService): void {
+  if (principal.kind !== 'application') return;
+  const upstream = upstreamDescriptor(service);
+  if (upstream.delegatedOnly) {
     // UPSTREAM.md §1.2: every Partner Center operation in scope is "App+User credentials only".
-    throw new ForbiddenError('Partner Center accepts App+User (delegated) tokens only; app-only callers cannot use it');
+    throw new ForbiddenError(`${upstream.name} accepts App+User (delegated) tokens only; app-only callers cannot use it`);
   }
 }
 
@@ -143,15 +147,14 @@ function createOnBehalfOfSource(config: Config, options: UpstreamTokenSourceOpti
     throw new Error('UPSTREAM_AUTH=on-behalf-of needs AZURE_CLIENT_ID and AZURE_CLIENT_SECRET');
   }
   const now = options.clock ?? Date.now;
-  const authority = describeAuthority(config.azure.authority ?? config.endpoints.authorityHost);
+  const authority = describeAuthority(config.azure.authority ?? config.authorityHost);
   const networkClient = guardNetworkClient(
     options.msalNetworkClient ?? createFetchNetworkClient(options.timeoutMs ?? config.upstreamTimeoutMs),
     authority.rewrite,
   );
-  const scopes: Record<UpstreamService, string[]> = {
-    'partner-center': [`${trimSlash(config.endpoints.partnerCenterResource)}/user_impersonation`],
-    graph: [`${trimSlash(config.endpoints.graphResource)}/.default`],
-  };
+  const scopes = Object.fromEntries(
+    UPSTREAMS.map((u) => [u.service, [u.tokenScope(trimSlash(config.upstreams[u.service].tokenResource))]]),
+  ) as Record<UpstreamService, string[]>;
 
   const applications = new ExpiringLru<string, ConfidentialClientApplication>(MAX_APPLICATIONS);
   const tokens = new ExpiringLru<string, string>(options.cacheSize ?? 10_000, now);
@@ -221,7 +224,7 @@ function createOnBehalfOfSource(config: Config, options: UpstreamTokenSourceOpti
 
   return {
     forCaller: (principal) => async (service) => {
-      refuseAppOnlyOnPartnerCenter(principal, service);
+      refuseAppOnlyWhereDelegatedOnly(principal, service);
       // The tenant id ends up in the authority URL path.
       if (!/^[A-Za-z0-9.-]+$/.test(principal.tenantId)) throw new AuthenticationError('the token tenant cannot be used for the token exchange');
       const key = cacheKey(principal, service);

@@ -9,9 +9,9 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind, parse, type GraphQLSchema } from 'graphql';
 import type { Config } from '../config.js';
 import type { Context } from '../context.js';
-import { UPSTREAM_NAMES, type UpstreamService } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { buildGatewaySchema } from '../schema.js';
+import { UPSTREAM_SERVICES } from '../upstreams.js';
 import type { GatewayOptions } from '../server.js';
 import { createTokenVerifier, type TokenVerifier } from '../auth/token-verifier.js';
 import { createUpstreamTokenSource, type UpstreamTokenSource } from '../auth/upstream-tokens.js';
@@ -59,9 +59,6 @@ export interface GatewayParts {
   readonly cursorKey: Buffer;
 }
 
-/** The upstreams, for the circuit gauge (every service and state is reported, zeros included). */
-const UPSTREAM_SERVICES = Object.keys(UPSTREAM_NAMES) as UpstreamService[];
-
 /** Builds every part from the config (and the test overrides of `options`), in dependency order. */
 export async function buildGatewayParts(config: Config, options: GatewayOptions = {}): Promise<GatewayParts> {
   // First, so a bad manifest stops start-up before anything holds a socket.
@@ -88,6 +85,7 @@ export async function buildGatewayParts(config: Config, options: GatewayOptions 
     logger: withTraceIds(log, tracing),
     observer: upstreamObserver(metrics, tracing),
   });
+  // Every upstream and state is reported, zeros included.
   metrics?.setCircuitStateSource(() =>
     UPSTREAM_SERVICES.flatMap((service) => {
       const counts = transport.circuitCounts(service);
@@ -104,7 +102,7 @@ export async function buildGatewayParts(config: Config, options: GatewayOptions 
     logger: log,
   });
   const upstreamTokens = options.upstreamTokens ?? createUpstreamTokenSource(config, { observer: tokenRequestObserver(metrics, tracing) });
-  const readiness: ReadinessProbe = createReadinessProbe({ transport, endpoints: config.endpoints });
+  const readiness: ReadinessProbe = createReadinessProbe({ transport, upstreams: config.upstreams });
   const limits = createQueryLimits({ limits: config.limits, hideSuggestions: config.production });
   const persistedQueriesPlugin = createPersistedQueriesPlugin<Context>({
     mode: config.persistedQueries.mode,

@@ -7,13 +7,8 @@
  * upstream's own description is kept apart for the log. Which parser and which request-id header apply is the
  * upstream's profile's say (`UpstreamErrorDialect`).
  */
-import { UPSTREAM_NAMES, UpstreamError } from '../errors.js';
+import { UpstreamError } from '../errors.js';
 import type { UpstreamService } from '../errors.js';
-
-/** The name messages give an upstream ("Partner Center did not answer"). */
-export function upstreamName(service: UpstreamService): string {
-  return UPSTREAM_NAMES[service];
-}
 
 /** Response headers as Node gives them (lower-case names). */
 export type HeaderBag = Readonly<Record<string, string | string[] | undefined>>;
@@ -94,6 +89,8 @@ export function parseGraphErrorBody(body: unknown): ParsedErrorBody {
 /** How one upstream's answers name and explain a failure: the part of its profile the error model needs. */
 export interface UpstreamErrorDialect {
   readonly service: UpstreamService;
+  /** The name messages give the upstream ("Partner Center did not answer"). */
+  readonly name: string;
   /** Lower-case name of the header carrying the upstream's own request id (UPSTREAM.md §1.3, §2.5). */
   readonly requestIdHeader: string;
   /** Reads the upstream's error body (never throws; `{}` when it cannot). */
@@ -129,6 +126,7 @@ export function upstreamErrorFromResponse(res: ErrorResponse): UpstreamError {
   const parsed = upstream.parseErrorBody(res.body);
   return new UpstreamError({
     service: upstream.service,
+    serviceName: upstream.name,
     status: res.status,
     upstreamCode: parsed.upstreamCode,
     message: (parsed.upstreamCode !== undefined && upstream.errorMessages[parsed.upstreamCode.toLowerCase()]) || '',
@@ -145,15 +143,16 @@ export function upstreamErrorFromResponse(res: ErrorResponse): UpstreamError {
  * elsewhere…): `UPSTREAM_ERROR` via its 2xx status, with the upstream's request id for support.
  */
 export function unexpectedAnswer(
-  service: UpstreamService,
+  upstream: Pick<UpstreamErrorDialect, 'service' | 'name'>,
   answer: { readonly status: number; readonly requestId?: string },
   correlationId: string,
   what: string,
 ): UpstreamError {
   return new UpstreamError({
-    service,
+    service: upstream.service,
+    serviceName: upstream.name,
     status: answer.status,
-    message: `${upstreamName(service)} answered with ${what}`,
+    message: `${upstream.name} answered with ${what}`,
     requestId: answer.requestId,
     correlationId,
   });

@@ -89,7 +89,7 @@ async function runChunk<T>(ids: readonly string[], urlOf: (id: string) => string
     pending.forEach((id, i) => {
       const sub = byId.get(String(i));
       if (!sub) {
-        results.set(id, unexpectedAnswer(upstream.service, envelope, caller.correlationId, 'a $batch answer missing a response'));
+        results.set(id, unexpectedAnswer(upstream, envelope, caller.correlationId, 'a $batch answer missing a response'));
         return;
       }
       const status = typeof sub.status === 'number' ? sub.status : Number(sub.status);

@@ -15,17 +15,34 @@ import { createCursorCodec } from './cursor.js';
 import type { Page } from './cursor.js';
 import { parseGraphErrorBody, unexpectedAnswer } from './error-dialect.js';
 import { batchGet } from './graph-batch.js';
-import type { UpstreamCaller, UpstreamProfile, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './transport.js';
+import type { UpstreamDescriptor } from './descriptor.js';
+import type { UpstreamCaller, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './transport.js';
 
 export type { Page } from './cursor.js';
 
 /**
- * How the transport talks to Graph (UPSTREAM.md §2.5, §3.1): every try carries the caller's
- * `client-request-id`, retries carry `Retry-Attempt: n` as the Graph SDK sends; answers name their
- * request id in `request-id`, error bodies are OData errors.
+ * Microsoft Graph, as the gateway knows it: a root and token resource per national cloud, scope
+ * `.default`; externalUserProfile, the one Graph feature the gateway uses, exists only in the global
+ * service (UPSTREAM.md §2.4), so elsewhere it is neither called nor probed. How the transport talks to
+ * it (§2.5, §3.1): every try carries the caller's `client-request-id`, retries carry `Retry-Attempt: n`
+ * as the Graph SDK sends; answers name their request id in `request-id`, error bodies are OData errors.
  */
-export const GRAPH: UpstreamProfile = {
+export const GRAPH: UpstreamDescriptor<'graph', 'graph', GraphClient> = {
   service: 'graph',
+  name: 'Microsoft Graph',
+  urlVariable: 'GRAPH_URL',
+  clouds: {
+    global: { url: 'https://graph.microsoft.com', tokenResource: 'https://graph.microsoft.com', available: true },
+    usgov: { url: 'https://graph.microsoft.us', tokenResource: 'https://graph.microsoft.us', available: false },
+    'usgov-dod': { url: 'https://dod-graph.microsoft.us', tokenResource: 'https://dod-graph.microsoft.us', available: false },
+    china: { url: 'https://microsoftgraph.chinacloudapi.cn', tokenResource: 'https://microsoftgraph.chinacloudapi.cn', available: false },
+  },
+  tokenScope: (resource) => `${resource}/.default`,
+  delegatedOnly: false,
+  readinessPath: '/',
+  contextKey: 'graph',
+  createClient: ({ transport, baseUrl, available, cloud, caller, cursorKey }) =>
+    createGraphClient({ transport, baseUrl, externalUserProfilesAvailable: available, cloudName: cloud, caller, cursorKey }),
   requestIdHeader: 'request-id',
   parseErrorBody: parseGraphErrorBody,
   // UPSTREAM.md §2.5 (Graph's codes vary in case: keys are lower-case).
@@ -110,9 +127,9 @@ export interface GraphClient {
 /** Options of `createGraphClient`. */
 export interface GraphClientOptions {
   readonly transport: UpstreamTransport;
-  /** Graph root without `/beta` (`config.endpoints.graphUrl`). */
+  /** Graph root without `/beta` (`config.upstreams.graph.url`). */
   readonly baseUrl: string;
-  /** Whether the cloud has externalUserProfile (`config.endpoints.externalUserProfiles`). */
+  /** Whether the cloud has externalUserProfile (`config.upstreams.graph.available`). */
   readonly externalUserProfilesAvailable: boolean;
   /** The configured cloud's name, for the error (`config.cloud`). */
   readonly cloudName: string;
@@ -174,7 +191,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
 
   function asProfile(body: unknown, answer: { status: number; requestId?: string }): ExternalUserProfileResource {
     if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof (body as { id?: unknown }).id !== 'string') {
-      throw unexpectedAnswer('graph', answer, caller.correlationId, 'a body that is not an external user profile');
+      throw unexpectedAnswer(GRAPH, answer, caller.correlationId, 'a body that is not an external user profile');
     }
     return body as ExternalUserProfileResource;
   }
@@ -230,13 +247,13 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       const res = await call<unknown>({ method: 'GET', url });
       const body = res.body as { value?: unknown; '@odata.nextLink'?: unknown } | undefined;
       if (typeof body !== 'object' || body === null || !Array.isArray(body.value)) {
-        throw unexpectedAnswer('graph', res, caller.correlationId, 'a collection without value');
+        throw unexpectedAnswer(GRAPH, res, caller.correlationId, 'a collection without value');
       }
       const items = body.value as ExternalUserProfileResource[];
       const link = body['@odata.nextLink'];
       if (link === undefined || link === null) return { items };
       const next = checkedNextLink(link);
-      if (!next) throw unexpectedAnswer('graph', res, caller.correlationId, 'a next-page link outside the configured Graph collection');
+      if (!next) throw unexpectedAnswer(GRAPH, res, caller.correlationId, 'a next-page link outside the configured Graph collection');
       return { items, nextCursor: cursors.encode([new URL(next).search]) };
     },
 

@@ -12,21 +12,37 @@ import { BadUserInputError, InvalidCursorError } from '../errors.js';
 import { createCursorCodec } from './cursor.js';
 import type { Page } from './cursor.js';
 import { parsePartnerCenterErrorBody, unexpectedAnswer } from './error-dialect.js';
-import type { UpstreamCaller, UpstreamProfile, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './transport.js';
+import type { UpstreamDescriptor } from './descriptor.js';
+import type { UpstreamCaller, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './transport.js';
 import { requestIdForWrite } from './request-id.js';
 import { assertGuid } from '../guid.js';
 
 export type { Page } from './cursor.js';
 
 /**
- * How the transport talks to Partner Center (UPSTREAM.md §1.3, §3.2): every try carries the caller's
+ * Partner Center, as the gateway knows it. Its API root is the same in the global and US Government
+ * clouds (UPSTREAM.md §1.1); its scope is `user_impersonation`, and every operation in scope is "App+User
+ * credentials only" (§1.2). How the transport talks to it (§1.3, §3.2): every try carries the caller's
  * `MS-CorrelationId`, `MS-CV` (the correlation vector, `.<try>` appended), `X-Locale`,
  * `MS-PartnerCenter-Application`, and `MS-RequestId`: ONE value per logical call, identical on every
  * retry, which is what makes retrying a write safe (a random one when the call is not a write with
  * its own id: the .NET SDK sends one on every call). Answers name their request id in `MS-RequestId`.
  */
-export const PARTNER_CENTER: UpstreamProfile = {
+export const PARTNER_CENTER: UpstreamDescriptor<'partner-center', 'partnerCenter', PartnerCenterClient> = {
   service: 'partner-center',
+  name: 'Partner Center',
+  urlVariable: 'PARTNER_CENTER_URL',
+  clouds: {
+    global: { url: 'https://api.partnercenter.microsoft.com', tokenResource: 'https://api.partnercenter.microsoft.com', available: true },
+    usgov: { url: 'https://api.partnercenter.microsoft.com', tokenResource: 'https://api.partnercenter.microsoft.com', available: true },
+    'usgov-dod': { url: 'https://api.partnercenter.microsoft.com', tokenResource: 'https://api.partnercenter.microsoft.com', available: true },
+    china: { url: 'https://partner.partnercenterapi.microsoftonline.cn', tokenResource: 'https://partner.partnercenterapi.microsoftonline.cn', available: true },
+  },
+  tokenScope: (resource) => `${resource}/user_impersonation`,
+  delegatedOnly: true,
+  readinessPath: '/',
+  contextKey: 'partnerCenter',
+  createClient: ({ transport, baseUrl, caller, cursorKey }) => createPartnerCenterClient({ transport, baseUrl, caller, cursorKey }),
   requestIdHeader: 'ms-requestid',
   parseErrorBody: parsePartnerCenterErrorBody,
   // UPSTREAM.md §1.7 "relevant error codes".
@@ -173,7 +189,7 @@ export interface PartnerCenterClient {
 /** Options of `createPartnerCenterClient`. */
 export interface PartnerCenterClientOptions {
   readonly transport: UpstreamTransport;
-  /** Partner Center root without `/v1` (`config.endpoints.partnerCenterUrl`). */
+  /** Partner Center root without `/v1` (`config.upstreams['partner-center'].url`). */
   readonly baseUrl: string;
   readonly caller: UpstreamCaller;
   /** Key protecting paging cursors (see cursor.ts). @default a random key per process */
@@ -231,7 +247,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
   function objectBody<T>(res: UpstreamResponse<unknown>, withId: boolean): T {
     const body = res.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body) || (withId && typeof (body as { id?: unknown }).id !== 'string')) {
-      throw unexpectedAnswer('partner-center', res, caller.correlationId, 'a body that is not the expected resource');
+      throw unexpectedAnswer(PARTNER_CENTER, res, caller.correlationId, 'a body that is not the expected resource');
     }
     return body as T;
   }
@@ -323,7 +339,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
 
       const res = await call<unknown>({ method: 'GET', url, headers });
       const collection = objectBody<{ items?: unknown; links?: ResourceLinks }>(res, false);
-      if (!Array.isArray(collection.items)) throw unexpectedAnswer('partner-center', res, caller.correlationId, 'a collection without items');
+      if (!Array.isArray(collection.items)) throw unexpectedAnswer(PARTNER_CENTER, res, caller.correlationId, 'a collection without items');
       const items = collection.items as CustomerUserResource[];
 
       const next = collection.links?.next;
@@ -334,7 +350,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
       const nextHeaders = (Array.isArray(next.headers) ? next.headers : []).map((h): [string, string] => [String(h?.key), String(h?.value)]);
       const fields = nextUri ? continuationFields(new URL(nextUri).search, nextHeaders) : undefined;
       if (!fields) {
-        throw unexpectedAnswer('partner-center', res, caller.correlationId, 'a next-page link outside this customer\'s users');
+        throw unexpectedAnswer(PARTNER_CENTER, res, caller.correlationId, 'a next-page link outside this customer\'s users');
       }
       return { items, nextCursor: cursors.encode(fields, customer) };
     },

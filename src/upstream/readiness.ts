@@ -2,12 +2,14 @@
  * `/readyz` support (DESIGN.md, HTTP surface): are the upstreams reachable? Probed on demand, never in
  * the background, and the answer is cached for at most 10 s so a probe storm cannot hammer the
  * upstreams. A probe is one unauthenticated GET of the upstream root: any HTTP answer, even 401 or 404,
- * proves DNS, TCP and TLS work; only "no answer" makes the gateway unready. Graph is probed only when
- * the cloud has the one Graph feature the gateway uses (UPSTREAM.md §2.4).
+ * proves DNS, TCP and TLS work; only "no answer" makes the gateway unready. Each upstream's descriptor
+ * names the path probed; an upstream is probed only where what the gateway uses of it exists in the
+ * cloud (Graph's externalUserProfile: UPSTREAM.md §2.4).
  */
 import { STATUS_CODES } from 'node:http';
-import type { CloudEndpoints } from '../config.js';
+import type { UpstreamEndpoint } from '../config.js';
 import type { UpstreamService } from '../errors.js';
+import { UPSTREAMS } from '../upstreams.js';
 import type { UpstreamTransport } from './transport.js';
 
 /** One upstream's state in the report. */
@@ -36,7 +38,8 @@ export interface ReadinessReport {
 /** Options of `createReadinessProbe`. */
 export interface ReadinessProbeOptions {
   readonly transport: UpstreamTransport;
-  readonly endpoints: CloudEndpoints;
+  /** Every upstream's endpoint (`config.upstreams`). */
+  readonly upstreams: Readonly<Record<UpstreamService, UpstreamEndpoint>>;
   /** How long a report is reused (capped at 10 s by the contract). @default 10000 */
   readonly cacheMs?: number;
   /** Timeout of one probe. @default 2000 */
@@ -52,12 +55,15 @@ export interface ReadinessProbe {
 
 /** Creates the probe; concurrent `check()` calls share one probe. */
 export function createReadinessProbe(options: ReadinessProbeOptions): ReadinessProbe {
-  const { transport, endpoints } = options;
+  const { transport } = options;
   const cacheMs = Math.min(10_000, Math.max(0, options.cacheMs ?? 10_000));
   const timeoutMs = options.timeoutMs ?? 2000;
   const now = options.now ?? Date.now;
-  const targets: Array<[UpstreamService, string]> = [['partner-center', endpoints.partnerCenterUrl]];
-  if (endpoints.externalUserProfiles) targets.push(['graph', endpoints.graphUrl]);
+  const targets: Array<[UpstreamService, string, string]> = UPSTREAMS.filter((u) => options.upstreams[u.service].available).map((u) => [
+    u.service,
+    `${options.upstreams[u.service].url.replace(/\/+$/, '')}${u.readinessPath}`,
+    u.readinessPath,
+  ]);
 
   let cached: { at: number; report: ReadinessReport } | undefined;
   let inFlight: Promise<ReadinessReport> | undefined;
@@ -65,14 +71,14 @@ export function createReadinessProbe(options: ReadinessProbeOptions): ReadinessP
   async function probeAll(): Promise<ReadinessReport> {
     const at = now();
     const entries = await Promise.all(
-      targets.map(async ([service, url]): Promise<[UpstreamService, UpstreamReadiness]> => {
-        const result = await transport.probe(`${url.replace(/\/+$/, '')}/`, timeoutMs);
+      targets.map(async ([service, url, path]): Promise<[UpstreamService, UpstreamReadiness]> => {
+        const result = await transport.probe(url, timeoutMs);
         const circuit = transport.circuitState(service);
         return [
           service,
           result.reachable
-            ? { reachable: true, probe: `GET / answered ${describeStatus(result.status)} (any answer means reachable)`, circuit }
-            : { reachable: false, probe: `GET / got no answer: ${result.error}`, error: result.error, circuit },
+            ? { reachable: true, probe: `GET ${path} answered ${describeStatus(result.status)} (any answer means reachable)`, circuit }
+            : { reachable: false, probe: `GET ${path} got no answer: ${result.error}`, error: result.error, circuit },
         ];
       }),
     );

@@ -35,9 +35,9 @@ import { got, RequestError } from 'got';
 import type { Got } from 'got';
 import { CircuitBreakers } from './circuit-breaker.js';
 import type { CircuitBreakerOptions, CircuitCounts } from './circuit-breaker.js';
-import { UPSTREAM_NAMES, UpstreamError, sanitizeMessage } from '../errors.js';
+import { UpstreamError, sanitizeMessage } from '../errors.js';
 import type { UpstreamService } from '../errors.js';
-import { headerValue, upstreamErrorFromResponse, upstreamName } from './error-dialect.js';
+import { headerValue, upstreamErrorFromResponse } from './error-dialect.js';
 import type { HeaderBag, UpstreamErrorDialect } from './error-dialect.js';
 import { decideRetry, isRetryableErrorCode, isRetryableStatus, retryAfterSeconds } from './retry.js';
 import type { RetryDecision } from './retry.js';
@@ -362,16 +362,16 @@ async function sendTry(parts: TransportParts, t: Try): Promise<TryOutcome> {
     res = await receiveText(parts, t);
   } catch (err) {
     if (err instanceof OverCapError) {
-      const message = `${upstreamName(service)} answered with more than ${maxResponseBytes} bytes`;
+      const message = `${upstream.name} answered with more than ${maxResponseBytes} bytes`;
       const requestId = headerValue(err.headers, upstream.requestIdHeader);
       logger?.warn({ service, status: err.status, upstreamRequestId: requestId, correlationId, maxResponseBytes }, 'upstream answer over the size cap');
-      const error = new UpstreamError({ service, status: err.status, code: 'UPSTREAM_ERROR', message, requestId, correlationId });
+      const error = new UpstreamError({ service, serviceName: upstream.name, status: err.status, code: 'UPSTREAM_ERROR', message, requestId, correlationId });
       return { ok: false, error, retryable: false };
     }
     if (!(err instanceof RequestError)) throw err;
     // No answer: connection refused/reset, socket hang up, try timeout (ETIMEDOUT), DNS…
     const reason = err.code === 'ETIMEDOUT' ? `timed out after ${t.timeoutMs} ms` : `connection failed (${err.code})`;
-    const error = new UpstreamError({ service, status: 0, message: `${upstreamName(service)} did not answer: ${reason}`, correlationId, cause: err });
+    const error = new UpstreamError({ service, serviceName: upstream.name, status: 0, message: `${upstream.name} did not answer: ${reason}`, correlationId, cause: err });
     return { ok: false, error, retryable: isRetryableErrorCode(err.code) };
   }
 
@@ -384,8 +384,8 @@ async function sendTry(parts: TransportParts, t: Try): Promise<TryOutcome> {
       try {
         parsed = JSON.parse(text);
       } catch {
-        const message = `${upstreamName(service)} answered ${status} with a body that is not JSON`;
-        return { ok: false, error: new UpstreamError({ service, status, message, requestId, correlationId }), retryable: false };
+        const message = `${upstream.name} answered ${status} with a body that is not JSON`;
+        return { ok: false, error: new UpstreamError({ service, serviceName: upstream.name, status, message, requestId, correlationId }), retryable: false };
       }
     }
     return { ok: true, response: { status, headers: resHeaders, body: parsed, requestId, tries: 0 } };
@@ -428,7 +428,7 @@ async function run(parts: TransportParts, req: UpstreamRequest): Promise<Upstrea
     if (remaining <= 0) {
       throw (
         lastError ??
-        new UpstreamError({ service, status: 0, message: `${upstreamName(service)} call exceeded its deadline`, correlationId: caller.correlationId })
+        new UpstreamError({ service, serviceName: upstream.name, status: 0, message: `${upstream.name} call exceeded its deadline`, correlationId: caller.correlationId })
       );
     }
     req.beforeTry?.();
@@ -490,12 +490,17 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
   // By Little's law a service's calls never exceed maxSockets ÷ its latency per second.
   const maxSockets = Math.max(1, Math.floor(options.maxSockets ?? 512));
   const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets, timeout: 30_000, scheduling: 'lifo' as const };
+  // A service's pool is made the first time it is asked for: the transport names no upstream.
   const pools = new Map<UpstreamService, ServicePool>();
-  for (const service of Object.keys(UPSTREAM_NAMES) as UpstreamService[]) {
-    const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
-    pools.set(service, { agents, client: baseGot.extend({ agent: agents, headers: { 'user-agent': appName } }) });
-  }
-  const poolOf = (service: UpstreamService): ServicePool => pools.get(service)!;
+  const poolOf = (service: UpstreamService): ServicePool => {
+    let pool = pools.get(service);
+    if (!pool) {
+      const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+      pool = { agents, client: baseGot.extend({ agent: agents, headers: { 'user-agent': appName } }) };
+      pools.set(service, pool);
+    }
+    return pool;
+  };
   // Readiness probes open a connection of their own (closed after the answer): a pool whose sockets are
   // all busy must not make a working gateway unready.
   const probeAgents = { http: new http.Agent({ keepAlive: false }), https: new https.Agent({ keepAlive: false }) };
@@ -518,14 +523,16 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
   return {
     policy,
     async request<T>(req: UpstreamRequest): Promise<UpstreamResponse<T>> {
-      const { service } = req.upstream;
+      const { upstream } = req;
+      const { service } = upstream;
       const breaker = breakers?.get(service, req.caller.tenantId);
       const permit = breaker?.acquire() ?? { allowed: true, probe: false };
       if (!permit.allowed) {
         throw new UpstreamError({
           service,
+          serviceName: upstream.name,
           status: 0,
-          message: `${upstreamName(service)} is unavailable (circuit open after repeated failures)`,
+          message: `${upstream.name} is unavailable (circuit open after repeated failures)`,
           correlationId: req.caller.correlationId,
         });
       }

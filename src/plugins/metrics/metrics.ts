@@ -15,7 +15,8 @@
  * cached (prom-client's own `inc(labels)` hashes the label object on every call).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { APOLLO_REQUEST_CODES, ERROR_CODES, UPSTREAM_NAMES } from '../../errors.js';
+import { APOLLO_REQUEST_CODES, ERROR_CODES } from '../../errors.js';
+import { UPSTREAM_SERVICES } from '../../upstreams.js';
 
 /** Outcome of one GraphQL operation: no errors, data with errors, or errors without data. */
 export type OperationOutcome = 'success' | 'partial' | 'error';
@@ -83,7 +84,7 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100];
 
 const HTTP_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD']);
-const SERVICES: ReadonlySet<string> = new Set(Object.keys(UPSTREAM_NAMES));
+const SERVICES: ReadonlySet<string> = new Set(UPSTREAM_SERVICES);
 const RETRY_REASONS = new Set<string>(['throttled', 'unavailable', 'gateway_timeout', 'timeout', 'connection_failed']);
 const LOADERS = new Set(['customer_user', 'external_user_profile']);
 const OPERATION_TYPES = new Set(['query', 'mutation', 'subscription']);
