@@ -66,6 +66,8 @@ export function redisCommandObserver(tracing: Tracing | undefined): RedisCommand
 export interface LineLogger {
   debug(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
+  /** Whether lines of `level` are written, so a caller can skip building them. */
+  isLevelEnabled(level: string): boolean;
 }
 
 /**
@@ -82,5 +84,5 @@ export function withTraceIds(log: Logger, tracing: Tracing | undefined): LineLog
       const ids = tracing.activeLogBindings();
       log[level](ids ? { ...obj, ...ids } : obj, msg);
     };
-  return { debug: write('debug'), warn: write('warn') };
+  return { debug: write('debug'), warn: write('warn'), isLevelEnabled: (level) => log.isLevelEnabled(level) };
 }

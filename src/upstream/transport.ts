@@ -32,7 +32,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { got, RequestError } from 'got';
-import type { Got } from 'got';
+import type { Got, RequestFunction } from 'got';
+import { requestWithDefinedOptions } from './native-request.js';
 import { CircuitBreakers } from './circuit-breaker.js';
 import type { CircuitBreakerOptions, CircuitCounts } from './circuit-breaker.js';
 import { UpstreamError, sanitizeMessage } from '../errors.js';
@@ -192,6 +193,8 @@ export type ProbeResult = { readonly reachable: true; readonly status: number } 
 export interface UpstreamLogger {
   debug(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
+  /** Whether lines of `level` are written (pino's); without it every level counts as enabled. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 /** Options of `createUpstreamTransport`. */
@@ -244,6 +247,8 @@ const baseGot: Got = got.extend({
   followRedirect: false,
   http2: false,
   decompress: true,
+  // Node's request gets only the options got set (native-request.ts): same request, far smaller copies.
+  request: requestWithDefinedOptions as unknown as RequestFunction,
 });
 
 /**
@@ -309,6 +314,8 @@ interface Try {
   readonly correlationId: string;
   /** The call's secret values (its token, the passwords in its body): redacted from whatever the answer says. */
   readonly secrets: readonly string[];
+  /** 0 for the first try. */
+  readonly attempt: number;
 }
 
 type TryOutcome =
@@ -326,7 +333,11 @@ type TryOutcome =
 function receiveText(parts: TransportParts, t: Try): Promise<TextAnswer> {
   const { maxResponseBytes } = parts;
   return new Promise((resolve, reject) => {
-    const stream = parts.clientFor(t.upstream.service).stream(t.url, { method: t.method, headers: t.headers, body: t.body, timeout: { request: t.timeoutMs } });
+    // The service's got instance carries the try timeout; a try cut short by the deadline says its own.
+    const options: { method: UpstreamMethod; headers: Readonly<Record<string, string>>; body?: string; timeout?: { request: number } } = { method: t.method, headers: t.headers };
+    if (t.body !== undefined) options.body = t.body;
+    if (t.timeoutMs < parts.timeoutMs) options.timeout = { request: t.timeoutMs };
+    const stream = parts.clientFor(t.upstream.service).stream(t.url, options);
     // got sets `response` before it reports any download progress.
     const answer = (): { status: number; headers: HeaderBag } => ({
       status: stream.response?.statusCode ?? 0,
@@ -344,11 +355,13 @@ function receiveText(parts: TransportParts, t: Try): Promise<TextAnswer> {
     stream.on('data', (chunk: string) => {
       body += chunk;
     });
-    stream.once('end', () => {
-      resolve({ ...answer(), body });
+    // `on`, not `once`: 'end' comes once, a second 'error' is harmless, and release() removes both
+    // (once() wraps each listener in a closure of its own).
+    stream.on('end', () => {
+      resolve({ status: stream.response?.statusCode ?? 0, headers: (stream.response?.headers ?? {}) as HeaderBag, body });
       release(stream);
     });
-    stream.once('error', reject);
+    stream.on('error', reject);
   });
 }
 
@@ -388,7 +401,7 @@ async function sendTry(parts: TransportParts, t: Try): Promise<TryOutcome> {
         return { ok: false, error: new UpstreamError({ service, serviceName: upstream.name, status, message, requestId, correlationId }), retryable: false };
       }
     }
-    return { ok: true, response: { status, headers: resHeaders, body: parsed, requestId, tries: 0 } };
+    return { ok: true, response: { status, headers: resHeaders, body: parsed, requestId, tries: t.attempt + 1 } };
   }
 
   const retryAfterHeader = headerValue(resHeaders, 'retry-after');
@@ -413,14 +426,14 @@ async function run(parts: TransportParts, req: UpstreamRequest): Promise<Upstrea
   const body = req.json === undefined ? undefined : JSON.stringify(req.json);
   // What the upstream may quote back and no log line or message may hold (DESIGN.md, Observability).
   const secrets = [token, ...secretValues(req.json)];
-  const baseHeaders: Record<string, string> = {
-    ...withoutReserved(req.headers, upstream.ownHeaders),
-    accept: 'application/json',
-    authorization: `Bearer ${token}`,
-    ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-  };
+  const baseHeaders = withoutReserved(req.headers, upstream.ownHeaders);
+  baseHeaders.accept = 'application/json';
+  baseHeaders.authorization = `Bearer ${token}`;
+  if (body !== undefined) baseHeaders['content-type'] = 'application/json';
   const headersOfTry = upstream.callHeaders({ correlationId: caller.correlationId, requestId: req.requestId, applicationName: appName });
-  const path = safePath(req.url);
+  // Debug lines (and the path they show) are built only when they are written.
+  const debug = logger && (logger.isLevelEnabled?.('debug') ?? true) ? logger : undefined;
+  const path = debug ? safePath(req.url) : '';
 
   let lastError: UpstreamError | undefined;
   for (let attempt = 0; ; attempt++) {
@@ -443,12 +456,13 @@ async function run(parts: TransportParts, req: UpstreamRequest): Promise<Upstrea
       timeoutMs: Math.min(timeoutMs, remaining),
       correlationId: caller.correlationId,
       secrets,
+      attempt,
     });
     observation?.end(outcome.ok ? { status: outcome.response.status } : { status: outcome.error.status, errorCode: outcome.error.code });
-    const log = { service, method: req.method, path, attempt, elapsedMs: now() - tryStarted, correlationId: caller.correlationId };
+    const log = debug && { service, method: req.method, path, attempt, elapsedMs: now() - tryStarted, correlationId: caller.correlationId };
     if (outcome.ok) {
-      logger?.debug({ ...log, status: outcome.response.status, upstreamRequestId: outcome.response.requestId }, 'upstream call');
-      return { ...outcome.response, tries: attempt + 1 };
+      if (log) debug?.debug({ ...log, status: outcome.response.status, upstreamRequestId: outcome.response.requestId }, 'upstream call');
+      return outcome.response;
     }
     lastError = outcome.error;
     if (!outcome.retryable) throw outcome.error;
@@ -456,10 +470,10 @@ async function run(parts: TransportParts, req: UpstreamRequest): Promise<Upstrea
     if (!decision.retry) {
       // Past the deadline: UPSTREAM.md §1.7 says honour Retry-After, so retrying earlier than asked is
       // not an option; the error carries `retryAfter` for the client.
-      if (decision.why === 'past-deadline') logger?.debug({ ...log, status: outcome.error.status, delayMs: decision.delayMs }, 'upstream retry would pass the deadline');
+      if (decision.why === 'past-deadline' && log) debug?.debug({ ...log, status: outcome.error.status, delayMs: decision.delayMs }, 'upstream retry would pass the deadline');
       throw outcome.error;
     }
-    logger?.debug({ ...log, status: outcome.error.status, upstreamCode: outcome.error.upstreamCode, delayMs: decision.delayMs }, 'upstream retry');
+    if (log) debug?.debug({ ...log, status: outcome.error.status, upstreamCode: outcome.error.upstreamCode, delayMs: decision.delayMs }, 'upstream retry');
     observer?.onRetry(service, retryReasonOf(outcome.error));
     await sleep(decision.delayMs);
   }
@@ -496,7 +510,7 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
     let pool = pools.get(service);
     if (!pool) {
       const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
-      pool = { agents, client: baseGot.extend({ agent: agents, headers: { 'user-agent': appName } }) };
+      pool = { agents, client: baseGot.extend({ agent: agents, headers: { 'user-agent': appName }, timeout: { request: timeoutMs } }) };
       pools.set(service, pool);
     }
     return pool;
@@ -613,7 +627,8 @@ const RESERVED_HEADERS: ReadonlySet<string> = new Set([
 
 function withoutReserved(headers: Readonly<Record<string, string>> | undefined, profileHeaders: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
+  if (headers === undefined) return out;
+  for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
     if (!RESERVED_HEADERS.has(lower) && !profileHeaders.includes(lower)) out[lower] = value;
   }
