@@ -11,7 +11,8 @@
  * caller's token elsewhere.
  */
 import { BadUserInputError, InvalidCursorError, NotAvailableInCloudError, UpstreamError } from '../errors.js';
-import { createCursorCodec } from './cursor.js';
+import { createCursorCodec, type CursorCodec } from './cursor.js';
+import { upstreamRoot } from './root-url.js';
 import type { Page } from './cursor.js';
 import { parseGraphErrorBody, unexpectedAnswer } from './error-dialect.js';
 import { batchGet } from './graph-batch.js';
@@ -175,10 +176,12 @@ export function assertProfileId(field: string, id: unknown): asserts id is strin
 /** Creates the client bound to one caller. Cheap: create one per request. */
 export function createGraphClient(options: GraphClientOptions): GraphClient {
   const { transport, caller } = options;
-  const root = new URL(options.baseUrl);
-  const rootPath = root.pathname.replace(/\/+$/, '');
+  const root = upstreamRoot(options.baseUrl);
+  const rootPath = root.path;
   const beta = `${root.origin}${rootPath}/beta`;
-  const cursors = createCursorCodec('graph/externalUserProfiles', options.cursorKey);
+  // Made on first use: most requests page through nothing.
+  let codec: CursorCodec | undefined;
+  const cursors = (): CursorCodec => (codec ??= createCursorCodec('graph/externalUserProfiles', options.cursorKey));
 
   const call = <T>(req: Omit<UpstreamRequest, 'upstream' | 'caller'>): Promise<UpstreamResponse<T>> =>
     transport.request<T>({ ...req, upstream: GRAPH, caller });
@@ -234,7 +237,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       if (cursor !== undefined) {
         // The cursor holds the nextLink's query only: its origin and path were checked to be this
         // collection's when it was made, and are rebuilt here (and checked again).
-        const [query, extra] = cursors.decode(cursor);
+        const [query, extra] = cursors().decode(cursor);
         const checked = query !== undefined && extra === undefined && /^(\?[^#\s]*)?$/.test(query) ? checkedNextLink(`${beta}${PROFILES_PATH}${query}`) : undefined;
         if (!checked) throw new InvalidCursorError();
         url = checked;
@@ -254,7 +257,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       if (link === undefined || link === null) return { items };
       const next = checkedNextLink(link);
       if (!next) throw unexpectedAnswer(GRAPH, res, caller.correlationId, 'a next-page link outside the configured Graph collection');
-      return { items, nextCursor: cursors.encode([new URL(next).search]) };
+      return { items, nextCursor: cursors().encode([new URL(next).search]) };
     },
 
     async patchExternalUserProfile(id, patch) {

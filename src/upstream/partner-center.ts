@@ -9,7 +9,8 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { BadUserInputError, InvalidCursorError } from '../errors.js';
-import { createCursorCodec } from './cursor.js';
+import { createCursorCodec, type CursorCodec } from './cursor.js';
+import { upstreamRoot } from './root-url.js';
 import type { Page } from './cursor.js';
 import { parsePartnerCenterErrorBody, unexpectedAnswer } from './error-dialect.js';
 import type { UpstreamDescriptor } from './descriptor.js';
@@ -235,10 +236,12 @@ function continuationOf(fields: readonly string[]): { query: string; headers: Ar
 /** Creates the client bound to one caller. Cheap: create one per request. */
 export function createPartnerCenterClient(options: PartnerCenterClientOptions): PartnerCenterClient {
   const { transport, caller } = options;
-  const root = new URL(options.baseUrl);
-  const rootPath = root.pathname.replace(/\/+$/, '');
+  const root = upstreamRoot(options.baseUrl);
+  const rootPath = root.path;
   const base = `${root.origin}${rootPath}`;
-  const cursors = createCursorCodec('partner-center/users', options.cursorKey);
+  // Made on first use: most requests page through nothing.
+  let codec: CursorCodec | undefined;
+  const cursors = (): CursorCodec => (codec ??= createCursorCodec('partner-center/users', options.cursorKey));
 
   const call = <T>(req: Omit<UpstreamRequest, 'upstream' | 'caller'>): Promise<UpstreamResponse<T>> =>
     transport.request<T>({ ...req, upstream: PARTNER_CENTER, caller });
@@ -324,7 +327,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
       let url: string;
       let headers: Record<string, string> | undefined;
       if (cursor !== undefined) {
-        const next = continuationOf(cursors.decode(cursor, customer));
+        const next = continuationOf(cursors().decode(cursor, customer));
         const checked = next ? usersNextUrl(`/customers/${customer}/users${next.query}`, customer) : undefined;
         if (!next || !checked) throw new InvalidCursorError();
         url = checked;
@@ -352,7 +355,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
       if (!fields) {
         throw unexpectedAnswer(PARTNER_CENTER, res, caller.correlationId, 'a next-page link outside this customer\'s users');
       }
-      return { items, nextCursor: cursors.encode(fields, customer) };
+      return { items, nextCursor: cursors().encode(fields, customer) };
     },
   };
 }
