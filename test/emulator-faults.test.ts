@@ -69,6 +69,23 @@ describe('fault injection', () => {
     expect((await call(emulator, 'GET', profilePath, { token: graph })).status).toBe(500);
   });
 
+  it('scopes a fault to one tenant (the token\'s tid), in $batch sub-requests too', async () => {
+    const other = randomUUID();
+    const otherGraph = await graphToken(emulator, { tenantId: other });
+    emulator.injectFault({ path: profilePath, status: 429, retryAfter: '600', tenantId: seedData.partnerTenantId, times: Infinity });
+    expect((await call(emulator, 'GET', profilePath, { token: otherGraph })).status).toBe(200);
+    const throttled = await call(emulator, 'GET', profilePath, { token: graph });
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers.get('retry-after')).toBe('600');
+    const requests = [{ id: '1', method: 'GET', url: profilePath.replace(/^\/beta/, '') }];
+    const [mine, theirs] = await Promise.all([
+      call(emulator, 'POST', '/beta/$batch', { token: graph, body: { requests } }),
+      call(emulator, 'POST', '/beta/$batch', { token: otherGraph, body: { requests } }),
+    ]);
+    expect(mine.body.responses[0].status).toBe(429);
+    expect(theirs.body.responses[0].status).toBe(200);
+  });
+
   it('resets the connection (ECONNRESET at the client)', async () => {
     emulator.injectFault({ path: '/v1/profiles/support', reset: true });
     const failure = await fetch(`${emulator.url}/v1/profiles/support`, { headers: { authorization: `Bearer ${pcToken}` } }).then(
@@ -119,6 +136,7 @@ describe('fault injection', () => {
   it('refuses malformed fault specs', () => {
     expect(() => emulator.injectFault({ path: '' })).toThrow();
     expect(() => emulator.injectFault({ path: '/v1/x' })).toThrow(/status, reset or delayMs/);
+    expect(() => emulator.injectFault({ path: '/v1/x', status: 429, tenantId: '' })).toThrow(/tenantId/);
   });
 });
 

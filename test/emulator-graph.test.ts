@@ -51,6 +51,37 @@ describe('Graph externalUserProfiles', () => {
     expect(Object.keys(res.body).sort()).toEqual(['@odata.context', 'displayName', 'id']);
   });
 
+  it('answers only the $select-ed properties (id too only when selected), a complex property whole', async () => {
+    const res = await call(emulator, 'GET', `${profilePath}?$select=address,jobTitle`, { token });
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body).sort()).toEqual(['@odata.context', 'address', 'jobTitle']);
+    expect(res.body['@odata.context']).toBe(`${emulator.url}/beta/$metadata#directory/externalUserProfiles(address,jobTitle)/$entity`);
+    expect(Object.keys(res.body.address).sort()).toEqual(['city', 'countryOrRegion', 'officeLocation', 'postalCode', 'state', 'street']);
+    // Property names are case-insensitive; the answer names them as Graph does.
+    const mixed = await call(emulator, 'GET', `${profilePath}?$select=ID,DisplayName`, { token });
+    expect(Object.keys(mixed.body).sort()).toEqual(['@odata.context', 'displayName', 'id']);
+  });
+
+  it('refuses an unknown $select property with 400 in the OData error shape, and the request log shows what was asked', async () => {
+    emulator.clearRequests();
+    const res = await call(emulator, 'GET', `${profilePath}?$select=id,nickname`, { token });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'BadRequest', innerError: { 'request-id': res.headers.get('request-id') } });
+    expect(res.body.error.message).toContain("'nickname'");
+    expect(emulator.requests({ service: 'graph' }).map((r) => [r.path, r.status])).toEqual([[`${profilePath}?$select=id,nickname`, 400]]);
+  });
+
+  it('answers a list page with only the $select-ed properties, and its nextLink carries the $select', async () => {
+    const first = await call(emulator, 'GET', '/beta/directory/externalUserProfiles?$top=3&$select=id,companyName', { token });
+    expect(first.status).toBe(200);
+    for (const item of first.body.value) expect(Object.keys(item).sort()).toEqual(['companyName', 'id']);
+    const next: string = first.body['@odata.nextLink'];
+    expect(new URL(next).searchParams.get('$select')).toBe('id,companyName');
+    const second = await call(emulator, 'GET', next, { token });
+    expect(second.body.value.length).toBeGreaterThan(0);
+    for (const item of second.body.value) expect(Object.keys(item).sort()).toEqual(['companyName', 'id']);
+  });
+
   it('pages with $top and an absolute @odata.nextLink until every profile was seen once', async () => {
     const seen: string[] = [];
     let next: string | undefined = `${emulator.url}/beta/directory/externalUserProfiles?$top=7`;
@@ -230,6 +261,22 @@ describe('Graph $batch', () => {
     const envelope = emulator.requests({ path: '/beta/$batch' });
     expect(envelope).toHaveLength(1);
     expect(envelope[0]!.batchOf).toBeUndefined();
+  });
+
+  it('answers $select in a sub-request like a plain GET, and records the sub-request with its query', async () => {
+    emulator.clearRequests();
+    const requests = [
+      { id: '1', method: 'GET', url: `/directory/externalUserProfiles/${seedData.externalUserProfileIds[0]}?$select=id,displayName` },
+      { id: '2', method: 'GET', url: `/directory/externalUserProfiles/${seedData.externalUserProfileIds[1]}?$select=id,bogus` },
+    ];
+    const res = await call(emulator, 'POST', '/beta/$batch', { token, body: { requests } });
+    const byId = Object.fromEntries(res.body.responses.map((r: { id: string }) => [r.id, r]));
+    expect(byId['1'].status).toBe(200);
+    expect(Object.keys(byId['1'].body).sort()).toEqual(['@odata.context', 'displayName', 'id']);
+    expect(byId['2'].status).toBe(400);
+    expect(byId['2'].body.error.code).toBe('BadRequest');
+    const subs = emulator.requests({ service: 'graph' }).filter((r) => r.batchOf !== undefined);
+    expect(subs.map((r) => r.path).sort()).toEqual(requests.map((r) => `/beta${r.url}`).sort());
   });
 
   it('answers 424 to a request whose dependency failed', async () => {

@@ -33,11 +33,18 @@ export interface FaultSpec {
   reset?: boolean;
   /** How many matching requests it applies to; `Infinity` allowed. @default 1 */
   times?: number;
+  /**
+   * Only requests whose bearer token names this tenant (`tid`): one partner throttled while the others
+   * go on, as the upstreams throttle per tenant (UPSTREAM.md §1.7, §2.5). `$batch` sub-requests carry the
+   * batch's token. @default any tenant
+   */
+  tenantId?: string;
 }
 
 interface ActiveFault {
   spec: FaultSpec;
   method: string | undefined;
+  tenantId: string | undefined;
   matches: (pathname: string) => boolean;
   remaining: number;
 }
@@ -52,6 +59,7 @@ export class FaultRegistry {
     this.faults.push({
       spec: { ...spec },
       method: spec.method?.toUpperCase(),
+      tenantId: spec.tenantId?.toLowerCase(),
       matches: pathMatcher(spec.path),
       remaining: spec.times ?? 1,
     });
@@ -62,10 +70,15 @@ export class FaultRegistry {
     this.faults = [];
   }
 
-  /** Takes (uses up once) the first fault matching this request, if any. */
-  take(method: string, pathname: string): FaultSpec | undefined {
+  /** Takes (uses up once) the first fault matching this request (`tenantId`: its token's `tid`), if any. */
+  take(method: string, pathname: string, tenantId?: string): FaultSpec | undefined {
+    const tenant = tenantId?.toLowerCase();
     const index = this.faults.findIndex(
-      (f) => f.remaining > 0 && (f.method === undefined || f.method === method) && f.matches(pathname),
+      (f) =>
+        f.remaining > 0 &&
+        (f.method === undefined || f.method === method) &&
+        (f.tenantId === undefined || f.tenantId === tenant) &&
+        f.matches(pathname),
     );
     if (index < 0) return undefined;
     const fault = this.faults[index]!;
@@ -96,6 +109,9 @@ function validateFault(spec: FaultSpec): void {
     throw new TypeError('fault.path must be a non-empty string or a RegExp');
   }
   if (spec.method !== undefined && typeof spec.method !== 'string') throw new TypeError('fault.method must be a string');
+  if (spec.tenantId !== undefined && (typeof spec.tenantId !== 'string' || spec.tenantId === '')) {
+    throw new TypeError('fault.tenantId must be a non-empty string');
+  }
   if (spec.status !== undefined && (!Number.isInteger(spec.status) || spec.status < 100 || spec.status > 599)) {
     throw new TypeError('fault.status must be an HTTP status code');
   }

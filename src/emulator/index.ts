@@ -20,7 +20,7 @@ import type { FaultSpec } from './faults.js';
 import { createGraphHandler, decorateGraph, graphFault } from './graph.js';
 import { isPlainObject, parseJsonBody, sleep } from './messages.js';
 import type { EmuRequest, EmuResponse, ServiceHandler } from './messages.js';
-import { TokenIssuer, createIdentityHandler } from './identity.js';
+import { TokenIssuer, bearerToken, createIdentityHandler } from './identity.js';
 import type { MintOptions } from './identity.js';
 import { createPartnerCenterHandler, decoratePartnerCenter, partnerCenterFault } from './partner-center.js';
 import { createPrng } from './seed-data.js';
@@ -149,6 +149,21 @@ function isLoopback(host: string): boolean {
 
 type Service = RecordedRequest['service'];
 
+/**
+ * The `tid` claim of the request's bearer token, read without verifying it: only to match a fault scoped
+ * to a tenant (the service handler verifies the token as it always does).
+ */
+function tokenTenant(headers: Record<string, string>): string | undefined {
+  const payload = bearerToken(headers)?.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const tid = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { tid?: unknown }).tid;
+    return typeof tid === 'string' ? tid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function serviceOf(pathname: string): Service {
   if (pathname === '/v1' || pathname.startsWith('/v1/')) return 'partner-center';
   if (pathname === '/beta' || pathname.startsWith('/beta/')) return 'graph';
@@ -246,7 +261,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const settleArrival = arrivalWaiters.length > 0 ? arrived(service, req.method, req.rawPath) : undefined;
     let res: EmuResponse;
     try {
-      const fault = testMode ? faults.take(req.method, req.pathname) : undefined;
+      const fault = testMode ? faults.take(req.method, req.pathname, tokenTenant(req.headers)) : undefined;
       if (fault?.delayMs) await sleep(fault.delayMs);
       if (fault?.reset) res = { status: 0, headers: {}, destroySocket: true };
       else if (fault?.status !== undefined) res = faultResponse(service, req, fault, fault.status);
