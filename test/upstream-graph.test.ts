@@ -11,6 +11,9 @@ import { startTestUpstream } from './helpers/upstream-server.js';
 import type { RecordedRequest, Reply, TestUpstream } from './helpers/upstream-server.js';
 import { rejectionOf } from './helpers/rejection.js';
 
+/** Batch reads of every property of each id. */
+const byIds = (ids: readonly string[]) => ids.map((id) => ({ id }));
+
 let upstream: TestUpstream;
 let transport: UpstreamTransport;
 const caller: UpstreamCaller = { correlationId: randomUUID(), getToken: async () => 'graph-token' };
@@ -86,7 +89,7 @@ describe('national clouds (UPSTREAM.md §2.4)', () => {
       () => c.getExternalUserProfile('p1'),
       () => c.listExternalUserProfiles({ top: 5 }),
       () => c.patchExternalUserProfile('p1', {}),
-      () => c.batchGetExternalUserProfiles(['p1', 'p2']),
+      () => c.batchGetExternalUserProfiles(byIds(['p1', 'p2'])),
     ]) {
       const err = await rejectionOf(op());
       expect(err).toBeInstanceOf(NotAvailableInCloudError);
@@ -177,7 +180,7 @@ describe('$batch (UPSTREAM.md §2.6)', () => {
   it('answers aligned with the ids, matched by id whatever the answer order', async () => {
     upstream.setHandler(batchHandler());
     const ids = ['a', 'b', 'c', 'd'];
-    const results = await client().batchGetExternalUserProfiles(ids);
+    const results = await client().batchGetExternalUserProfiles(byIds(ids));
     expect(results).toEqual(ids.map(profile));
     expect(upstream.requests).toHaveLength(1);
     const req = upstream.requests[0]!;
@@ -197,7 +200,7 @@ describe('$batch (UPSTREAM.md §2.6)', () => {
       return inner(r);
     });
     const ids = Array.from({ length: 45 }, (_, i) => `id-${i}`);
-    const results = await client().batchGetExternalUserProfiles(ids);
+    const results = await client().batchGetExternalUserProfiles(byIds(ids));
     expect(results).toEqual(ids.map(profile));
     expect(upstream.requests.map((r) => subRequests(r).length).sort((a, b) => a - b)).toEqual([5, 20, 20]);
     expect(maxInFlight).toBe(3);
@@ -213,7 +216,7 @@ describe('$batch (UPSTREAM.md §2.6)', () => {
             : undefined,
       ),
     );
-    const results = await client().batchGetExternalUserProfiles(['a', 'b', 'c', 'd']);
+    const results = await client().batchGetExternalUserProfiles(byIds(['a', 'b', 'c', 'd']));
     expect(results).toEqual(['a', 'b', 'c', 'd'].map(profile));
     expect(upstream.requests.map((r) => subRequests(r).map(profileIdOf))).toEqual([['a', 'b', 'c', 'd'], ['b', 'c']]);
     expect(sleeps).toEqual([50]);
@@ -230,7 +233,7 @@ describe('$batch (UPSTREAM.md §2.6)', () => {
             : undefined,
       ),
     );
-    const [a, b, missing] = await client().batchGetExternalUserProfiles(['a', 'b', 'missing']);
+    const [a, b, missing] = await client().batchGetExternalUserProfiles(byIds(['a', 'b', 'missing']));
     expect(a).toEqual(profile('a'));
     expect(b).toBeInstanceOf(UpstreamError);
     expect(b).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 1, upstreamCode: 'TooManyRequests', requestId: 'envelope-1' });
@@ -240,7 +243,7 @@ describe('$batch (UPSTREAM.md §2.6)', () => {
 
   it('does not wait for a sub-request Retry-After past the deadline', async () => {
     upstream.setHandler(batchHandler((pid) => (pid === 'b' ? { status: 429, headers: { 'retry-after': '60' } } : undefined)));
-    const [, b] = await client().batchGetExternalUserProfiles(['a', 'b']);
+    const [, b] = await client().batchGetExternalUserProfiles(byIds(['a', 'b']));
     expect(b).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 60 });
     expect(sleeps).toEqual([]);
     expect(upstream.requests).toHaveLength(1);
@@ -251,7 +254,7 @@ describe('$batch (UPSTREAM.md §2.6)', () => {
       subRequests(r).length === 20 ? { status: 424, body: { error: { code: 'FailedDependency', message: 'nope' } } } : batchHandler()(r),
     );
     const ids = Array.from({ length: 22 }, (_, i) => `id-${i}`);
-    const results = await client().batchGetExternalUserProfiles(ids);
+    const results = await client().batchGetExternalUserProfiles(byIds(ids));
     expect(results.slice(0, 20).every((r) => r instanceof UpstreamError && r.status === 424 && r.code === 'UPSTREAM_ERROR')).toBe(true);
     expect(results.slice(20)).toEqual([profile('id-20'), profile('id-21')]);
   });
@@ -261,21 +264,21 @@ describe('$batch (UPSTREAM.md §2.6)', () => {
       status: 200,
       body: { responses: [{ id: subRequests(r)[0]!.id, status: 200, body: { notAnId: true } }] },
     }));
-    const results = await client().batchGetExternalUserProfiles(['a', 'b']);
+    const results = await client().batchGetExternalUserProfiles(byIds(['a', 'b']));
     expect(results.map((r) => (r as UpstreamError).code)).toEqual(['UPSTREAM_ERROR', 'UPSTREAM_ERROR']);
   });
 
   it('refuses invalid ids for themselves, sends one sub-request per distinct id, and a plain GET for one id', async () => {
     upstream.setHandler(batchHandler());
-    const results = await client().batchGetExternalUserProfiles(['a', '../x', 'a', 'b']);
+    const results = await client().batchGetExternalUserProfiles(byIds(['a', '../x', 'a', 'b']));
     expect(results[0]).toEqual(profile('a'));
     expect(results[1]).toBeInstanceOf(BadUserInputError);
     expect(results[2]).toEqual(profile('a'));
     expect(subRequests(upstream.requests[0]!).map(profileIdOf)).toEqual(['a', 'b']);
 
-    const single = await client().batchGetExternalUserProfiles(['solo', 'solo']);
+    const single = await client().batchGetExternalUserProfiles(byIds(['solo', 'solo']));
     expect(single).toEqual([profile('solo'), profile('solo')]);
     expect(upstream.requests[1]!.url).toBe('/beta/directory/externalUserProfiles/solo');
-    expect(await client().batchGetExternalUserProfiles([])).toEqual([]);
+    expect(await client().batchGetExternalUserProfiles(byIds([]))).toEqual([]);
   });
 });

@@ -100,29 +100,45 @@ export interface ExternalUserProfileResource {
 /** A PATCH body: exactly the updatable keys to change (UPSTREAM.md §2.2), `null` clears. */
 export type ExternalUserProfilePatch = Readonly<Record<string, unknown>>;
 
+/**
+ * The properties to ask Graph for (`$select`); `id` is always added. `undefined`: every property (no
+ * `$select`). Names as Graph spells them (`displayName`, `address`): checked by shape only, Graph refuses
+ * an unknown one (400).
+ */
+export type PropertySelection = readonly string[] | undefined;
+
 /** Options of `listExternalUserProfiles`. */
 export interface ListExternalUserProfilesOptions {
   /** `$top`, 1–999 (ignored with a cursor: the nextLink carries its own paging). */
   readonly top: number;
   /** The `nextCursor` of the previous page. */
   readonly cursor?: string;
+  /** `$select` of the first page (ignored with a cursor: Graph's nextLink carries the first page's). */
+  readonly select?: PropertySelection;
+}
+
+/** One profile read of a batch. */
+export interface ExternalUserProfileRead {
+  readonly id: string;
+  readonly select?: PropertySelection;
 }
 
 /** The Graph operations of one caller. */
 export interface GraphClient {
   /** Throws `NotAvailableInCloudError` outside the global cloud. */
   assertAvailable(): void;
-  /** `GET /beta/directory/externalUserProfiles/{id}`. */
-  getExternalUserProfile(id: string): Promise<ExternalUserProfileResource>;
+  /** `GET /beta/directory/externalUserProfiles/{id}[?$select=…]`. */
+  getExternalUserProfile(id: string, select?: PropertySelection): Promise<ExternalUserProfileResource>;
   /** One page of `GET /beta/directory/externalUserProfiles`. */
   listExternalUserProfiles(options: ListExternalUserProfilesOptions): Promise<Page<ExternalUserProfileResource>>;
   /** `PATCH /beta/directory/externalUserProfiles/{id}`; Graph answers 204 without a body. */
   patchExternalUserProfile(id: string, patch: ExternalUserProfilePatch): Promise<void>;
   /**
-   * Reads many profiles: results aligned with `ids` (a resource, or the error for that id alone), as a
-   * DataLoader batch function wants. See the comment on the implementation for batching and retries.
+   * Reads many profiles: results aligned with `reads` (a resource, or the error for that read alone), as a
+   * DataLoader batch function wants. Reads of one id share one sub-request asking for the union of their
+   * properties. See the comment on the implementation for batching and retries.
    */
-  batchGetExternalUserProfiles(ids: readonly string[]): Promise<Array<ExternalUserProfileResource | UpstreamError | BadUserInputError>>;
+  batchGetExternalUserProfiles(reads: readonly ExternalUserProfileRead[]): Promise<Array<ExternalUserProfileResource | UpstreamError | BadUserInputError>>;
 }
 
 /** Options of `createGraphClient`. */
@@ -150,6 +166,29 @@ export const GRAPH_MAX_TOP = 999;
 
 const PROFILES_PATH = '/directory/externalUserProfiles';
 
+/** A Graph property name (OData identifier shape). */
+const PROPERTY_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+/**
+ * The `$select` query of a selection, `id` first and always (everything is keyed by it, and an OData
+ * service answers only the properties `$select` names); '' for every property. `$select` and its commas literally: some servers do not decode
+ * `%24select`, and Graph's own nextLinks write them so. A name that is not an identifier is a programming
+ * error, never client input (the features map GraphQL fields to fixed names).
+ */
+export function selectQuery(select: PropertySelection): string {
+  if (select === undefined) return '';
+  const names = ['id', ...new Set(select.filter((p) => p !== 'id'))];
+  const bad = names.find((p) => !PROPERTY_NAME.test(p));
+  if (bad !== undefined) throw new Error(`not a Graph property name: ${JSON.stringify(bad.slice(0, 40))}`);
+  return `$select=${names.join(',')}`;
+}
+
+/** The union of selections (`undefined`, every property, absorbs the others). */
+function unionOf(selections: readonly PropertySelection[]): PropertySelection {
+  if (selections.some((s) => s === undefined)) return undefined;
+  return [...new Set(selections.flatMap((s) => s!))];
+}
+
 /**
  * Acceptable profile ids: 1–128 characters, none of `/ ? # % \`, no `..`, not only dots, no whitespace
  * or control characters, and well-formed UTF-16 (a lone surrogate cannot be percent-encoded:
@@ -173,6 +212,17 @@ export function assertProfileId(field: string, id: unknown): asserts id is strin
   if (!isValidProfileId(id)) throw new BadUserInputError(field, 'is not a valid profile id');
 }
 
+/**
+ * What a page read with `asked` lacks of `wanted`: `null` when nothing, `undefined` when every property
+ * (the page had a `$select`, the reader wants it all), else the missing names.
+ */
+function lacking(asked: PropertySelection, wanted: PropertySelection): readonly string[] | null | undefined {
+  if (asked === undefined) return null;
+  if (wanted === undefined) return undefined;
+  const missing = wanted.filter((p) => p !== 'id' && !asked.includes(p));
+  return missing.length === 0 ? null : missing;
+}
+
 /** Creates the client bound to one caller. Cheap: create one per request. */
 export function createGraphClient(options: GraphClientOptions): GraphClient {
   const { transport, caller } = options;
@@ -191,6 +241,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   }
 
   const profileUrl = (id: string): string => `${beta}${PROFILES_PATH}/${encodeURIComponent(id)}`;
+  const withQuery = (url: string, query: string): string => (query === '' ? url : `${url}?${query}`);
 
   function asProfile(body: unknown, answer: { status: number; requestId?: string }): ExternalUserProfileResource {
     if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof (body as { id?: unknown }).id !== 'string') {
@@ -217,47 +268,58 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     return url.href;
   }
 
-  async function getOne(id: string): Promise<ExternalUserProfileResource> {
-    const res = await call<unknown>({ method: 'GET', url: profileUrl(id) });
+  async function getOne(id: string, select: PropertySelection): Promise<ExternalUserProfileResource> {
+    const res = await call<unknown>({ method: 'GET', url: withQuery(profileUrl(id), selectQuery(select)) });
     return asProfile(res.body, res);
   }
 
-  return {
+  const client: GraphClient = {
     assertAvailable,
 
-    async getExternalUserProfile(id) {
+    async getExternalUserProfile(id, select) {
       assertAvailable();
       assertProfileId('id', id);
-      return getOne(id);
+      return getOne(id, select);
     },
 
-    async listExternalUserProfiles({ top, cursor }) {
+    async listExternalUserProfiles({ top, cursor, select }) {
       assertAvailable();
       let url: string;
+      // What this page is read with: the first page's `$select`, which Graph's nextLink carries on.
+      let asked: PropertySelection = select;
       if (cursor !== undefined) {
-        // The cursor holds the nextLink's query only: its origin and path were checked to be this
-        // collection's when it was made, and are rebuilt here (and checked again).
-        const [query, extra] = cursors().decode(cursor);
+        // The cursor holds the nextLink's query: its origin and path were checked to be this collection's
+        // when it was made, and are rebuilt here (and checked again); then, when the first page had a
+        // `$select`, its names, comma separated.
+        const [query, selected, extra] = cursors().decode(cursor);
         const checked = query !== undefined && extra === undefined && /^(\?[^#\s]*)?$/.test(query) ? checkedNextLink(`${beta}${PROFILES_PATH}${query}`) : undefined;
         if (!checked) throw new InvalidCursorError();
         url = checked;
+        asked = selected === undefined ? undefined : selected.split(',');
       } else {
         // The REST client's own guard, in its own terms (the GraphQL `first` is checked in the features).
         if (!Number.isInteger(top) || top < 1 || top > GRAPH_MAX_TOP) throw new BadUserInputError('$top', `must be from 1 to ${GRAPH_MAX_TOP}`);
-        // `$top` literally: some servers do not decode `%24top`.
-        url = `${beta}${PROFILES_PATH}?$top=${top}`;
+        // `$top` literally: some servers do not decode `%24top`. Graph's nextLink repeats the `$select`.
+        const query = selectQuery(select);
+        url = `${beta}${PROFILES_PATH}?$top=${top}${query === '' ? '' : `&${query}`}`;
       }
       const res = await call<unknown>({ method: 'GET', url });
       const body = res.body as { value?: unknown; '@odata.nextLink'?: unknown } | undefined;
       if (typeof body !== 'object' || body === null || !Array.isArray(body.value)) {
         throw unexpectedAnswer(GRAPH, res, caller.correlationId, 'a collection without value');
       }
-      const items = body.value as ExternalUserProfileResource[];
+      let items = body.value as ExternalUserProfileResource[];
+      // A next page asked for more than the first page selected (the caller's selection changed between
+      // pages): the nextLink is followed as it is, and what it lacks is read by id, so no field of the
+      // page comes back empty for want of a property. Profiles gone meanwhile drop out of the page.
+      const missing = lacking(asked, select);
+      if (missing !== null && items.length > 0) items = await fillIn(items, missing);
       const link = body['@odata.nextLink'];
       if (link === undefined || link === null) return { items };
       const next = checkedNextLink(link);
       if (!next) throw unexpectedAnswer(GRAPH, res, caller.correlationId, 'a next-page link outside the configured Graph collection');
-      return { items, nextCursor: cursors().encode([new URL(next).search]) };
+      const query = new URL(next).search;
+      return { items, nextCursor: cursors().encode(asked === undefined ? [query] : [query, asked.join(',')]) };
     },
 
     async patchExternalUserProfile(id, patch) {
@@ -269,25 +331,50 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       await call<unknown>({ method: 'PATCH', url: profileUrl(id), json: body });
     },
 
-    async batchGetExternalUserProfiles(ids) {
+    async batchGetExternalUserProfiles(reads) {
       assertAvailable();
-      const valid = [...new Set(ids.filter(isValidProfileId))];
+      // One sub-request per id, asking for the union of what its reads select.
+      const selections = new Map<string, PropertySelection[]>();
+      for (const { id, select } of reads) {
+        if (!isValidProfileId(id)) continue;
+        const list = selections.get(id);
+        if (list) list.push(select);
+        else selections.set(id, [select]);
+      }
+      const selectOf = new Map([...selections].map(([id, list]) => [id, unionOf(list)] as const));
+      const valid = [...selectOf.keys()];
       const found = new Map<string, ExternalUserProfileResource | UpstreamError>();
       if (valid.length === 1) {
         // One id: a plain GET. Same cost as a one-request batch, but it gets the transport's full retry
         // handling (Retry-After, deadline) and a real HTTP status instead of a sub-answer.
         const [id] = valid as [string];
         try {
-          found.set(id, await getOne(id));
+          found.set(id, await getOne(id, selectOf.get(id)));
         } catch (error) {
           if (!(error instanceof UpstreamError)) throw error;
           found.set(id, error);
         }
       } else if (valid.length > 1) {
         const batch = { transport, upstream: GRAPH, caller, batchUrl: `${beta}/$batch`, maxSize: MAX_BATCH_SIZE, read: asProfile };
-        for (const [id, r] of await batchGet(valid, (id) => `${PROFILES_PATH}/${encodeURIComponent(id)}`, batch)) found.set(id, r);
+        const urlOf = (id: string): string => withQuery(`${PROFILES_PATH}/${encodeURIComponent(id)}`, selectQuery(selectOf.get(id)));
+        for (const [id, r] of await batchGet(valid, urlOf, batch)) found.set(id, r);
       }
-      return ids.map((id) => (isValidProfileId(id) ? found.get(id)! : new BadUserInputError('id', 'is not a valid profile id')));
+      return reads.map(({ id }) => (isValidProfileId(id) ? found.get(id)! : new BadUserInputError('id', 'is not a valid profile id')));
     },
   };
+
+  /** Reads `missing` (`undefined`: every property) of each item by id and merges it in; a 404 drops the item. */
+  async function fillIn(items: readonly ExternalUserProfileResource[], missing: PropertySelection): Promise<ExternalUserProfileResource[]> {
+    const extra = await client.batchGetExternalUserProfiles(items.map((item) => ({ id: item.id, select: missing })));
+    const out: ExternalUserProfileResource[] = [];
+    items.forEach((item, i) => {
+      const more = extra[i]!;
+      if (more instanceof UpstreamError && more.status === 404) return;
+      if (more instanceof Error) throw more;
+      out.push({ ...item, ...more });
+    });
+    return out;
+  }
+
+  return client;
 }

@@ -1,17 +1,20 @@
-import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Authorized, Ctx, ID, Info, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../../context.js';
 import { fromCursor, pageInfo, pageSize } from '../shared/pagination.js';
 import { requireSomeField } from '../shared/validate-input.js';
 import { toExternalUserProfile, toExternalUserProfilePatch } from './mapping.js';
+import { selectedProperties } from './selection.js';
 import { ExternalUserProfile, ExternalUserProfileConnection, UpdateExternalUserProfileInput } from './types.js';
 
 @Resolver(() => ExternalUserProfile)
 export class ExternalUserProfileResolver {
   @Authorized()
   @Query(() => ExternalUserProfile, { nullable: true, description: 'One external user profile; null with NOT_FOUND when missing.' })
-  async externalUserProfile(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<ExternalUserProfile> {
+  async externalUserProfile(@Arg('id', () => ID) id: string, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<ExternalUserProfile> {
     // The Graph client refuses a bad id (BAD_USER_INPUT) or a cloud without profiles before any call.
-    return toExternalUserProfile(await ctx.loaders.externalUserProfiles.load(id));
+    // Graph is asked only for the properties the selection reads (selection.ts).
+    return toExternalUserProfile(await ctx.loaders.externalUserProfiles.load(id, selectedProperties(info)));
   }
 
   @Authorized()
@@ -20,9 +23,12 @@ export class ExternalUserProfileResolver {
     @Arg('first', () => Int, { nullable: true, description: 'Page size, 1 to 100. Default 25.' }) first: number | null,
     @Arg('after', () => String, { nullable: true, description: 'The endCursor of the previous page.' }) after: string | null,
     @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<ExternalUserProfileConnection> {
-    const page = await fromCursor(() => ctx.graph.listExternalUserProfiles({ top: pageSize(first), cursor: after ?? undefined }));
-    for (const item of page.items) ctx.loaders.externalUserProfiles.prime(item.id, item);
+    // `$select` from `nodes { … }`; a next page is read with the first page's (Graph's nextLink carries it).
+    const select = selectedProperties(info, ['nodes']);
+    const page = await fromCursor(() => ctx.graph.listExternalUserProfiles({ top: pageSize(first), cursor: after ?? undefined, select }));
+    for (const item of page.items) ctx.loaders.externalUserProfiles.prime(item, select);
     return { nodes: page.items.map(toExternalUserProfile), pageInfo: pageInfo(page.nextCursor) };
   }
 
@@ -32,6 +38,7 @@ export class ExternalUserProfileResolver {
     @Arg('id', () => ID) id: string,
     @Arg('input', () => UpdateExternalUserProfileInput) input: UpdateExternalUserProfileInput,
     @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<ExternalUserProfile> {
     requireSomeField('input', input);
     await ctx.graph.patchExternalUserProfile(id, toExternalUserProfilePatch(input));
@@ -40,6 +47,6 @@ export class ExternalUserProfileResolver {
     // the replaced address, server-side changes) and costs one call only on this rare path.
     const loader = ctx.loaders.externalUserProfiles;
     loader.clear(id);
-    return toExternalUserProfile(await loader.load(id));
+    return toExternalUserProfile(await loader.load(id, selectedProperties(info)));
   }
 }
