@@ -49,6 +49,8 @@ const SCENARIOS = [
   'baseline',
   'aliases-gateway',
   'aliases-baseline',
+  'aliases-narrow',
+  'aliases-wide',
   'mutation',
   'mutation-baseline',
   'ratelimit-memory',
@@ -64,6 +66,8 @@ const SCENARIOS = [
 type ScenarioId = (typeof SCENARIOS)[number];
 const GROUPS: Record<string, ScenarioId[]> = {
   aliases: ['aliases-gateway', 'aliases-baseline'],
+  /** What `$select` saves: the 25 aliased reads selecting one field beside every field. */
+  select: ['aliases-narrow', 'aliases-wide'],
   logging: ['gateway', 'gateway-warn'],
   mutations: ['mutation', 'mutation-baseline'],
   support: ['gateway', 'baseline'],
@@ -259,6 +263,8 @@ interface RecordedRequest {
   batchOf?: string;
   /** When it arrived (ms since the epoch; the emulator records a request once answered). */
   at?: number;
+  /** Bytes of the answer's body as sent (top-level requests). */
+  responseBytes?: number;
 }
 
 class EmulatorControl {
@@ -328,6 +334,20 @@ const ALIASES_QUERY = `query Profiles {\n${seedData.externalUserProfileIds
   .map((id, i) => `  p${i}: externalUserProfile(id: "${id}") { id displayName companyName jobTitle }`)
   .join('\n')}\n}`;
 
+/**
+ * The same 25 aliased reads selecting one field (narrow) and every field (wide), so `$select` asks Graph for
+ * `id,displayName` or for every property: what the narrower answer saves upstream and in the gateway.
+ */
+const aliasesSelecting = (selection: string): string =>
+  `query Profiles {\n${seedData.externalUserProfileIds
+    .slice(0, ALIAS_COUNT)
+    .map((id, i) => `  p${i}: externalUserProfile(id: "${id}") { ${selection} }`)
+    .join('\n')}\n}`;
+const ALIASES_NARROW_QUERY = aliasesSelecting('id displayName');
+const ALIASES_WIDE_QUERY = aliasesSelecting(
+  'id displayName companyName department jobTitle phoneNumber address { city countryOrRegion officeLocation postalCode state street } isDiscoverable isEnabled supervisorId createdBy createdDateTime deletedDateTime',
+);
+
 /** One partner's support profile: read-merge-PUT under the lock (in process, or in Redis with REDIS_URL). */
 const SUPPORT_WRITE_QUERY = 'mutation SupportWrite { updateSupportProfile(input: { email: "bench@contoso.example" }) { id email } }';
 
@@ -385,6 +405,8 @@ interface ScenarioResult {
     callsPerOp: number;
     /** `$batch` sub-requests per operation. */
     batchSubRequestsPerOp: number;
+    /** Bytes of the upstreams' answer bodies per operation (top-level answers: a `$batch` envelope holds its sub-answers). */
+    bytesPerOp?: number;
     /** Identity (token endpoint, JWKS) requests during the counting phase (the first operations of a token). */
     identityRequestsFirstOps: number;
     /** Identity requests during saturation + fixed-rate load (0 = tokens and keys are cached). */
@@ -493,7 +515,7 @@ interface RunContext {
 async function countingPhase(
   ctx: RunContext,
   target: Target,
-): Promise<{ expectBody?: string; callsPerOp: number; subPerOp: number; identity: number }> {
+): Promise<{ expectBody?: string; callsPerOp: number; subPerOp: number; bytesPerOp: number; identity: number }> {
   const { emulator, options } = ctx;
   // Requests the previous load phase left in flight (autocannon stops with answers outstanding; the
   // server still makes their upstream calls) must not be counted: wait until the log stays empty.
@@ -512,6 +534,7 @@ async function countingPhase(
   const log = await emulator.requests();
   const upstream = log.filter((r) => r.service === 'partner-center' || r.service === 'graph');
   const top = upstream.filter((r) => r.batchOf === undefined).length;
+  const bytes = upstream.reduce((sum, r) => sum + (r.batchOf === undefined ? (r.responseBytes ?? 0) : 0), 0);
   const sub = upstream.length - top;
   const identity = log.filter((r) => r.service === 'identity').length;
   // Under load every answer must equal the counted ones, when those were all identical (they are here).
@@ -520,6 +543,7 @@ async function countingPhase(
     expectBody: same ? bodies[0] : undefined,
     callsPerOp: round(top / options.countOps, 2),
     subPerOp: round(sub / options.countOps, 2),
+    bytesPerOp: Math.round(bytes / options.countOps),
     identity,
   };
 }
@@ -618,6 +642,7 @@ async function measure(
     upstream: {
       callsPerOp: counted.callsPerOp,
       batchSubRequestsPerOp: counted.subPerOp,
+      bytesPerOp: counted.bytesPerOp,
       identityRequestsFirstOps: counted.identity,
       identityRequestsDuringLoad: identityDuringLoad,
     },
@@ -1058,6 +1083,12 @@ function hardware() {
   };
 }
 
+function selectSavings(narrow?: ScenarioResult, wide?: ScenarioResult): { bytes: number | null; throughput: number | null } | null {
+  if (!narrow || !wide) return null;
+  const div = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? round(a / b, 2) : null);
+  return { bytes: div(narrow.upstream.bytesPerOp, wide.upstream.bytesPerOp), throughput: div(narrow.saturation.reqPerSec, wide.saturation.reqPerSec) };
+}
+
 function ratios(results: Map<string, ScenarioResult>, soakResult: SoakResult | undefined, soakRealisticResult?: RealisticSoakResult) {
   const floor = results.get('floor');
   const gw = results.get('gateway');
@@ -1092,6 +1123,8 @@ function ratios(results: Map<string, ScenarioResult>, soakResult: SoakResult | u
     aliasesEmulatorCpuPerOp: aGw && aBase ? { gateway: aGw.cpu?.emulatorUsPerOp ?? null, baseline: aBase.cpu?.emulatorUsPerOp ?? null } : null,
     aliasesGatewayVsBaselineThroughput: tput(aGw, aBase),
     aliasesGatewayVsBaselineP50: aGw && aBase ? div(aGw.fixedRate.p50Ms, aBase.fixedRate.p50Ms) : null,
+    /** The 25 aliased reads selecting `id displayName` ÷ every field: upstream answer bytes and req/s. */
+    select: selectSavings(results.get('aliases-narrow'), results.get('aliases-wide')),
     upstreamCallsPerOperation: Object.fromEntries([...results.values()].map((r) => [r.id, r.upstream.callsPerOp])),
     /** supportProfile at the fixed rate, KB allocated per request. */
     gatewayAllocatedKbPerOp: gw?.gc?.fixedRate?.allocatedKbPerOp ?? null,
@@ -1294,6 +1327,23 @@ function markdown(report: Report): string {
       );
     }
   }
+  const narrow = report.scenarios['aliases-narrow'];
+  const wide = report.scenarios['aliases-wide'];
+  if (narrow || wide) {
+    lines.push(
+      '',
+      `What \`$select\` saves: ${ALIAS_COUNT} aliased externalUserProfile reads (one \`$batch\` of 20 and one of 5), selecting \`id displayName\` or every field; bytes are the upstream's answer bodies per operation.`,
+      '',
+      '| selection | upstream bytes/op | upstream req/op | req/s at saturation | server CPU µs/op | p50 / p99 ms¹ | KB allocated/op |',
+      '|---|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const s of [narrow, wide]) {
+      if (!s) continue;
+      lines.push(
+        `| ${s.label} | ${s.upstream.bytesPerOp ?? '–'} | ${s.upstream.callsPerOp} | ${s.saturation.reqPerSec} | ${s.cpu?.serverUsPerOp ?? '–'} | ${s.fixedRate.p50Ms} / ${s.fixedRate.p99Ms} | ${s.gc?.fixedRate?.allocatedKbPerOp ?? '–'} |`,
+      );
+    }
+  }
   lines.push('', '| ratio | value |', '|---|---:|');
   const add = (name: string, v: unknown, unit = '') => {
     if (v !== null && v !== undefined) lines.push(`| ${name} | ${String(v)}${unit} |`);
@@ -1312,6 +1362,10 @@ function markdown(report: Report): string {
   add('25 aliases: gateway ÷ stock BFF server CPU per op', r.aliasesGatewayVsBaselineCpuPerOp, '×');
   if (r.aliasesEmulatorCpuPerOp) add('25 aliases: upstream (emulator) CPU µs/op, gateway vs stock BFF', `${r.aliasesEmulatorCpuPerOp.gateway} vs ${r.aliasesEmulatorCpuPerOp.baseline}`);
   add('25 aliases: gateway p50 ÷ stock BFF p50', r.aliasesGatewayVsBaselineP50, '×');
+  if (r.select) {
+    add('25 aliases, $select narrow ÷ wide: upstream bytes per op', r.select.bytes, '×');
+    add('25 aliases, $select narrow ÷ wide: req/s at saturation', r.select.throughput, '×');
+  }
   if (r.gatewayAllocatedKbPerOp !== null && r.baselineAllocatedKbPerOp !== null)
     add('supportProfile KB allocated per request, gateway vs stock BFF', `${r.gatewayAllocatedKbPerOp} vs ${r.baselineAllocatedKbPerOp}`);
   if (r.gatewayScavengePauseMs !== null && r.baselineScavengePauseMs !== null)
@@ -1429,7 +1483,7 @@ async function main(): Promise<void> {
     // 2, 4, 5. gateway (production, LOG_LEVEL=info)
     const customer = seedData.customers[0]!;
     const mutationVariables = { customerId: customer.id, userId: customer.userIds[0] };
-    if (wants('gateway') || wants('aliases-gateway') || wants('mutation')) {
+    if (wants('gateway') || wants('aliases-gateway') || wants('aliases-narrow') || wants('aliases-wide') || wants('mutation')) {
       const gw = await startGateway(ctx, emu, 'info', 'info');
       children.push(gw);
       const endpoint = `${gw.ready.url}/graphql`;
@@ -1438,6 +1492,11 @@ async function main(): Promise<void> {
       }
       if (wants('aliases-gateway')) {
         results.set('aliases-gateway', await measure(ctx, { id: 'aliases-gateway', label: `gateway: ${ALIAS_COUNT} aliased externalUserProfile`, server: 'gateway', child: gw, rate: options.aliasRate, target: graphqlTarget(endpoint, gatewayToken, ALIASES_QUERY) }));
+      }
+      for (const [id, query, what] of [['aliases-narrow', ALIASES_NARROW_QUERY, 'id displayName'], ['aliases-wide', ALIASES_WIDE_QUERY, 'every field']] as const) {
+        if (!wants(id)) continue;
+        const label = `gateway: ${ALIAS_COUNT} aliased externalUserProfile, ${what}`;
+        results.set(id, await measure(ctx, { id, label, server: 'gateway', child: gw, rate: options.aliasRate, target: graphqlTarget(endpoint, gatewayToken, query) }));
       }
       if (wants('mutation')) {
         const target = graphqlTarget(endpoint, gatewayToken, MUTATION_QUERY, mutationVariables);

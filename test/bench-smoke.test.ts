@@ -55,6 +55,8 @@ describe('bench smoke (npm run bench -- --smoke)', () => {
         [
           'aliases-baseline',
           'aliases-gateway',
+          'aliases-narrow',
+          'aliases-wide',
           'baseline',
           'floor',
           'gateway',
@@ -85,6 +87,12 @@ describe('bench smoke (npm run bench -- --smoke)', () => {
       // and the on-behalf-of exchange once per token, never per request.
       expect(report.scenarios['aliases-gateway'].upstream.callsPerOp).toBeLessThanOrEqual(2);
       expect(report.scenarios['aliases-baseline'].upstream.callsPerOp).toBe(25);
+      // $select: the narrow selection's answers are smaller than the wide one's, in the same two $batch calls.
+      const [narrow, wide] = [report.scenarios['aliases-narrow'].upstream, report.scenarios['aliases-wide'].upstream];
+      expect(narrow.callsPerOp).toBeLessThanOrEqual(2);
+      expect(narrow.bytesPerOp).toBeGreaterThan(0);
+      expect(narrow.bytesPerOp).toBeLessThan(wide.bytesPerOp);
+      expect(stdout).toMatch(/^\| selection \| upstream bytes\/op \|/m);
       expect(report.scenarios.gateway.upstream.callsPerOp).toBe(1);
       expect(report.scenarios.gateway.upstream.identityRequestsDuringLoad).toBe(0);
       expect(report.ratios.gatewayOverheadP50Ms).toEqual(expect.any(Number));

@@ -71,6 +71,16 @@ describe('Graph externalUserProfiles', () => {
     expect(emulator.requests({ service: 'graph' }).map((r) => [r.path, r.status])).toEqual([[`${profilePath}?$select=id,nickname`, 400]]);
   });
 
+  it('records the size of each answer it sent: a $select-ed one is smaller', async () => {
+    emulator.clearRequests();
+    const full = await fetch(`${emulator.url}${profilePath}`, { headers: { authorization: `Bearer ${token}` } });
+    const fullBytes = Buffer.byteLength(await full.text());
+    const narrow = await fetch(`${emulator.url}${profilePath}?$select=id,displayName`, { headers: { authorization: `Bearer ${token}` } });
+    const narrowBytes = Buffer.byteLength(await narrow.text());
+    expect(emulator.requests({ service: 'graph' }).map((r) => r.responseBytes)).toEqual([fullBytes, narrowBytes]);
+    expect(narrowBytes).toBeLessThan(fullBytes / 2);
+  });
+
   it('answers a list page with only the $select-ed properties, and its nextLink carries the $select', async () => {
     const first = await call(emulator, 'GET', '/beta/directory/externalUserProfiles?$top=3&$select=id,companyName', { token });
     expect(first.status).toBe(200);

@@ -73,6 +73,11 @@ export interface RecordedRequest {
    * HTTP request itself is one entry without `batchOf`.
    */
   batchOf?: string;
+  /**
+   * Bytes of the answer's body as sent (UTF-8), for top-level requests once answered; a `$batch` envelope
+   * counts its sub-answers, which have none of their own.
+   */
+  responseBytes?: number;
 }
 
 /** Which requests `requests()` and `nextRequest()` select; every given field must match. */
@@ -222,6 +227,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return settle;
   };
 
+  /** The log entry of each top-level answer not yet sent, to note its size once it is serialized. */
+  const unsent = new WeakMap<EmuResponse, RecordedRequest>();
   const record = (entry: RecordedRequest): void => {
     if (!testMode) return;
     recorded.push(entry);
@@ -291,6 +298,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     };
     record(entry);
     settleArrival?.(entry);
+    if (testMode && batchMarker === undefined) unsent.set(res, entry);
     return res;
   }
 
@@ -468,6 +476,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return;
     }
     const payload = res.rawBody ?? (res.body !== undefined ? JSON.stringify(res.body) : undefined);
+    const entry = unsent.get(res);
+    if (entry) entry.responseBytes = payload === undefined ? 0 : Buffer.byteLength(payload);
     httpRes.writeHead(res.status, res.headers);
     httpRes.end(payload);
   }
