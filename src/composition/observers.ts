@@ -29,7 +29,9 @@ export function tokenRequestObserver(metrics: GatewayMetrics | undefined, tracin
 
 /**
  * Upstream tries and retries → `gateway_upstream_request_duration_seconds` (one observation per try),
- * `gateway_upstream_retries_total`, and one client span per try whose `traceparent` the try sends.
+ * `gateway_upstream_retries_total`, and one client span per try whose `traceparent` the try sends; calls
+ * answered from a throttle window → `gateway_upstream_throttled_total`, the upstream's throttle-limit
+ * ratio → `gateway_upstream_throttle_limit_ratio`.
  */
 export function upstreamObserver(metrics: GatewayMetrics | undefined, tracing: Tracing | undefined): UpstreamObserver | undefined {
   if (!metrics && !tracing) return undefined;
@@ -47,6 +49,12 @@ export function upstreamObserver(metrics: GatewayMetrics | undefined, tracing: T
     },
     onRetry(service, reason) {
       metrics?.upstreamRetry(service, reason);
+    },
+    onThrottled(service) {
+      metrics?.upstreamThrottled(service);
+    },
+    onThrottleLimit(service, ratio) {
+      metrics?.upstreamThrottleLimit(service, ratio);
     },
   };
 }

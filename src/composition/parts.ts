@@ -51,7 +51,7 @@ export interface GatewayParts {
   readonly limits: QueryLimitsSetup;
   /** The persisted-queries plugin; undefined when `PERSISTED_QUERIES=off`. */
   readonly persistedQueriesPlugin: ApolloServerPlugin<Context> | undefined;
-  /** The lock, rate-limit buckets and APQ registry: in Redis with `REDIS_URL`, else in this process. */
+  /** The lock, rate-limit buckets, APQ registry and throttle windows: in Redis with `REDIS_URL`, else in this process. */
   readonly state: SharedState;
   /** The per-caller rate limiter; undefined when the limit is off. */
   readonly rateLimiter: RateLimiter | undefined;
@@ -77,6 +77,16 @@ export async function buildGatewayParts(config: Config, options: GatewayOptions 
   // Loaded only when configured: with tracing off no OpenTelemetry module is ever imported.
   const tracing: Tracing | undefined = config.tracing ? await startTracing(config.tracing, { logger: log }) : undefined;
   if (tracing) traceRootFields(schema);
+  // The lock, rate-limit buckets, APQ registry and throttle windows: in Redis with REDIS_URL, else in this
+  // process. Before the transport, which keeps its throttle windows there.
+  const state = await createSharedState({
+    redisUrl: config.redisUrl,
+    redisKeyPrefix: config.redisKeyPrefix,
+    deadlineMs: config.upstreamDeadlineMs,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    logger: log,
+    redisObserver: redisCommandObserver(tracing),
+  });
   const transport: UpstreamTransport = createUpstreamTransport({
     timeoutMs: config.upstreamTimeoutMs,
     deadlineMs: config.upstreamDeadlineMs,
@@ -84,6 +94,7 @@ export async function buildGatewayParts(config: Config, options: GatewayOptions 
     maxSockets: config.upstreamMaxSockets,
     logger: withTraceIds(log, tracing),
     observer: upstreamObserver(metrics, tracing),
+    throttleWindows: state.throttleWindows,
   });
   // Every upstream and state is reported, zeros included.
   metrics?.setCircuitStateSource(() =>
@@ -110,14 +121,6 @@ export async function buildGatewayParts(config: Config, options: GatewayOptions 
     onUnknownDocument: config.persistedQueries.logUnknown
       ? createUnknownDocumentReporter({ log, count: metrics && ((clientName) => metrics.persistedQueryUnknown(clientName)) })
       : undefined,
-  });
-  const state = await createSharedState({
-    redisUrl: config.redisUrl,
-    redisKeyPrefix: config.redisKeyPrefix,
-    deadlineMs: config.upstreamDeadlineMs,
-    rateLimitPerMinute: config.rateLimitPerMinute,
-    logger: log,
-    redisObserver: redisCommandObserver(tracing),
   });
   const rateLimitStore = options.rateLimitStore ?? state.rateLimitStore;
   const rateLimiter = rateLimitStore ? createRateLimiter({ store: rateLimitStore, onLimited: metrics && (() => metrics.rateLimited()) }) : undefined;

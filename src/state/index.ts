@@ -1,6 +1,7 @@
 /**
  * The state replicas share (DESIGN.md, Several replicas), chosen once per process: with `REDIS_URL`, the
- * support-profile lock, the rate-limit buckets and the APQ registry live in Redis, over one connection;
+ * support-profile lock, the rate-limit buckets, the APQ registry and the upstreams' throttle windows live
+ * in Redis, over one connection;
  * without it, in this process (safe for writes on one replica only). Circuit breakers, signing keys and
  * upstream token caches stay per replica whatever this says (README, Running several replicas).
  */
@@ -8,10 +9,12 @@ import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import { RedisKeyValueCache } from './apq-cache.js';
 import { InProcessLock, RedisLock, type KeyedLock } from './lock.js';
 import { InMemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from './rate-limit.js';
+import { InProcessThrottleWindows, RedisThrottleWindows, type ThrottleWindowStore } from './throttle-windows.js';
 import { createRedisConnection, redactRedisUrl, type RedisCommandObserver, type RedisConnection, type RedisHealth, type StateLogger } from './redis-client.js';
 
 export type { KeyedLock, Lease } from './lock.js';
 export type { RateLimitStore } from './rate-limit.js';
+export type { ThrottleWindowStore } from './throttle-windows.js';
 export type { RedisCommandInfo, RedisCommandObserver } from './redis-client.js';
 export { redisErrorType } from './redis-client.js';
 
@@ -26,6 +29,8 @@ export interface SharedState {
   readonly rateLimitStore: RateLimitStore | undefined;
   /** The APQ registry; undefined means Apollo Server's own in-memory cache. */
   readonly apqCache: KeyValueCache<string> | undefined;
+  /** The upstreams' throttle windows (the transport's, src/upstream/throttle.ts). */
+  readonly throttleWindows: ThrottleWindowStore;
   health(): Promise<SharedStateHealth>;
   close(): Promise<void>;
 }
@@ -55,6 +60,7 @@ export async function createSharedState(options: SharedStateOptions): Promise<Sh
       keyedLock: new InProcessLock(),
       rateLimitStore: rateLimitPerMinute > 0 ? new InMemoryRateLimitStore({ perMinute: rateLimitPerMinute }) : undefined,
       apqCache: undefined,
+      throttleWindows: new InProcessThrottleWindows(),
       health: async () => ({ configured: false }),
       close: async () => {},
     };
@@ -66,6 +72,7 @@ export async function createSharedState(options: SharedStateOptions): Promise<Sh
     keyedLock: lock,
     rateLimitStore: rateLimitPerMinute > 0 ? new RedisRateLimitStore({ connection, perMinute: rateLimitPerMinute }) : undefined,
     apqCache: new RedisKeyValueCache({ connection }),
+    throttleWindows: new RedisThrottleWindows({ connection }),
     health: async () => ({ configured: true, ...(await connection.health()) }),
     close: () => connection.close(),
   };

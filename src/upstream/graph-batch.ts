@@ -6,7 +6,7 @@ import { UpstreamError } from '../errors.js';
 import { headerValue, unexpectedAnswer, upstreamErrorFromResponse } from './error-dialect.js';
 import type { HeaderBag } from './error-dialect.js';
 import type { UpstreamCaller, UpstreamProfile, UpstreamResponse, UpstreamTransport } from './transport.js';
-import { isRetryableStatus, retryAfterSeconds } from './retry.js';
+import { isRetryableStatus, parseRetryAfter, retryAfterSeconds } from './retry.js';
 
 /** What a batch of reads needs: where to send it, for whom, and how to read one sub-answer. */
 export interface BatchOptions<T> {
@@ -120,7 +120,15 @@ async function runChunk<T>(ids: readonly string[], urlOf: (id: string) => string
     // The transport's own rule, waiting for the longest Retry-After; when it says stop, the throttled
     // ids keep their error (RATE_LIMITED + retryAfter).
     const decision = policy.decide(attempt, throttled.map((t) => t.retryAfterHeader), deadlineAt);
-    if (!decision.retry) break;
+    if (!decision.retry) {
+      // A 429 asking for longer than the deadline leaves opens the tenant's throttle window, as the
+      // transport does for a whole call (throttle.ts): the longest Retry-After of the throttled ones.
+      if (decision.why === 'past-deadline') {
+        const asked = throttled.filter((t) => t.error.status === 429).map((t) => parseRetryAfter(t.retryAfterHeader, policy.now()) ?? 0);
+        if (asked.length > 0) await policy.throttled({ upstream, caller }, Math.max(...asked));
+      }
+      break;
+    }
     for (const t of throttled) policy.retried(upstream.service, t.error.status);
     await policy.sleep(decision.delayMs);
     pending = throttled.map((t) => t.id);

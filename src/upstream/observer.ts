@@ -39,6 +39,10 @@ export interface UpstreamObserver {
   onTry(start: UpstreamTryStart): UpstreamTryObservation;
   /** A retry (of a call, or of a throttled `$batch` sub-request) is about to be made. */
   onRetry(service: UpstreamService, reason: UpstreamRetryReason): void;
+  /** A call was answered RATE_LIMITED from a throttle window (throttle.ts), without reaching the upstream. */
+  onThrottled(service: UpstreamService): void;
+  /** An answer carried the upstream's throttle-limit ratio (the profile's `throttleLimitHeader`), as sent. */
+  onThrottleLimit(service: UpstreamService, ratio: number): void;
 }
 
 /** The reason to retry after `status` (0: no answer, then the network error code tells a timeout). */

@@ -255,6 +255,11 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
     return body as T;
   }
 
+  /**
+   * Partner Center throttles per partner, or per partner and customer (UPSTREAM.md §1.7): a customer's
+   * routes have a throttle window of their own, so one customer's 429 does not hold the partner's others.
+   */
+  const customerScope = (customerId: string): string => `customer:${customerId.toLowerCase()}`;
   const userPath = (customerId: string, userId: string): string => {
     assertGuid('customerId', customerId);
     assertGuid('userId', userId);
@@ -301,7 +306,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
     },
 
     async getCustomerUser(customerId, userId) {
-      const res = await call<unknown>({ method: 'GET', url: `${base}${userPath(customerId, userId)}` });
+      const res = await call<unknown>({ method: 'GET', url: `${base}${userPath(customerId, userId)}`, throttleScope: customerScope(customerId) });
       return objectBody<CustomerUserResource>(res, true);
     },
 
@@ -317,6 +322,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
         url: `${base}${path}`,
         json: body,
         requestId: requestIdForWrite(caller.idempotency, `PATCH ${path.toLowerCase()}`, place),
+        throttleScope: customerScope(customerId),
       });
       return objectBody<CustomerUserResource>(res, true);
     },
@@ -340,7 +346,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
         url = `${base}/v1/customers/${encodeURIComponent(customer)}/users?size=${size}`;
       }
 
-      const res = await call<unknown>({ method: 'GET', url, headers });
+      const res = await call<unknown>({ method: 'GET', url, headers, throttleScope: customerScope(customer) });
       const collection = objectBody<{ items?: unknown; links?: ResourceLinks }>(res, false);
       if (!Array.isArray(collection.items)) throw unexpectedAnswer(PARTNER_CENTER, res, caller.correlationId, 'a collection without items');
       const items = collection.items as CustomerUserResource[];

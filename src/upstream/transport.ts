@@ -40,11 +40,13 @@ import { UpstreamError, sanitizeMessage } from '../errors.js';
 import type { UpstreamService } from '../errors.js';
 import { headerValue, upstreamErrorFromResponse } from './error-dialect.js';
 import type { HeaderBag, UpstreamErrorDialect } from './error-dialect.js';
-import { decideRetry, isRetryableErrorCode, isRetryableStatus, retryAfterSeconds } from './retry.js';
+import { decideRetry, isRetryableErrorCode, isRetryableStatus, parseRetryAfter, retryAfterSeconds } from './retry.js';
 import type { RetryDecision } from './retry.js';
 import type { IdempotencyContext } from './request-id.js';
 import { retryReason, retryReasonOf } from './observer.js';
 import type { UpstreamObserver } from './observer.js';
+import { decideWindow, throttleKey } from './throttle.js';
+import type { ThrottleWindows } from './throttle.js';
 
 /**
  * What the transport needs to know of one upstream. Each client module builds its upstream's profile
@@ -59,6 +61,11 @@ export interface UpstreamProfile extends UpstreamErrorDialect {
   callHeaders(call: ProfileCall): (attempt: number) => Readonly<Record<string, string>>;
   /** Lower-case names of the headers `callHeaders` sets: a client's extra headers can never set them. */
   readonly ownHeaders: readonly string[];
+  /**
+   * The lower-case name of the answer header in which the upstream tells how close the caller is to its
+   * throttle limit, as a ratio (1 = the limit), if it has one: reported to the observer as sent.
+   */
+  readonly throttleLimitHeader?: string;
 }
 
 /** What a profile may put in its headers. */
@@ -123,6 +130,11 @@ export interface UpstreamRequest {
    * lease is lost must not go out: state/lock.ts).
    */
   readonly beforeTry?: () => void;
+  /**
+   * The scope the upstream throttles this call in, below the partner tenant (Partner Center's customer):
+   * its throttle window is the tenant's and this scope's (throttle.ts). @default the partner tenant's
+   */
+  readonly throttleScope?: string;
 }
 
 /** A successful (2xx) answer. */
@@ -151,7 +163,15 @@ export interface RetryPolicy {
   decide(attempt: number, retryAfterHeaders: ReadonlyArray<string | undefined>, deadlineAt: number): RetryDecision;
   /** Reports a retry made outside the transport's loop (a throttled `$batch` sub-request) to the observer. */
   retried(service: UpstreamService, status: number): void;
+  /**
+   * Opens the throttle window of `call`'s scope for `retryAfterMs` (throttle.ts): for a throttled `$batch`
+   * sub-request whose Retry-After reaches past the deadline, retried outside the transport's loop.
+   */
+  throttled(call: ThrottledCall, retryAfterMs: number): Promise<void>;
 }
+
+/** What names a call's throttle scope. */
+export type ThrottledCall = Pick<UpstreamRequest, 'upstream' | 'caller' | 'throttleScope'>;
 
 /** The transport the clients are built on; create ONE per process. */
 export interface UpstreamTransport {
@@ -233,6 +253,11 @@ export interface UpstreamTransportOptions {
   readonly logger?: UpstreamLogger;
   /** Told about every try and retry (metrics, tracing; observer.ts). @default none */
   readonly observer?: UpstreamObserver;
+  /**
+   * Where throttle windows live (throttle.ts; the composition root passes state/'s, in process or in
+   * Redis). @default none: no windows, each call handles its own 429
+   */
+  readonly throttleWindows?: ThrottleWindows;
 }
 
 /**
@@ -300,6 +325,7 @@ interface TransportParts {
   readonly sleep: (ms: number) => Promise<void>;
   readonly logger: UpstreamLogger | undefined;
   readonly observer: UpstreamObserver | undefined;
+  readonly windows: ThrottleWindows | undefined;
 }
 
 /** One try of a logical call: the request as got sends it. */
@@ -389,6 +415,7 @@ async function sendTry(parts: TransportParts, t: Try): Promise<TryOutcome> {
   }
 
   const { status, headers: resHeaders } = res;
+  reportThrottleLimit(parts, upstream, resHeaders);
   const requestId = headerValue(resHeaders, upstream.requestIdHeader);
   if (status >= 200 && status < 300) {
     const text = res.body;
@@ -470,13 +497,72 @@ async function run(parts: TransportParts, req: UpstreamRequest): Promise<Upstrea
     if (!decision.retry) {
       // Past the deadline: UPSTREAM.md §1.7 says honour Retry-After, so retrying earlier than asked is
       // not an option; the error carries `retryAfter` for the client.
-      if (decision.why === 'past-deadline' && log) debug?.debug({ ...log, status: outcome.error.status, delayMs: decision.delayMs }, 'upstream retry would pass the deadline');
+      if (decision.why === 'past-deadline') {
+        if (log) debug?.debug({ ...log, status: outcome.error.status, delayMs: decision.delayMs }, 'upstream retry would pass the deadline');
+        // The scope's further calls need not go out only to be throttled too: a window (throttle.ts).
+        const askedMs = outcome.error.status === 429 ? parseRetryAfter(outcome.retryAfterHeader, now()) : undefined;
+        if (askedMs !== undefined) await openWindow(parts, req, askedMs);
+      }
       throw outcome.error;
     }
     if (log) debug?.debug({ ...log, status: outcome.error.status, upstreamCode: outcome.error.upstreamCode, delayMs: decision.delayMs }, 'upstream retry');
     observer?.onRetry(service, retryReasonOf(outcome.error));
     await sleep(decision.delayMs);
   }
+}
+
+/** Reports the upstream's throttle-limit ratio of an answer (its profile's header), as sent. */
+function reportThrottleLimit(parts: TransportParts, upstream: UpstreamProfile, headers: HeaderBag): void {
+  const name = upstream.throttleLimitHeader;
+  if (name === undefined || parts.observer === undefined) return;
+  const value = headerValue(headers, name);
+  if (value === undefined || value.trim() === '') return;
+  const ratio = Number(value);
+  if (Number.isFinite(ratio)) parts.observer.onThrottleLimit(upstream.service, ratio);
+}
+
+/** Opens the throttle window of the call's scope for `ms`; never throws (a store that fails logs it itself). */
+async function openWindow(parts: TransportParts, call: ThrottledCall, ms: number): Promise<void> {
+  const key = parts.windows && throttleKey(call.upstream.service, call.caller.tenantId, call.throttleScope);
+  if (key === undefined || !(ms > 0)) return;
+  try {
+    await parts.windows!.open(key, ms);
+  } catch {
+    return;
+  }
+  parts.logger?.debug({ service: call.upstream.service, windowMs: ms, correlationId: call.caller.correlationId }, 'upstream throttle window opened');
+}
+
+/**
+ * Before a call: the call as it is when its scope has no throttle window; when it has one, the call after
+ * waiting for the window's end if its deadline allows (its deadline then counts from before the wait),
+ * else a refusal (RATE_LIMITED, the time left as `retryAfter`), unsent.
+ */
+async function throughWindow(parts: TransportParts, windows: ThrottleWindows, req: UpstreamRequest): Promise<UpstreamRequest> {
+  const { now, sleep, observer, deadlineMs } = parts;
+  const key = throttleKey(req.upstream.service, req.caller.tenantId, req.throttleScope);
+  if (key === undefined) return req;
+  const left = windows.remainingMs(key);
+  // The in-process store answers at once; a store that fails lets the call go (no window known).
+  const remaining = typeof left === 'number' ? left : await left.catch(() => 0);
+  if (!(remaining > 0)) return req;
+  const deadlineAt = Math.min(now() + deadlineMs, req.deadlineAt ?? Number.POSITIVE_INFINITY);
+  const decision = decideWindow(remaining, now(), deadlineAt);
+  if (decision.kind === 'go') return req;
+  if (decision.kind === 'wait') {
+    await sleep(decision.ms);
+    return { ...req, deadlineAt };
+  }
+  const { service, name } = req.upstream;
+  observer?.onThrottled(service);
+  throw new UpstreamError({
+    service,
+    serviceName: name,
+    status: 429,
+    message: `${name} is throttling these calls; retry after ${decision.retryAfter} s (not sent until then)`,
+    correlationId: req.caller.correlationId,
+    retryAfter: decision.retryAfter,
+  });
 }
 
 /**
@@ -531,12 +617,15 @@ export function createUpstreamTransport(options: UpstreamTransportOptions = {}):
     decide: (attempt, retryAfterHeaders, deadlineAt) =>
       decideRetry({ attempt, maxRetries, retryAfterHeaders, now: now(), deadlineAt, timeoutMs, random, baseMs, maxMs }),
     retried: (service, status) => observer?.onRetry(service, retryReason(status)),
+    throttled: (call, ms) => openWindow(parts, call, ms),
   };
-  const parts: TransportParts = { clientFor: (service) => poolOf(service).client, timeoutMs, deadlineMs, maxResponseBytes, appName, policy, now, sleep, logger, observer };
+  const windows = options.throttleWindows;
+  const parts: TransportParts = { clientFor: (service) => poolOf(service).client, timeoutMs, deadlineMs, maxResponseBytes, appName, policy, now, sleep, logger, observer, windows };
 
   return {
     policy,
-    async request<T>(req: UpstreamRequest): Promise<UpstreamResponse<T>> {
+    async request<T>(given: UpstreamRequest): Promise<UpstreamResponse<T>> {
+      const req = windows ? await throughWindow(parts, windows, given) : given;
       const { upstream } = req;
       const { service } = upstream;
       const breaker = breakers?.get(service, req.caller.tenantId);

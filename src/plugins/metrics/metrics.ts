@@ -56,6 +56,10 @@ export interface GatewayMetrics {
   tokenRequest(service: string, result: TokenRequestResult): void;
   /** One caller refused by the per-caller rate limit. */
   rateLimited(): void;
+  /** One upstream call answered RATE_LIMITED from a throttle window, without reaching the upstream. */
+  upstreamThrottled(service: string): void;
+  /** The upstream's own throttle-limit ratio as it last sent it (Graph's `x-ms-throttle-limit-percentage`). */
+  upstreamThrottleLimit(service: string, ratio: number): void;
   /** Where the circuit gauge reads breaker states from at scrape time (the transport). */
   setCircuitStateSource(source: () => CircuitStateCounts): void;
   /** Where the socket and queue gauges read each service's pool from at scrape time (the transport). */
@@ -256,6 +260,18 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     labelNames: ['client_name'] as const,
     registers: [registry],
   });
+  const throttled = new Counter({
+    name: 'gateway_upstream_throttled_total',
+    help: 'Upstream calls answered RATE_LIMITED from a throttle window (the upstream throttled their scope), without reaching the upstream, by service.',
+    labelNames: ['service'] as const,
+    registers: [registry],
+  });
+  const throttleLimit = new Gauge({
+    name: 'gateway_upstream_throttle_limit_ratio',
+    help: "The upstream's throttle-limit ratio as last sent (Graph's x-ms-throttle-limit-percentage: sent above 0.8, 1 = the limit), by service.",
+    labelNames: ['service'] as const,
+    registers: [registry],
+  });
 
   const httpChild = children((method, route, status) => httpDuration.labels(method!, route!, status!));
   const operationChild = children((type, name, outcome) => operations.labels(type!, name!, outcome!));
@@ -268,6 +284,8 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
   const batchChild = children((loader) => batchSize.labels(loader!));
   const tokenChild = children((service, result) => tokenRequests.labels(service!, result!));
   const unknownChild = children((client) => unknownDocuments.labels(client!));
+  const throttledChild = children((service) => throttled.labels(service!));
+  const throttleLimitChild = children((service) => throttleLimit.labels(service!));
 
   return {
     registry,
@@ -296,6 +314,12 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     },
     rateLimited() {
       rateLimited.inc();
+    },
+    upstreamThrottled(service) {
+      throttledChild(bounded(SERVICES, service)).inc();
+    },
+    upstreamThrottleLimit(service, ratio) {
+      if (Number.isFinite(ratio)) throttleLimitChild(bounded(SERVICES, service)).set(ratio);
     },
     setCircuitStateSource(source) {
       circuitSource = source;
