@@ -315,6 +315,8 @@ export class UpstreamError extends GatewayError {
   readonly upstreamMessage?: string;
   /** The message the gateway wrote: what production clients see. */
   private readonly gatewayMessage: string;
+  /** The upstream's name in messages (kept for `withCorrelationId`). */
+  private readonly serviceName: string;
 
   constructor(init: UpstreamErrorInit) {
     const gatewayMessage = sanitizeMessage(init.message, MAX_MESSAGE_LENGTH, init.secrets) || fallbackMessage(init.serviceName, init.status);
@@ -322,6 +324,7 @@ export class UpstreamError extends GatewayError {
     super(upstreamMessage ?? gatewayMessage, init.cause === undefined ? undefined : { cause: init.cause });
     this.gatewayMessage = gatewayMessage;
     this.upstreamMessage = upstreamMessage;
+    this.serviceName = init.serviceName;
     this.service = init.service;
     this.status = init.status;
     this.code = init.code ?? contractCodeForStatus(init.status);
@@ -340,6 +343,27 @@ export class UpstreamError extends GatewayError {
 
   override productionMessage(): string {
     return this.gatewayMessage;
+  }
+
+  /**
+   * The same failure as another request saw it: a coalesced read shares one call's error among every
+   * request that waited for it, each with its own correlation id (DESIGN.md, Response cache and coalescing).
+   */
+  withCorrelationId(correlationId: string): UpstreamError {
+    if (correlationId === this.correlationId) return this;
+    return new UpstreamError({
+      service: this.service,
+      serviceName: this.serviceName,
+      status: this.status,
+      upstreamCode: this.upstreamCode,
+      message: this.gatewayMessage,
+      upstreamMessage: this.upstreamMessage,
+      requestId: this.requestId,
+      correlationId,
+      retryAfter: this.retryAfter,
+      cause: this.cause,
+      code: this.code,
+    });
   }
 }
 

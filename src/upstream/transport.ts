@@ -101,6 +101,14 @@ export interface UpstreamCaller {
    * tracing is off; with tracing on, each try sends its own span's instead (the observer's headers).
    */
   readonly traceHeaders?: Readonly<Record<string, string>>;
+  /**
+   * Who the caller is, for sharing upstream answers (read-through.ts: coalesced reads, the response
+   * cache): the partner tenant and object id of a user, or of an app for an app-only caller. Answers are
+   * shared only between calls with the same value; undefined: never shared.
+   */
+  readonly principalKey?: string;
+  /** Told when an answer came from the response cache (the request log line says `cache: hit`). */
+  readonly onCacheHit?: () => void;
 }
 
 /** HTTP methods the clients use. */
