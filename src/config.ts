@@ -115,6 +115,15 @@ export interface Config {
    * flight at once; more wait for a socket (`gateway_upstream_queued_requests`).
    */
   readonly upstreamMaxSockets: number;
+  /** `UPSTREAM_COALESCE`: identical upstream GETs of one caller in flight together are sent once. */
+  readonly upstreamCoalesce: boolean;
+  /** The per-caller response cache (README, Response cache); `ttlMs` 0 is off. */
+  readonly responseCache: {
+    /** `RESPONSE_CACHE_TTL_MS`. */
+    readonly ttlMs: number;
+    /** `RESPONSE_CACHE_MAX_BYTES`: bound of what each replica holds. */
+    readonly maxBytes: number;
+  };
   /** Slow-client limits of the HTTP server (`REQUEST_TIMEOUT_MS` and its neighbours). */
   readonly clientLimits: ClientLimits;
   readonly limits: QueryLimits;
@@ -222,6 +231,9 @@ export const envSchema = z.object({
   UPSTREAM_DEADLINE_MS: integer(1, 3_600_000).optional(),
   UPSTREAM_MAX_RESPONSE_BYTES: integer(1024, 1_073_741_824).optional(),
   UPSTREAM_MAX_SOCKETS: integer(1, 100_000).optional(),
+  UPSTREAM_COALESCE: booleanString.optional(),
+  RESPONSE_CACHE_TTL_MS: integer(0, 86_400_000).optional(),
+  RESPONSE_CACHE_MAX_BYTES: integer(65_536, 17_179_869_184).optional(),
   REQUEST_TIMEOUT_MS: integer(100, 600_000).optional(),
   HEADERS_TIMEOUT_MS: integer(100, 600_000).optional(),
   KEEP_ALIVE_TIMEOUT_MS: integer(100, 600_000).optional(),
@@ -397,6 +409,8 @@ export function loadConfig(env: Env = process.env): Config {
     upstreamDeadlineMs: deadline,
     upstreamMaxResponseBytes: e.UPSTREAM_MAX_RESPONSE_BYTES ?? 8_388_608,
     upstreamMaxSockets: e.UPSTREAM_MAX_SOCKETS ?? 512,
+    upstreamCoalesce: e.UPSTREAM_COALESCE ?? true,
+    responseCache: Object.freeze({ ttlMs: e.RESPONSE_CACHE_TTL_MS ?? 0, maxBytes: e.RESPONSE_CACHE_MAX_BYTES ?? 67_108_864 }),
     clientLimits: clientLimitsFrom(e.REQUEST_TIMEOUT_MS, e.HEADERS_TIMEOUT_MS, e.KEEP_ALIVE_TIMEOUT_MS, e.MAX_CONNECTIONS),
     limits: Object.freeze({
       maxDepth: e.MAX_DEPTH ?? 10,

@@ -11,6 +11,7 @@ import type { Principal } from './auth/principal.js';
 import type { TokenVerifier } from './auth/token-verifier.js';
 import type { UpstreamTokenSource } from './auth/upstream-tokens.js';
 import type { UpstreamTransport, UpstreamCaller } from './upstream/transport.js';
+import type { UpstreamReads } from './upstream/read-through.js';
 import { isValidIdempotencyKey } from './upstream/request-id.js';
 import { UPSTREAMS, type Upstream, type UpstreamClients } from './upstreams.js';
 import { createCustomerUserLoader, type CustomerUserLoader } from './features/customer-users/loaders.js';
@@ -47,6 +48,8 @@ export interface ContextDependencies {
   readonly verifier: TokenVerifier;
   readonly upstreamTokens: UpstreamTokenSource;
   readonly transport: UpstreamTransport;
+  /** The read-through layer over the transport (coalescing, response cache). @default none: straight to the transport */
+  readonly reads?: UpstreamReads;
   /** Key protecting opaque paging cursors. */
   readonly cursorKey: Buffer;
   readonly keyedLock: KeyedLock;
@@ -67,6 +70,8 @@ export type LoaderBatchObserver = (loader: 'customer_user' | 'external_user_prof
 export interface OperationInfo {
   operationName?: string;
   operationType?: string;
+  /** `hit` once an upstream answer of the request came from the response cache. */
+  cache?: 'hit';
 }
 
 declare module 'fastify' {
@@ -78,7 +83,7 @@ declare module 'fastify' {
 
 /** Returns the Apollo context function for the Fastify integration. */
 export function createContextFunction(deps: ContextDependencies) {
-  const { config, verifier, upstreamTokens, transport, cursorKey, keyedLock, onLoaderBatch, traceHeaders } = deps;
+  const { config, verifier, upstreamTokens, transport, reads, cursorKey, keyedLock, onLoaderBatch, traceHeaders } = deps;
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<Context> => {
     // Fastify's request id is the correlation id (plugins/correlation-id.ts).
     const correlationId = request.id;
@@ -114,12 +119,17 @@ export function createContextFunction(deps: ContextDependencies) {
       idempotency:
         principal && idempotencyKey ? { tenantId: principal.tenantId, objectId: principal.objectId, key: idempotencyKey } : undefined,
       tenantId: principal?.tenantId,
+      // Upstream answers are shared (coalesced reads, the response cache) only within one principal.
+      principalKey: principal ? `${principal.kind}:${principal.tenantId}:${principal.objectId}` : undefined,
+      onCacheHit: () => {
+        operation.cache = 'hit';
+      },
       traceHeaders: traceHeaders?.(request.headers),
     };
 
     const upstream: UpstreamClientFactory = (descriptor) => {
       const endpoint = config.upstreams[descriptor.service];
-      return descriptor.createClient({ transport, baseUrl: endpoint.url, available: endpoint.available, cloud: config.cloud, caller, cursorKey });
+      return descriptor.createClient({ transport, reads, baseUrl: endpoint.url, available: endpoint.available, cloud: config.cloud, caller, cursorKey });
     };
     return new RequestContext(correlationId, log, operation, principal, idempotencyKey, keyedLock, upstream, onLoaderBatch);
   };

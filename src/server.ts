@@ -140,6 +140,7 @@ async function mountGateway(config: Config, parts: GatewayParts, options: Gatewa
     verifier: parts.verifier,
     upstreamTokens: parts.upstreamTokens,
     transport,
+    reads: parts.reads,
     cursorKey: parts.cursorKey,
     keyedLock: state.keyedLock,
     onLoaderBatch: metrics && ((loader, size) => metrics.dataloaderBatch(loader, size)),
@@ -169,6 +170,7 @@ async function mountGateway(config: Config, parts: GatewayParts, options: Gatewa
     async close() {
       draining.begin();
       await app.close(); // the drain plugin stops Apollo after in-flight requests finish
+      parts.reads.close();
       transport.close();
       await state.close();
       // Last, so the drain is still visible to a scrape and its spans are exported.

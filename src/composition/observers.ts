@@ -8,6 +8,7 @@ import type { TokenRequestObserver } from '../auth/upstream-tokens.js';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../logger.js';
 import type { UpstreamObserver } from '../upstream/observer.js';
+import type { ReadThroughObserver } from '../upstream/read-through.js';
 import { redisErrorType, type RedisCommandObserver } from '../state/index.js';
 import type { GatewayMetrics } from '../plugins/metrics/metrics.js';
 import type { Tracing } from '../plugins/tracing/tracing.js';
@@ -55,6 +56,21 @@ export function upstreamObserver(metrics: GatewayMetrics | undefined, tracing: T
     },
     onThrottleLimit(service, ratio) {
       metrics?.upstreamThrottleLimit(service, ratio);
+    },
+  };
+}
+
+/**
+ * The read-through layer → `gateway_upstream_coalesced_total`, `gateway_response_cache_requests_total`, and
+ * a cache hit marked on the active span (the root field's).
+ */
+export function readThroughObserver(metrics: GatewayMetrics | undefined, tracing: Tracing | undefined): ReadThroughObserver | undefined {
+  if (!metrics && !tracing) return undefined;
+  return {
+    onCoalesced: (service) => metrics?.upstreamCoalesced(service),
+    onCacheLookup(service, result) {
+      metrics?.responseCacheLookup(service, result);
+      if (result === 'hit') tracing?.markCacheHit(service);
     },
   };
 }

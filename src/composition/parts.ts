@@ -17,6 +17,7 @@ import { createTokenVerifier, type TokenVerifier } from '../auth/token-verifier.
 import { createUpstreamTokenSource, type UpstreamTokenSource } from '../auth/upstream-tokens.js';
 import { createSharedState, type SharedState } from '../state/index.js';
 import { createUpstreamTransport, type UpstreamTransport } from '../upstream/transport.js';
+import { createUpstreamReads, type UpstreamReads } from '../upstream/read-through.js';
 import { createReadinessProbe, type ReadinessProbe } from '../upstream/readiness.js';
 import { deriveCursorKey } from '../upstream/cursor.js';
 import type { GatewayMetrics } from '../plugins/metrics/metrics.js';
@@ -26,7 +27,7 @@ import { createQueryLimits, type QueryLimitsSetup } from '../plugins/query-limit
 import { createPersistedQueriesPlugin, openPersistedQueryManifest, type PersistedQueryManifestFile } from '../plugins/persisted-queries.js';
 import { createUnknownDocumentReporter } from '../plugins/unknown-documents.js';
 import { createRateLimiter, type RateLimiter } from '../plugins/rate-limit.js';
-import { redisCommandObserver, tokenRequestObserver, upstreamObserver, withTraceIds } from './observers.js';
+import { readThroughObserver, redisCommandObserver, tokenRequestObserver, upstreamObserver, withTraceIds } from './observers.js';
 
 /** What the gateway is made of: built by `buildGatewayParts`, mounted by `createGateway`. */
 export interface GatewayParts {
@@ -43,6 +44,8 @@ export interface GatewayParts {
   readonly tracing: Tracing | undefined;
   /** The one upstream transport. */
   readonly transport: UpstreamTransport;
+  /** Coalescing and the response cache, between the upstream clients and the transport. */
+  readonly reads: UpstreamReads;
   readonly verifier: TokenVerifier;
   readonly upstreamTokens: UpstreamTokenSource;
   /** `/readyz`'s upstream probe. */
@@ -86,6 +89,8 @@ export async function buildGatewayParts(config: Config, options: GatewayOptions 
     rateLimitPerMinute: config.rateLimitPerMinute,
     logger: log,
     redisObserver: redisCommandObserver(tracing),
+    // Longer than any entry stored before a write can live: its TTL plus one call's deadline, and a margin.
+    cacheGenerationsRetainMs: config.responseCache.ttlMs > 0 ? config.responseCache.ttlMs + config.upstreamDeadlineMs + 60_000 : undefined,
   });
   const transport: UpstreamTransport = createUpstreamTransport({
     timeoutMs: config.upstreamTimeoutMs,
@@ -96,6 +101,14 @@ export async function buildGatewayParts(config: Config, options: GatewayOptions 
     observer: upstreamObserver(metrics, tracing),
     throttleWindows: state.throttleWindows,
   });
+  const reads: UpstreamReads = createUpstreamReads({
+    transport,
+    coalesce: config.upstreamCoalesce,
+    cache: state.cacheGenerations && { ttlMs: config.responseCache.ttlMs, maxBytes: config.responseCache.maxBytes, generations: state.cacheGenerations },
+    observer: readThroughObserver(metrics, tracing),
+    logger: withTraceIds(log, tracing),
+  });
+  metrics?.setResponseCacheBytesSource(() => reads.cacheBytes());
   // Every upstream and state is reported, zeros included.
   metrics?.setCircuitStateSource(() =>
     UPSTREAM_SERVICES.flatMap((service) => {
@@ -132,6 +145,7 @@ export async function buildGatewayParts(config: Config, options: GatewayOptions 
     metricsPort,
     tracing,
     transport,
+    reads,
     verifier,
     upstreamTokens,
     readiness,

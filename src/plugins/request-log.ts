@@ -69,6 +69,8 @@ export function registerRequestLog(app: FastifyInstance, options: RequestLogOpti
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
         operationName: request.graphqlOperation?.operationName,
         operationType: request.graphqlOperation?.operationType,
+        // Only when it was one: an upstream answer came from the response cache.
+        cache: request.graphqlOperation?.cache,
         ...clientIdentity(request.headers),
       },
       'request completed',

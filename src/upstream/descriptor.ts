@@ -7,6 +7,7 @@
  */
 import type { Cloud } from '../config.js';
 import type { UpstreamCaller, UpstreamProfile, UpstreamTransport } from './transport.js';
+import type { UpstreamReads } from './read-through.js';
 
 /** Where an upstream is in one national cloud (UPSTREAM.md §1.1, §2.4). */
 export interface UpstreamCloud {
@@ -21,6 +22,8 @@ export interface UpstreamCloud {
 /** What an upstream's client is built from: one per request, bound to its caller. */
 export interface UpstreamClientOptions {
   readonly transport: UpstreamTransport;
+  /** The read-through layer (coalescing, response cache) the client's GETs and writes go through. @default straight to the transport */
+  readonly reads?: UpstreamReads;
   /** The API root, from the config. */
   readonly baseUrl: string;
   readonly caller: UpstreamCaller;

@@ -18,6 +18,7 @@ import { parseGraphErrorBody, unexpectedAnswer } from './error-dialect.js';
 import { batchGet } from './graph-batch.js';
 import type { UpstreamDescriptor } from './descriptor.js';
 import type { UpstreamCaller, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './transport.js';
+import type { UpstreamReads } from './read-through.js';
 
 export type { Page } from './cursor.js';
 
@@ -42,8 +43,8 @@ export const GRAPH: UpstreamDescriptor<'graph', 'graph', GraphClient> = {
   delegatedOnly: false,
   readinessPath: '/',
   contextKey: 'graph',
-  createClient: ({ transport, baseUrl, available, cloud, caller, cursorKey }) =>
-    createGraphClient({ transport, baseUrl, externalUserProfilesAvailable: available, cloudName: cloud, caller, cursorKey }),
+  createClient: ({ transport, reads, baseUrl, available, cloud, caller, cursorKey }) =>
+    createGraphClient({ transport, reads, baseUrl, externalUserProfilesAvailable: available, cloudName: cloud, caller, cursorKey }),
   requestIdHeader: 'request-id',
   parseErrorBody: parseGraphErrorBody,
   // UPSTREAM.md §2.5 (Graph's codes vary in case: keys are lower-case).
@@ -129,8 +130,12 @@ export interface ExternalUserProfileRead {
 export interface GraphClient {
   /** Throws `NotAvailableInCloudError` outside the global cloud. */
   assertAvailable(): void;
-  /** `GET /beta/directory/externalUserProfiles/{id}[?$select=…]`. */
-  getExternalUserProfile(id: string, select?: PropertySelection): Promise<ExternalUserProfileResource>;
+  /**
+   * `GET /beta/directory/externalUserProfiles/{id}[?$select=…]`. `fresh`: the answer must reflect every
+   * write that ended before the call (the re-read after a PATCH): never from the response cache, never
+   * joining a read in flight.
+   */
+  getExternalUserProfile(id: string, select?: PropertySelection, options?: { readonly fresh?: boolean }): Promise<ExternalUserProfileResource>;
   /** One page of `GET /beta/directory/externalUserProfiles`. */
   listExternalUserProfiles(options: ListExternalUserProfilesOptions): Promise<Page<ExternalUserProfileResource>>;
   /** `PATCH /beta/directory/externalUserProfiles/{id}`; Graph answers 204 without a body. */
@@ -143,9 +148,20 @@ export interface GraphClient {
   batchGetExternalUserProfiles(reads: readonly ExternalUserProfileRead[]): Promise<Array<ExternalUserProfileResource | UpstreamError | BadUserInputError>>;
 }
 
+/**
+ * What each Graph read depends on and each write changes, within the caller's partner tenant
+ * (read-through.ts). Profile ids are lower-cased: a GUID in another case is the same profile.
+ */
+export const graphScopes = {
+  externalUserProfile: (id: string): string => `graph/external-user-profile/${id.toLowerCase()}`,
+  externalUserProfiles: 'graph/external-user-profiles',
+} as const;
+
 /** Options of `createGraphClient`. */
 export interface GraphClientOptions {
   readonly transport: UpstreamTransport;
+  /** The read-through layer (coalescing, response cache) GETs and writes go through. @default straight to the transport */
+  readonly reads?: UpstreamReads;
   /** Graph root without `/beta` (`config.upstreams.graph.url`). */
   readonly baseUrl: string;
   /** Whether the cloud has externalUserProfile (`config.upstreams.graph.available`). */
@@ -235,8 +251,12 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   let codec: CursorCodec | undefined;
   const cursors = (): CursorCodec => (codec ??= createCursorCodec('graph/externalUserProfiles', options.cursorKey));
 
-  const call = <T>(req: Omit<UpstreamRequest, 'upstream' | 'caller'>): Promise<UpstreamResponse<T>> =>
-    transport.request<T>({ ...req, upstream: GRAPH, caller });
+  const reads = options.reads;
+  /** A GET depending on `scopes`. */
+  const read = <T>(url: string, scopes: readonly string[], fresh = false): Promise<UpstreamResponse<T>> => {
+    const full: UpstreamRequest = { method: 'GET', url, upstream: GRAPH, caller };
+    return reads ? reads.read<T>(full, { scopes, fresh }) : transport.request<T>(full);
+  };
 
   function assertAvailable(): void {
     if (!options.externalUserProfilesAvailable) throw new NotAvailableInCloudError('externalUserProfiles', options.cloudName);
@@ -270,18 +290,18 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     return url.href;
   }
 
-  async function getOne(id: string, select: PropertySelection): Promise<ExternalUserProfileResource> {
-    const res = await call<unknown>({ method: 'GET', url: withQuery(profileUrl(id), selectQuery(select)) });
+  async function getOne(id: string, select: PropertySelection, fresh = false): Promise<ExternalUserProfileResource> {
+    const res = await read<unknown>(withQuery(profileUrl(id), selectQuery(select)), [graphScopes.externalUserProfile(id)], fresh);
     return asProfile(res.body, res);
   }
 
   const client: GraphClient = {
     assertAvailable,
 
-    async getExternalUserProfile(id, select) {
+    async getExternalUserProfile(id, select, options) {
       assertAvailable();
       assertProfileId('id', id);
-      return getOne(id, select);
+      return getOne(id, select, options?.fresh);
     },
 
     async listExternalUserProfiles({ top, cursor, select }) {
@@ -305,7 +325,8 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
         const query = selectQuery(select);
         url = `${beta}${PROFILES_PATH}?$top=${top}${query === '' ? '' : `&${query}`}`;
       }
-      const res = await call<unknown>({ method: 'GET', url });
+      // A later page is cached by its nextLink (its URL) too.
+      const res = await read<unknown>(url, [graphScopes.externalUserProfiles]);
       const body = res.body as { value?: unknown; '@odata.nextLink'?: unknown } | undefined;
       if (typeof body !== 'object' || body === null || !Array.isArray(body.value)) {
         throw unexpectedAnswer(GRAPH, res, caller.correlationId, 'a collection without value');
@@ -329,8 +350,11 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       assertProfileId('id', id);
       const body: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(patch)) if (value !== undefined) body[key] = value;
-      // 204 No Content (UPSTREAM.md §2.2); a 200 with the object is tolerated and ignored.
-      await call<unknown>({ method: 'PATCH', url: profileUrl(id), json: body });
+      // 204 No Content (UPSTREAM.md §2.2); a 200 with the object is tolerated and ignored. Changes the
+      // profile and the pages it is listed on.
+      const full: UpstreamRequest = { method: 'PATCH', url: profileUrl(id), json: body, upstream: GRAPH, caller };
+      const scopes = [graphScopes.externalUserProfile(id), graphScopes.externalUserProfiles];
+      await (reads ? reads.write<unknown>(full, scopes) : transport.request<unknown>(full));
     },
 
     async batchGetExternalUserProfiles(reads) {

@@ -15,6 +15,7 @@ import type { Page } from './cursor.js';
 import { parsePartnerCenterErrorBody, unexpectedAnswer } from './error-dialect.js';
 import type { UpstreamDescriptor } from './descriptor.js';
 import type { UpstreamCaller, UpstreamRequest, UpstreamResponse, UpstreamTransport } from './transport.js';
+import type { UpstreamReads } from './read-through.js';
 import { requestIdForWrite } from './request-id.js';
 import { assertGuid } from '../guid.js';
 
@@ -43,7 +44,7 @@ export const PARTNER_CENTER: UpstreamDescriptor<'partner-center', 'partnerCenter
   delegatedOnly: true,
   readinessPath: '/',
   contextKey: 'partnerCenter',
-  createClient: ({ transport, baseUrl, caller, cursorKey }) => createPartnerCenterClient({ transport, baseUrl, caller, cursorKey }),
+  createClient: ({ transport, reads, baseUrl, caller, cursorKey }) => createPartnerCenterClient({ transport, reads, baseUrl, caller, cursorKey }),
   requestIdHeader: 'ms-requestid',
   parseErrorBody: parsePartnerCenterErrorBody,
   // UPSTREAM.md §1.7 "relevant error codes".
@@ -158,6 +159,23 @@ export interface CustomerUserResource {
  */
 export type CustomerUserPatch = Readonly<Record<string, unknown>>;
 
+/** Options of a read that must see every write that ended before it (read-through.ts). */
+export interface FreshRead {
+  /** @default false */
+  readonly fresh?: boolean;
+}
+
+/**
+ * What each Partner Center read depends on and each write changes, within the caller's partner tenant
+ * (read-through.ts: a write outdates the cached reads of every caller of the tenant). Ids are lower-cased,
+ * as Partner Center treats GUIDs.
+ */
+export const partnerCenterScopes = {
+  supportProfile: 'partner-center/support-profile',
+  customerUser: (customerId: string, userId: string): string => `partner-center/customer-user/${customerId.toLowerCase()}/${userId.toLowerCase()}`,
+  customerUsers: (customerId: string): string => `partner-center/customer-users/${customerId.toLowerCase()}`,
+} as const;
+
 /** Options of `listCustomerUsers`. */
 export interface ListCustomerUsersOptions {
   /** Page size, 1 to `PARTNER_CENTER_MAX_PAGE_SIZE` (ignored with a cursor: the continuation keeps the first page's size). */
@@ -168,8 +186,11 @@ export interface ListCustomerUsersOptions {
 
 /** The Partner Center operations of one caller. */
 export interface PartnerCenterClient {
-  /** `GET /v1/profiles/support`. */
-  getSupportProfile(): Promise<SupportProfileResource>;
+  /**
+   * `GET /v1/profiles/support`. `fresh`: the answer must reflect every write that ended before the call
+   * (the read of a read-merge-PUT): never from the response cache, never joining a read in flight.
+   */
+  getSupportProfile(options?: FreshRead): Promise<SupportProfileResource>;
   /**
    * `PUT` of the FULL resource (read, merge, put back: UPSTREAM.md §1.5). Carries `MS-RequestId`;
    * `place` is where the write sits in the client's request (see request-id.ts); `beforeTry` runs before
@@ -190,6 +211,8 @@ export interface PartnerCenterClient {
 /** Options of `createPartnerCenterClient`. */
 export interface PartnerCenterClientOptions {
   readonly transport: UpstreamTransport;
+  /** The read-through layer (coalescing, response cache) GETs and writes go through. @default straight to the transport */
+  readonly reads?: UpstreamReads;
   /** Partner Center root without `/v1` (`config.upstreams['partner-center'].url`). */
   readonly baseUrl: string;
   readonly caller: UpstreamCaller;
@@ -243,8 +266,17 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
   let codec: CursorCodec | undefined;
   const cursors = (): CursorCodec => (codec ??= createCursorCodec('partner-center/users', options.cursorKey));
 
-  const call = <T>(req: Omit<UpstreamRequest, 'upstream' | 'caller'>): Promise<UpstreamResponse<T>> =>
-    transport.request<T>({ ...req, upstream: PARTNER_CENTER, caller });
+  const reads = options.reads;
+  /** A GET depending on `scopes`. */
+  const read = <T>(req: Omit<UpstreamRequest, 'upstream' | 'caller' | 'method'>, scopes: readonly string[], fresh = false): Promise<UpstreamResponse<T>> => {
+    const full: UpstreamRequest = { ...req, method: 'GET', upstream: PARTNER_CENTER, caller };
+    return reads ? reads.read<T>(full, { scopes, fresh }) : transport.request<T>(full);
+  };
+  /** A write changing `scopes`. */
+  const write = <T>(req: Omit<UpstreamRequest, 'upstream' | 'caller'>, scopes: readonly string[]): Promise<UpstreamResponse<T>> => {
+    const full: UpstreamRequest = { ...req, upstream: PARTNER_CENTER, caller };
+    return reads ? reads.write<T>(full, scopes) : transport.request<T>(full);
+  };
 
   /** The body as an object (and with a string `id` when `withId`), else UPSTREAM_ERROR. */
   function objectBody<T>(res: UpstreamResponse<unknown>, withId: boolean): T {
@@ -287,26 +319,32 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
   }
 
   return {
-    async getSupportProfile() {
-      const res = await call<unknown>({ method: 'GET', url: `${base}${SUPPORT_PROFILE_GET_PATH}` });
+    async getSupportProfile(options) {
+      const res = await read<unknown>({ url: `${base}${SUPPORT_PROFILE_GET_PATH}` }, [partnerCenterScopes.supportProfile], options?.fresh);
       return objectBody<SupportProfileResource>(res, false);
     },
 
     async putSupportProfile(resource, options) {
       const operation = `PUT ${SUPPORT_PROFILE_PUT_PATH}`;
-      const res = await call<unknown>({
-        method: 'PUT',
-        url: `${base}${SUPPORT_PROFILE_PUT_PATH}`,
-        json: resource,
-        // One id for the whole logical write, reused by every retry (UPSTREAM.md §1.3).
-        requestId: requestIdForWrite(caller.idempotency, operation, options?.place),
-        beforeTry: options?.beforeTry,
-      });
+      const res = await write<unknown>(
+        {
+          method: 'PUT',
+          url: `${base}${SUPPORT_PROFILE_PUT_PATH}`,
+          json: resource,
+          // One id for the whole logical write, reused by every retry (UPSTREAM.md §1.3).
+          requestId: requestIdForWrite(caller.idempotency, operation, options?.place),
+          beforeTry: options?.beforeTry,
+        },
+        [partnerCenterScopes.supportProfile],
+      );
       return objectBody<SupportProfileResource>(res, false);
     },
 
     async getCustomerUser(customerId, userId) {
-      const res = await call<unknown>({ method: 'GET', url: `${base}${userPath(customerId, userId)}`, throttleScope: customerScope(customerId) });
+      const res = await read<unknown>(
+        { url: `${base}${userPath(customerId, userId)}`, throttleScope: customerScope(customerId) },
+        [partnerCenterScopes.customerUser(customerId, userId)],
+      );
       return objectBody<CustomerUserResource>(res, true);
     },
 
@@ -317,13 +355,17 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
       // Partner Center wants the object type on every user write (UPSTREAM.md §1.6 examples).
       body.attributes = { objectType: 'CustomerUser' };
       // The identity uses the lower-cased path so a resend with differently cased GUIDs is the same write.
-      const res = await call<unknown>({
-        method: 'PATCH',
-        url: `${base}${path}`,
-        json: body,
-        requestId: requestIdForWrite(caller.idempotency, `PATCH ${path.toLowerCase()}`, place),
-        throttleScope: customerScope(customerId),
-      });
+      const res = await write<unknown>(
+        {
+          method: 'PATCH',
+          url: `${base}${path}`,
+          json: body,
+          requestId: requestIdForWrite(caller.idempotency, `PATCH ${path.toLowerCase()}`, place),
+          throttleScope: customerScope(customerId),
+        },
+        // The user, and every page of the customer's users (the user is on one of them).
+        [partnerCenterScopes.customerUser(customerId, userId), partnerCenterScopes.customerUsers(customerId)],
+      );
       return objectBody<CustomerUserResource>(res, true);
     },
 
@@ -346,7 +388,8 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
         url = `${base}/v1/customers/${encodeURIComponent(customer)}/users?size=${size}`;
       }
 
-      const res = await call<unknown>({ method: 'GET', url, headers, throttleScope: customerScope(customer) });
+      // A later page is cached by its continuation (URL and headers) too.
+      const res = await read<unknown>({ url, headers, throttleScope: customerScope(customer) }, [partnerCenterScopes.customerUsers(customer)]);
       const collection = objectBody<{ items?: unknown; links?: ResourceLinks }>(res, false);
       if (!Array.isArray(collection.items)) throw unexpectedAnswer(PARTNER_CENTER, res, caller.correlationId, 'a collection without items');
       const items = collection.items as CustomerUserResource[];

@@ -44,9 +44,13 @@ export class ExternalUserProfileResolver {
     await ctx.graph.patchExternalUserProfile(id, toExternalUserProfilePatch(input));
     // Graph answers the PATCH with 204 and no body (UPSTREAM.md §2.2). A follow-up read, rather than
     // merging the input into an earlier read, returns what Graph actually stored (normalised values,
-    // the replaced address, server-side changes) and costs one call only on this rare path.
+    // the replaced address, server-side changes) and costs one call only on this rare path. Fresh: never
+    // a cached answer nor a read that was already in flight before the PATCH.
+    const select = selectedProperties(info);
+    const profile = await ctx.graph.getExternalUserProfile(id, select, { fresh: true });
     const loader = ctx.loaders.externalUserProfiles;
     loader.clear(id);
-    return toExternalUserProfile(await loader.load(id, selectedProperties(info)));
+    loader.prime(profile, select);
+    return toExternalUserProfile(profile);
   }
 }

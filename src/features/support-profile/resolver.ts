@@ -28,7 +28,9 @@ export class SupportProfileResolver {
     // a concurrent update can never read the state this one is about to overwrite. The lease is checked
     // before each PUT try, so a write whose lock was lost is abandoned, not sent (state/lock.ts).
     const saved = await ctx.keyedLock.withLock(`support-profile:${tenantId}`, async (lease) => {
-      const current = await ctx.partnerCenter.getSupportProfile();
+      // Fresh: never a cached answer nor a read already in flight, which could predate the previous
+      // writer's PUT and merge its fields away (a lost update).
+      const current = await ctx.partnerCenter.getSupportProfile({ fresh: true });
       return ctx.partnerCenter.putSupportProfile(mergeSupportProfile(current, input), { place: writePlace(info), beforeTry: () => lease.assertHeld() });
     });
     return toSupportProfile(saved, tenantId);

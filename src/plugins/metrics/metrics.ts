@@ -27,6 +27,9 @@ export type TokenRequestResult = 'cache_hit' | 'exchanged' | 'failed';
 /** Why an upstream try was retried. */
 export type RetryReason = 'throttled' | 'unavailable' | 'gateway_timeout' | 'timeout' | 'connection_failed' | 'other';
 
+/** What one response-cache lookup found. */
+export type ResponseCacheResult = 'hit' | 'miss' | 'bypass';
+
 /** A circuit breaker state as the gauge names it. */
 export type CircuitStateLabel = 'closed' | 'half_open' | 'open';
 
@@ -68,6 +71,12 @@ export interface GatewayMetrics {
   persistedQueryUnknown(clientName: string | undefined): void;
   /** More operation names always kept as label values (a reloaded manifest's). */
   addKnownOperationNames(names: Iterable<string>): void;
+  /** One upstream GET that joined an identical one in flight instead of being sent. */
+  upstreamCoalesced(service: string): void;
+  /** One response-cache lookup of an upstream GET. */
+  responseCacheLookup(service: string, result: ResponseCacheResult): void;
+  /** Where the response-cache gauge reads the bytes held from at scrape time. */
+  setResponseCacheBytesSource(source: () => number): void;
 }
 
 /** Options of {@link createGatewayMetrics}. */
@@ -273,6 +282,28 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     registers: [registry],
   });
 
+  const coalesced = new Counter({
+    name: 'gateway_upstream_coalesced_total',
+    help: 'Upstream GETs not sent because an identical one of the same caller was in flight (they shared its answer), by service.',
+    labelNames: ['service'] as const,
+    registers: [registry],
+  });
+  const cacheLookups = new Counter({
+    name: 'gateway_response_cache_requests_total',
+    help: 'Response-cache lookups of upstream GETs, by service and result (hit, miss, bypass: the cache could not be used).',
+    labelNames: ['service', 'result'] as const,
+    registers: [registry],
+  });
+  let cacheBytesSource: (() => number) | undefined;
+  new Gauge({
+    name: 'gateway_response_cache_bytes',
+    help: 'Bytes the response cache holds (its entries as counted against RESPONSE_CACHE_MAX_BYTES).',
+    registers: [registry],
+    collect() {
+      this.set(cacheBytesSource?.() ?? 0);
+    },
+  });
+
   const httpChild = children((method, route, status) => httpDuration.labels(method!, route!, status!));
   const operationChild = children((type, name, outcome) => operations.labels(type!, name!, outcome!));
   const errorChild = children((code) => errors.labels(code!));
@@ -286,6 +317,8 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
   const unknownChild = children((client) => unknownDocuments.labels(client!));
   const throttledChild = children((service) => throttled.labels(service!));
   const throttleLimitChild = children((service) => throttleLimit.labels(service!));
+  const coalescedChild = children((service) => coalesced.labels(service!));
+  const cacheChild = children((service, result) => cacheLookups.labels(service!, result!));
 
   return {
     registry,
@@ -332,6 +365,15 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     },
     addKnownOperationNames(known) {
       names.add(known);
+    },
+    upstreamCoalesced(service) {
+      coalescedChild(bounded(SERVICES, service)).inc();
+    },
+    responseCacheLookup(service, result) {
+      cacheChild(bounded(SERVICES, service), result).inc();
+    },
+    setResponseCacheBytesSource(source) {
+      cacheBytesSource = source;
     },
   };
 }

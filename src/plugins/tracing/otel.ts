@@ -280,6 +280,11 @@ export async function createOpenTelemetryTracing(config: TracingConfig, options:
       };
     },
 
+    markCacheHit(service) {
+      const span = trace.getSpan(contexts.active());
+      if (span?.isRecording()) span.setAttributes({ 'gateway.response_cache.hit': true, 'gateway.response_cache.service': service });
+    },
+
     startUpstreamTry(info: UpstreamTryInfo): UpstreamTryTrace {
       const parent = contexts.active();
       const span = tracer.startSpan(info.method, { kind: SpanKind.CLIENT }, parent);

@@ -90,6 +90,11 @@ export interface Tracing {
    * unsampled, but no operation or root-field span is made).
    */
   startOperation(): OperationTrace | undefined;
+  /**
+   * Marks the active span (a root field's) as served from the response cache: attribute
+   * `gateway.response_cache.hit` = true, and `gateway.response_cache.service` the upstream.
+   */
+  markCacheHit(service: string): void;
   /** Starts the client span of one upstream try under the active span. */
   startUpstreamTry(info: UpstreamTryInfo): UpstreamTryTrace;
   /** Starts the span of one token exchange with the identity provider. */
