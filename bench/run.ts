@@ -21,7 +21,9 @@
  * realistic scenarios (`--only realistic`) play real traffic on the gateway and the stock BFF: many callers
  * with tokens of their own taken in turn, a slow upstream (the emulator's latency raised for them), many
  * connections, and the bytes each request in flight keeps alive (measureLiveInFlight); `--soak-realistic`
- * runs that traffic for minutes at a share of saturation. Output: a Markdown table on stdout (progress on stderr),
+ * runs that traffic for minutes at a share of saturation. The cache scenarios (`--only cache`) run that
+ * traffic again with the response cache on (30 s TTL; hit ratio from the gateway's metrics) and one caller's
+ * identical reads with coalescing on and off, counting upstream calls per operation at the fixed rate. Output: a Markdown table on stdout (progress on stderr),
  * `bench/results/latest.json`, and on a full run a dated copy with the hardware line.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -62,6 +64,9 @@ const SCENARIOS = [
   'gateway-tracing-10',
   'realistic',
   'realistic-baseline',
+  'realistic-cache',
+  'coalesce',
+  'coalesce-off',
 ] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
 const GROUPS: Record<string, ScenarioId[]> = {
@@ -77,6 +82,11 @@ const GROUPS: Record<string, ScenarioId[]> = {
   observability: ['gateway', 'gateway-metrics', 'gateway-tracing-100', 'gateway-tracing-10'],
   /** Many callers with tokens of their own, a slow upstream, many connections (settings.realistic). */
   realistic: ['realistic', 'realistic-baseline'],
+  /**
+   * What the response cache and coalescing save: the realistic traffic with the cache off (`realistic`) and
+   * on at a 30 s TTL; many concurrent identical reads of one caller with coalescing on (the default) and off.
+   */
+  cache: ['realistic', 'realistic-cache', 'coalesce', 'coalesce-off'],
 };
 
 interface Options {
@@ -307,6 +317,9 @@ const SUPPORT_QUERY = 'query Support { supportProfile { id email telephone websi
 /** The bench callers' delegated permissions on the gateway. */
 const GATEWAY_SCOPES = 'SupportProfile.ReadWrite CustomerUser.ReadWrite.All ExternalUserProfile.ReadWrite.All';
 
+/** TTL of the response-cache scenario (`realistic-cache`). */
+const CACHE_TTL_MS = 30_000;
+
 /** Warm-up connections of the realistic scenarios: enough that every caller's first request (its token exchange) is in the warm-up. */
 const REALISTIC_WARM_CONNECTIONS = 32;
 
@@ -431,9 +444,44 @@ interface ScenarioResult {
   traffic?: { callers: number; latencyMs: number; connections: number; rate: number };
   /** Bytes each request in flight keeps alive (the realistic scenarios). */
   liveInFlight?: LiveInFlight;
+  /**
+   * The response-cache and coalescing scenarios: upstream calls per operation during the fixed-rate run
+   * (the emulator's log), and with the cache on its hit ratio per load phase (the gateway's metrics).
+   */
+  reads?: ReadsResult;
   /** With --profile: the server's CPU profile over the saturation phase (hot spots per function and module). */
   profile?: ProfileSummary;
 }
+
+/** What the cache and coalescing scenarios measured besides the usual. */
+interface ReadsResult {
+  /** `RESPONSE_CACHE_TTL_MS` (0: off). */
+  cacheTtlMs: number;
+  /** `UPSTREAM_COALESCE`. */
+  coalesce: boolean;
+  /** Distinct callers taking turns (1: every request is the same caller's). */
+  callers: number;
+  /** Partner Center + Graph requests during the fixed-rate run ÷ its operations. */
+  upstreamCallsPerOpAtFixedRate: number;
+  /** hits ÷ lookups (gateway_response_cache_requests_total) per phase; undefined with the cache off. */
+  hitRatio?: { fixedRate: number; saturation: number };
+}
+
+/** hit, miss and bypass counts of gateway_response_cache_requests_total in a Prometheus text exposition. */
+async function cacheLookups(metricsUrl: string): Promise<{ hit: number; all: number }> {
+  const text = await (await fetch(metricsUrl)).text();
+  let hit = 0;
+  let all = 0;
+  for (const line of text.split('\n')) {
+    const m = /^gateway_response_cache_requests_total\{[^}]*result="(hit|miss|bypass)"[^}]*\} (\S+)$/.exec(line);
+    if (!m) continue;
+    all += Number(m[2]);
+    if (m[1] === 'hit') hit += Number(m[2]);
+  }
+  return { hit, all };
+}
+const hitRatio = (a: { hit: number; all: number }, b: { hit: number; all: number }): number =>
+  b.all > a.all ? round((b.hit - a.hit) / (b.all - a.all), 4) : 0;
 
 /**
  * Bytes live per request in flight: the server's used heap after a full GC with requests parked on a slow
@@ -563,6 +611,8 @@ async function measure(
     warmConnections?: number;
     /** Measure the bytes live per request in flight after the load (a slow-upstream probe). */
     liveProbe?: boolean;
+    /** The cache and coalescing scenarios: count upstream calls at the fixed rate, and (with `metricsUrl`) the hit ratio. */
+    reads?: Omit<ReadsResult, 'upstreamCallsPerOpAtFixedRate' | 'hitRatio'> & { readonly metricsUrl?: string };
     traffic?: ScenarioResult['traffic'];
     /** The observability scenarios: what is on; with a sink, its counts are taken around each load phase. */
     observability?: { metrics: boolean; tracing?: ObservabilityResult['tracing']; sink?: OtlpSink };
@@ -599,9 +649,30 @@ async function measure(
   const settle = async (): Promise<SinkCounts | undefined> => sink?.settle(SINK_QUIET_MS);
   const sink0 = await settle();
   let sampler = new RssSampler(pid);
+  const readsSpec = spec.reads;
+  const lookups = readsSpec?.metricsUrl ? () => cacheLookups(readsSpec.metricsUrl!) : undefined;
+  if (readsSpec) await emulator.clear();
+  const lookups0 = await lookups?.();
   await gcStart();
   const fixedRate = await rateRun(options.durationSec);
   const gcFixedRate = await gcStop();
+  const lookups1 = await lookups?.();
+  // Upstream calls of the fixed-rate run: the emulator logs a call once answered, so the log is read until
+  // it stops growing (the run's last answers may still be coming).
+  let readsResult: ReadsResult | undefined;
+  if (readsSpec) {
+    const upstreamCalls = async (): Promise<number> =>
+      (await emulator.requests()).filter((r) => (r.service === 'partner-center' || r.service === 'graph') && r.batchOf === undefined).length;
+    let calls = await upstreamCalls();
+    for (let i = 0; i < 40; i++) {
+      await sleep(250);
+      const now = await upstreamCalls();
+      if (now === calls) break;
+      calls = now;
+    }
+    const { metricsUrl: _url, ...settings } = readsSpec;
+    readsResult = { ...settings, upstreamCallsPerOpAtFixedRate: round(calls / Math.max(1, fixedRate.total), 4) };
+  }
   const peakFixedRateKb = sampler.stop().peakKb;
   await sleep(300);
   const sink1 = await settle();
@@ -618,6 +689,8 @@ async function measure(
   const saturation = await runSaturation(target, { connections, durationSec: options.durationSec });
   const cpu1 = { server: readCpuSeconds(pid), emulator: readCpuSeconds(ctx.emulatorPid), at: process.hrtime.bigint() };
   const gcSaturation = await gcStop();
+  const lookups2 = await lookups?.();
+  if (readsResult && lookups0 && lookups1 && lookups2) readsResult.hitRatio = { fixedRate: hitRatio(lookups0, lookups1), saturation: hitRatio(lookups1, lookups2) };
   const peakSaturationKb = sampler.stop().peakKb;
   const profile = profileFile ? await profilePhase(spec.child, profileFile, spec.label) : undefined;
   const sink2 = await settle();
@@ -658,6 +731,7 @@ async function measure(
     ...(spec.traffic ? { traffic: spec.traffic } : {}),
     ...(profile ? { profile } : {}),
     ...(liveInFlight ? { liveInFlight } : {}),
+    ...(readsResult ? { reads: readsResult } : {}),
     ...(spec.observability
       ? {
           observability: {
@@ -676,7 +750,9 @@ async function measure(
     `${spec.id}: ${saturation.reqPerSec} req/s (${cpu.serverUsPerOp ?? '?'} µs CPU/op); p50 ${fixedRate.p50Ms} ms, p99 ${fixedRate.p99Ms} ms; ${counted.callsPerOp} upstream/op` +
       `; peak RSS ${result.rss!.peakUnderLoadMb} MB` +
       `${g ? `; ${g.allocatedKbPerOp} KB allocated/op, ${g.scavenges} scavenges ${g.scavengePauseMs} ms (max ${g.scavengeMaxPauseMs})` : ''}` +
-      `${liveInFlight ? `; ${liveInFlight.kbPerRequest} KB live per request in flight (${liveInFlight.parked} parked)` : ''}${errs ? `; ${errs} ERRORS` : ''}`,
+      `${liveInFlight ? `; ${liveInFlight.kbPerRequest} KB live per request in flight (${liveInFlight.parked} parked)` : ''}` +
+      `${readsResult ? `; ${readsResult.upstreamCallsPerOpAtFixedRate} upstream calls/op at the fixed rate${readsResult.hitRatio ? `, cache hit ratio ${readsResult.hitRatio.fixedRate} / ${readsResult.hitRatio.saturation}` : ''}` : ''}` +
+      `${errs ? `; ${errs} ERRORS` : ''}`,
   );
   const sunk = result.observability?.sink;
   if (sunk) {
@@ -1301,6 +1377,26 @@ function markdown(report: Report): string {
       );
     }
   }
+  const readRows = (['realistic', 'realistic-cache', 'coalesce', 'coalesce-off'] as const)
+    .map((id) => report.scenarios[id])
+    .filter((x): x is ScenarioResult & { reads: ReadsResult } => x?.reads !== undefined);
+  if (readRows.some((x) => x.id !== 'realistic')) {
+    lines.push(
+      '',
+      `Response cache and coalescing: the realistic traffic with the cache off and on (${CACHE_TTL_MS / 1000} s TTL; that gateway's metrics on, for the hit ratio), ` +
+        `and one caller's identical reads, many in flight at once, with coalescing on and off (same upstream latency, connections and fixed rate). ` +
+        `Upstream calls per operation: the emulator's log over the fixed-rate run.`,
+      '',
+      `| scenario | callers | cache | coalescing | req/s at saturation | server CPU µs/op | p50 / p99 ms @${settings.realistic.rate}/s | upstream calls / op | cache hit ratio (fixed rate / saturation) | peak RSS MB | errors |`,
+      '|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
+      ...readRows.map((x) => {
+        const rd = x.reads;
+        return `| ${x.id} | ${rd.callers} | ${rd.cacheTtlMs ? `${rd.cacheTtlMs / 1000} s` : 'off'} | ${rd.coalesce ? 'on' : 'off'} | ${x.saturation.reqPerSec} | ${x.cpu?.serverUsPerOp ?? '–'} | ${x.fixedRate.p50Ms} / ${x.fixedRate.p99Ms} | ${rd.upstreamCallsPerOpAtFixedRate} | ${
+          rd.hitRatio ? `${rd.hitRatio.fixedRate} / ${rd.hitRatio.saturation}` : '–'
+        } | ${x.rss?.peakUnderLoadMb ?? '–'} | ${x.saturation.errors + x.fixedRate.errors} |`;
+      }),
+    );
+  }
   const off = report.scenarios.gateway;
   if (r.observability && off) {
     const cell = (value: number | undefined, ratio: number | null | undefined, unit = '×') =>
@@ -1533,7 +1629,7 @@ async function main(): Promise<void> {
     const realisticLabel = (who: string) => `${who}: supportProfile, ${realistic.callers} callers, ${realistic.latencyMs} ms upstream`;
     const wantsRealisticSoak = options.soakRealisticMin > 0 && (!options.only || options.only.has('soak-realistic'));
     if (options.only?.has('soak-realistic') && options.soakRealisticMin <= 0) throw new Error('--only soak-realistic needs --soak-realistic <minutes>');
-    const gatewayCallers = wants('realistic') || wantsRealisticSoak ? await mintCallers(ctx.emulator, realistic.callers, { scp: GATEWAY_SCOPES, expiresInSeconds }) : [];
+    const gatewayCallers = wants('realistic') || wants('realistic-cache') || wantsRealisticSoak ? await mintCallers(ctx.emulator, realistic.callers, { scp: GATEWAY_SCOPES, expiresInSeconds }) : [];
     if (wants('realistic') || wants('realistic-baseline')) {
       await ctx.emulator.setLatency(realistic.latencyMs);
       try {
@@ -1541,7 +1637,8 @@ async function main(): Promise<void> {
           const gw = await startGateway(ctx, emu, 'realistic', 'info');
           children.push(gw);
           const target: Target = { ...graphqlTarget(`${gw.ready.url}/graphql`, gatewayToken, SUPPORT_QUERY), authorizations: gatewayCallers };
-          results.set('realistic', await measure(ctx, { id: 'realistic', label: realisticLabel('gateway'), server: 'gateway', child: gw, target, ...realisticSpec(realistic), traffic }));
+          const reads = { cacheTtlMs: 0, coalesce: true, callers: realistic.callers };
+          results.set('realistic', await measure(ctx, { id: 'realistic', label: realisticLabel('gateway'), server: 'gateway', child: gw, target, ...realisticSpec(realistic), traffic, reads }));
           children.splice(children.indexOf(gw), 1);
           await gw.stop();
         }
@@ -1553,6 +1650,42 @@ async function main(): Promise<void> {
           results.set('realistic-baseline', await measure(ctx, { id: 'realistic-baseline', label: realisticLabel('baseline'), server: 'baseline', child: base, target, ...realisticSpec(realistic), traffic }));
           children.splice(children.indexOf(base), 1);
           await base.stop();
+        }
+      } finally {
+        await ctx.emulator.setLatency(options.latencyMs);
+      }
+    }
+
+    // 10. What the response cache and coalescing save (--only cache): the realistic traffic on a gateway with
+    // the cache on at a 30 s TTL (its metrics on, for the hit ratio), beside `realistic` (off); then one
+    // caller's identical reads, many at once, with coalescing on (the default) and off.
+    // --smoke skips coalesce-off (coalesce with one setting changed).
+    const readScenarios = (['coalesce', 'coalesce-off'] as const).filter((id) => wants(id) && !(options.smoke && !options.only && id === 'coalesce-off'));
+    if (wants('realistic-cache') || readScenarios.length) {
+      await ctx.emulator.setLatency(realistic.latencyMs);
+      try {
+        if (wants('realistic-cache')) {
+          const metricsPort = await freePort();
+          const gw = await startGateway(ctx, emu, 'realistic-cache', 'info', [], { RESPONSE_CACHE_TTL_MS: String(CACHE_TTL_MS), METRICS_PORT: String(metricsPort) });
+          children.push(gw);
+          const target: Target = { ...graphqlTarget(`${gw.ready.url}/graphql`, gatewayToken, SUPPORT_QUERY), authorizations: gatewayCallers };
+          const reads = { cacheTtlMs: CACHE_TTL_MS, coalesce: true, callers: realistic.callers, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
+          const label = `${realisticLabel('gateway')}, response cache ${CACHE_TTL_MS / 1000} s`;
+          results.set('realistic-cache', await measure(ctx, { id: 'realistic-cache', label, server: 'gateway', child: gw, target, ...realisticSpec(realistic), liveProbe: false, traffic, reads }));
+          children.splice(children.indexOf(gw), 1);
+          await gw.stop();
+        }
+        for (const id of readScenarios) {
+          const coalesce = id === 'coalesce';
+          const gw = await startGateway(ctx, emu, id, 'info', [], coalesce ? {} : { UPSTREAM_COALESCE: 'false' });
+          children.push(gw);
+          // One caller: every request in flight is the same read.
+          const target = graphqlTarget(`${gw.ready.url}/graphql`, gatewayToken, SUPPORT_QUERY);
+          const label = `gateway: supportProfile, one caller, ${realistic.latencyMs} ms upstream, coalescing ${coalesce ? 'on' : 'off'}`;
+          const spec = { ...realisticSpec(realistic), liveProbe: false };
+          results.set(id, await measure(ctx, { id, label, server: 'gateway', child: gw, target, ...spec, reads: { cacheTtlMs: 0, coalesce, callers: 1 } }));
+          children.splice(children.indexOf(gw), 1);
+          await gw.stop();
         }
       } finally {
         await ctx.emulator.setLatency(options.latencyMs);

@@ -66,6 +66,8 @@ describe('bench smoke (npm run bench -- --smoke)', () => {
           'mutation-baseline',
           'realistic',
           'realistic-baseline',
+          'realistic-cache',
+          'coalesce',
           ...redisScenarios,
         ].sort(),
       );
@@ -125,6 +127,14 @@ describe('bench smoke (npm run bench -- --smoke)', () => {
       expect(report.scenarios.realistic.upstream.identityRequestsFirstOps).toBeGreaterThanOrEqual(report.settings.countOps);
       expect(report.ratios.realistic).toEqual(expect.objectContaining({ throughput: expect.any(Number), liveKbPerRequest: { gateway: expect.any(Number), baseline: expect.any(Number) } }));
       expect(stdout).toMatch(/^\| gateway ÷ stock BFF \|/m);
+      // The response cache and coalescing: upstream calls per operation at the fixed rate, and the hit ratio with the cache on.
+      expect(report.scenarios.realistic.reads).toMatchObject({ cacheTtlMs: 0, coalesce: true, callers: 300, upstreamCallsPerOpAtFixedRate: expect.any(Number) });
+      expect(report.scenarios['realistic-cache'].reads).toMatchObject({ cacheTtlMs: 30000, hitRatio: { fixedRate: expect.any(Number), saturation: expect.any(Number) } });
+      expect(report.scenarios['realistic-cache'].reads.upstreamCallsPerOpAtFixedRate).toBeLessThanOrEqual(1);
+      // One caller's reads 20 ms apart on a 50 ms upstream: most join a call already in flight.
+      expect(report.scenarios.coalesce.reads).toMatchObject({ coalesce: true, callers: 1 });
+      expect(report.scenarios.coalesce.reads.upstreamCallsPerOpAtFixedRate).toBeLessThan(1);
+      expect(stdout).toMatch(/^\| realistic-cache \| 300 \| 30 s \| on \|/m);
       // The read-merge-PUT under the Redis lock: a GET and a PUT per write.
       if (redisScenarios.length) expect(report.scenarios['lock-redis'].upstream.callsPerOp).toBe(2);
       // The chart, drawn from the JSON: the gateway beside the stock BFF for every scenario pair.
