@@ -182,8 +182,9 @@ describe('deploy/production.env.example', () => {
     expect(config.cursorSecret).toBeDefined();
     expect(config.corsOrigins).toEqual(['https://app.contoso.example']);
     expect(config.tracing).toBeUndefined();
-    const traced = loadConfig({ ...fill(productionEnv), ...fill(productionOptional) });
-    expect(traced.tracing).toMatchObject({ sampler: 'traceidratio', samplerRatio: 0.1 });
+    const optional = loadConfig({ ...fill(productionEnv), ...fill(productionOptional) });
+    expect(optional.tracing).toMatchObject({ sampler: 'traceidratio', samplerRatio: 0.1 });
+    expect(optional.redisKeyPrefix).toBe('partner-bff-production:');
   });
 
   it('leaves the secrets and identities to the reader (placeholders), and as shipped is refused', () => {
