@@ -9,7 +9,7 @@
  * Lines go to stdout in batches: one synchronous write per line is a large share of the gateway's CPU
  * under load. The default destination is sonic-boom with `minLength` (writes
  * wait for a few KB of lines, then go out asynchronously), a timer that flushes whatever is buffered so a
- * line reaches the output within a second even when traffic is light (DESIGN.md, Observability), and
+ * line reaches the output within a second even when traffic is light (README, Observability), and
  * {@link flushLog} for shutdown (pino also flushes synchronously on process exit).
  */
 import { pino, type Logger } from 'pino';

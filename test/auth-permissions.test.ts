@@ -20,7 +20,7 @@ function principal(kind: PrincipalKind, permissions: string[], tenantId = TENANT
   };
 }
 
-/** The contract's table (DESIGN.md, Permissions), restated independently of the implementation. */
+/** The contract's table (docs/permissions.md), restated independently of the implementation. */
 const CONTRACT: Array<[operation: string, permission: string, appOnlyAllowed: boolean]> = [
   ['supportProfile', 'SupportProfile.Read', false],
   ['updateSupportProfile', 'SupportProfile.ReadWrite', false],

@@ -11,7 +11,7 @@ import { startStack, type Stack } from './helpers/stack.js';
  * ("GraphQL over HTTP conformance").
  */
 const KNOWN_NOT_OK: Record<string, string> = {
-  // Apollo Server answers 400 to a request that cannot run (DESIGN.md, Limits: refused documents are 400),
+  // Apollo Server answers 400 to a request that cannot run (README, Hardening: refused documents are 400),
   // whatever the Accept header; the spec's legacy application/json advice is 200.
   '572B': 'SHOULD use 200 status code on document parsing failure when accepting application/json',
   FDE2: 'SHOULD use 200 status code on document validation failure when accepting application/json',

@@ -1,6 +1,6 @@
 /**
  * Messages never quote what the client wrote, and an operation type the schema lacks is a client error
- * (DESIGN.md, Errors; issue 24 items 3 and 4): the real server over HTTP, its log captured at debug.
+ * (README, Errors; issue 24 items 3 and 4): the real server over HTTP, its log captured at debug.
  */
 import { startStackForFile, type Stack } from './helpers/stack.js';
 

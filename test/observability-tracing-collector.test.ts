@@ -1,5 +1,5 @@
 /**
- * A collector that cannot be reached or does not answer (DESIGN.md, Observability; issue 24 item 9): the
+ * A collector that cannot be reached or does not answer (README, Observability; issue 24 item 9): the
  * built gateway as a process, `OTEL_EXPORTER_OTLP_ENDPOINT` at a loopback port nothing listens on, or at
  * an OTLP/HTTP listener that takes the export and never answers. The exporter honours
  * `OTEL_EXPORTER_OTLP_TIMEOUT` itself; the tests shorten or lengthen it to show what waits on it.

@@ -28,7 +28,7 @@ describe('support profile', () => {
       telephone: seedData.supportProfile.telephone,
       website: seedData.supportProfile.website,
     });
-    // The PUT carried the full resource, as Partner Center requires (UPSTREAM.md §1.5).
+    // The PUT carried the full resource, as Partner Center requires (docs/upstream.md §1.5).
     const [put] = puts();
     expect(put?.path).toBe(PUT_PATH);
     expect(put?.body).toMatchObject({ email: 'help@contoso.example', telephone: seedData.supportProfile.telephone, profileType: 'support_profile' });

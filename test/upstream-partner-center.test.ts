@@ -116,7 +116,7 @@ describe('customer users', () => {
   });
 });
 
-describe('customer user paging (UPSTREAM.md §1.6)', () => {
+describe('customer user paging (docs/upstream.md §1.6)', () => {
   const page = (ids: string[], next?: { uri: string; token: string }) => ({
     totalCount: ids.length,
     items: ids.map((id) => user(id)),

@@ -42,7 +42,7 @@ describe('computeRetryDelay', () => {
 });
 
 describe('what is retried', () => {
-  it('retries 429, 503, 504 only (UPSTREAM.md §3.1)', () => {
+  it('retries 429, 503, 504 only (docs/upstream.md §3.1)', () => {
     expect([429, 503, 504].every(isRetryableStatus)).toBe(true);
     expect([400, 401, 403, 404, 409, 412, 500, 502].some(isRetryableStatus)).toBe(false);
   });

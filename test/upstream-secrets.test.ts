@@ -1,5 +1,5 @@
 /**
- * An upstream that quotes back a secret the request sent (DESIGN.md, Observability; issue 24 item 2):
+ * An upstream that quotes back a secret the request sent (README, Observability; issue 24 item 2):
  * Partner Center answering 400 "The password … does not meet complexity" to a password change. The real
  * server over HTTP against the emulator's fault injection, its whole log captured at trace level.
  */

@@ -1,5 +1,5 @@
 /**
- * The contract's permission table (DESIGN.md, Permissions), as data: one entry per Query and Mutation
+ * The contract's permission table (docs/permissions.md), as data: one entry per Query and Mutation
  * field. `requirePermission` is the only place that reads it; the auth checker calls it for every
  * `@Authorized()` field, the permission net (`enforcePermissionsOnRootFields`) for every root field
  * whatever its decorators, and `findFieldsWithoutPermission` makes a test fail when a root field has no
@@ -8,7 +8,7 @@
 import { AuthenticationError, ForbiddenError } from '../errors.js';
 import type { Principal } from './principal.js';
 
-/** Who may call an operation. Partner Center accepts App+User tokens only (UPSTREAM.md §1.2). */
+/** Who may call an operation. Partner Center accepts App+User tokens only (docs/upstream.md §1.2). */
 export type AllowedPrincipals = 'delegated' | 'delegated-or-application';
 
 /** One row of the table. */
@@ -24,7 +24,7 @@ export type OperationPermission =
       readonly principals: AllowedPrincipals;
       /**
        * Whether personal Microsoft accounts may call it. Graph's externalUserProfile does not support them
-       * (UPSTREAM.md §2.3); Partner Center's App+User model needs a work account in the partner's tenant
+       * (docs/upstream.md §2.3); Partner Center's App+User model needs a work account in the partner's tenant
        * (§1.2), so a personal account can never succeed there either: refusing here gives a clear
        * `FORBIDDEN` instead of an upstream round trip.
        */
@@ -53,7 +53,7 @@ export const OPERATION_PERMISSIONS: Readonly<Record<string, OperationPermission>
 } satisfies Record<string, OperationPermission>);
 
 /**
- * What `viewer.permissions` lists (DESIGN.md: what the caller holds and can use): the permissions it holds
+ * What `viewer.permissions` lists (docs/permissions.md: what the caller holds and can use): the permissions it holds
  * (implied `Read`s included) that at least one operation of the table accepts from this kind of caller.
  * A personal account holds none it can use (every operation refuses it); an app-only caller's
  * Partner Center roles are of no use either (Partner Center is App+User only).

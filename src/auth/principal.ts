@@ -1,5 +1,5 @@
 /**
- * Who is calling: the gateway's view of a verified bearer token (DESIGN.md, Permissions and "Tokens
+ * Who is calling: the gateway's view of a verified bearer token (docs/permissions.md and "Tokens
  * accepted"). Built only by `token-verifier.ts` from a token whose signature, issuer, audience and
  * lifetime were checked; this module decides what kind of token it is, or refuses it.
  */
@@ -82,7 +82,7 @@ export interface AccessTokenClaims {
 const optionalString = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
 /**
- * What kind of token the claims are, or `AuthenticationError` (DESIGN.md, Tokens accepted).
+ * What kind of token the claims are, or `AuthenticationError` (README, Security: tokens and configuration rules).
  *
  * Why so strict: with `AUTH_AUDIENCE` equal to the gateway's client id, an ID token issued to the gateway's
  * own sign-in has the right issuer, audience and signature, and app roles can be assigned to users, so a
@@ -121,7 +121,7 @@ export function tokenKind(claims: AccessTokenClaims): PrincipalKind {
 /**
  * Builds the principal from verified claims, refusing tokens of the wrong kind ({@link tokenKind}).
  * Delegated tokens carry `scp` (space separated); app-only tokens carry no `scp` and their permissions in
- * `roles` (DESIGN.md, Permissions). A delegated token may also carry `roles` (app roles assigned to the
+ * `roles` (docs/permissions.md). A delegated token may also carry `roles` (app roles assigned to the
  * user); those are not delegated permissions, so only `scp` counts for a delegated caller.
  */
 export function principalFromClaims(claims: AccessTokenClaims, token: string): Principal {

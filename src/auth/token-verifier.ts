@@ -1,6 +1,6 @@
 /**
- * Bearer token → principal. Checks an Entra ID style access token the way the contract asks (DESIGN.md,
- * Errors and Configuration): RS256 only, signature against the issuer's JWKS, accepted issuer (with Entra's
+ * Bearer token → principal. Checks an Entra ID style access token the way the contract asks (README,
+ * Security: tokens and configuration rules; docs/permissions.md): RS256 only, signature against the issuer's JWKS, accepted issuer (with Entra's
  * `{tenantid}` placeholder), the tenant named by the issuer equal to `tid`, the gateway's audience, and
  * `exp`/`nbf` with a small clock skew.
  *
@@ -192,7 +192,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     const { tid, oid } = payload;
     if (typeof tid !== 'string' || !tid) throw new AuthenticationError('the token lacks the tid claim');
     if (typeof oid !== 'string' || !oid) throw new AuthenticationError('the token lacks the oid claim');
-    // DESIGN.md, Configuration: whenever an accepted issuer names a tenant, it must be the token's tenant.
+    // README, Configuration: whenever an accepted issuer names a tenant, it must be the token's tenant.
     const named = tenantNamedBy(issuer.template, tid);
     if (named !== undefined && named.toLowerCase() !== tid.toLowerCase()) {
       throw new AuthenticationError("the token's tenant does not match its issuer");

@@ -1,5 +1,5 @@
 /**
- * Tokens for the upstreams, per caller (DESIGN.md, Configuration `UPSTREAM_AUTH`; UPSTREAM.md §1.2, §2.4).
+ * Tokens for the upstreams, per caller (README, Configuration `UPSTREAM_AUTH`; docs/upstream.md §1.2, §2.4).
  *
  * - `passthrough`: the caller's own token is forwarded.
  * - `on-behalf-of`: the caller's token is exchanged with msal-node for one token per upstream, with
@@ -136,7 +136,7 @@ function refuseAppOnlyWhereDelegatedOnly(principal: Principal, service: Upstream
   if (principal.kind !== 'application') return;
   const upstream = upstreamDescriptor(service);
   if (upstream.delegatedOnly) {
-    // UPSTREAM.md §1.2: every Partner Center operation in scope is "App+User credentials only".
+    // docs/upstream.md §1.2: every Partner Center operation in scope is "App+User credentials only".
     throw new ForbiddenError(`${upstream.name} accepts App+User (delegated) tokens only; app-only callers cannot use it`);
   }
 }

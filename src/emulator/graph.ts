@@ -1,5 +1,5 @@
 /**
- * Microsoft Graph beta (`/beta`) as UPSTREAM.md §2 describes it: externalUserProfile get/list
+ * Microsoft Graph beta (`/beta`) as docs/upstream.md §2 describes it: externalUserProfile get/list
  * (with `@odata.nextLink` paging)/update/delete, JSON `$batch` (max 20, answers in any order,
  * sub-requests throttled alone), and OData errors `{ error: { code, message, innerError } }`.
  */
@@ -22,7 +22,7 @@ const SKIPTOKEN_PURPOSE = 'graph-eup-skiptoken';
 const READ_PERMISSIONS = ['ExternalUserProfile.Read.All', 'ExternalUserProfile.ReadWrite.All'];
 const WRITE_PERMISSIONS = ['ExternalUserProfile.ReadWrite.All'];
 
-/** The properties that can be updated after redemption (UPSTREAM.md §2.2). */
+/** The properties that can be updated after redemption (docs/upstream.md §2.2). */
 const UPDATABLE = new Set(['address', 'companyName', 'department', 'displayName', 'isDiscoverable', 'isEnabled', 'jobTitle', 'supervisorId']);
 const PROFILE_PROPERTIES = [
   'id', 'address', 'companyName', 'createdBy', 'createdDateTime', 'deletedDateTime', 'department', 'displayName',
@@ -30,7 +30,7 @@ const PROFILE_PROPERTIES = [
 ] as const;
 const ADDRESS_PROPERTIES = ['city', 'countryOrRegion', 'officeLocation', 'postalCode', 'state', 'street'] as const;
 
-/** Graph error codes per HTTP status for injected faults (UPSTREAM.md §2.5). */
+/** Graph error codes per HTTP status for injected faults (docs/upstream.md §2.5). */
 const FAULT_CODES: Record<number, string> = {
   400: 'BadRequest',
   401: 'InvalidAuthenticationToken',
@@ -72,7 +72,7 @@ export function graphError(req: EmuRequest, status: number, code: string, messag
 /** The answer of an injected fault with this status, in Graph's own shape. */
 export function graphFault(req: EmuRequest, status: number): EmuResponse {
   if (status === 429) {
-    // The documented throttling sample (UPSTREAM.md §2.5).
+    // The documented throttling sample (docs/upstream.md §2.5).
     return {
       status,
       headers: { 'content-type': 'application/json' },
@@ -88,7 +88,7 @@ export function graphFault(req: EmuRequest, status: number): EmuResponse {
   return graphError(req, status, FAULT_CODES[status] ?? (status >= 500 ? 'generalException' : 'BadRequest'), `Injected fault: HTTP ${status}.`);
 }
 
-/** Adds the headers Graph sends on every top-level answer (UPSTREAM.md §2.5). */
+/** Adds the headers Graph sends on every top-level answer (docs/upstream.md §2.5). */
 export function decorateGraph(req: EmuRequest, res: EmuResponse): void {
   res.headers['request-id'] = req.requestId;
   // Graph echoes the caller's client-request-id, or repeats its own request-id when none was sent.
@@ -161,7 +161,7 @@ export function createGraphHandler(deps: GraphDeps): ServiceHandler {
     return methodNotAllowed(req);
   };
 
-  // --- permissions (UPSTREAM.md §2.3) ---
+  // --- permissions (docs/upstream.md §2.3) ---
 
   function authorize(req: EmuRequest, caller: VerifiedToken, accepted: string[]): EmuResponse | undefined {
     // Personal Microsoft accounts are "not supported" for every externalUserProfile operation.
@@ -296,7 +296,7 @@ export function createGraphHandler(deps: GraphDeps): ServiceHandler {
       }
     }
     Object.assign(profile, changes);
-    // 204 with no body: the documented example and OpenAPI (UPSTREAM.md §2.2 [CONFLICT]).
+    // 204 with no body: the documented example and OpenAPI (docs/upstream.md §2.2 [CONFLICT]).
     return { status: 204, headers: {} };
   }
 
@@ -307,7 +307,7 @@ export function createGraphHandler(deps: GraphDeps): ServiceHandler {
     return { status: 204, headers: {} };
   }
 
-  // --- $batch (UPSTREAM.md §2.6) ---
+  // --- $batch (docs/upstream.md §2.6) ---
 
   async function batch(req: EmuRequest, token: string): Promise<EmuResponse> {
     if (mediaType(req.headers) !== 'application/json') {
@@ -376,7 +376,7 @@ export function createGraphHandler(deps: GraphDeps): ServiceHandler {
       if (!promise) {
         promise = (async () => {
           const prerequisites = await Promise.all(spec.dependsOn.map((d) => run(byId.get(d.toLowerCase())!)));
-          // A failed dependency fails its dependents with 424 (UPSTREAM.md §2.6).
+          // A failed dependency fails its dependents with 424 (docs/upstream.md §2.6).
           if (prerequisites.some((d) => d.status < 200 || d.status >= 300)) {
             return graphError(req, 424, 'FailedDependency', 'The request was not executed because a request it depends on failed.');
           }
@@ -392,7 +392,7 @@ export function createGraphHandler(deps: GraphDeps): ServiceHandler {
       let bodyText: string | undefined;
       if (spec.body !== undefined) {
         const ct = spec.headers['content-type']!.split(';')[0]!.trim().toLowerCase();
-        // JSON bodies are inline; other media types travel base64-encoded (UPSTREAM.md §2.6).
+        // JSON bodies are inline; other media types travel base64-encoded (docs/upstream.md §2.6).
         bodyText = ct === 'application/json' || typeof spec.body !== 'string'
           ? JSON.stringify(spec.body)
           : Buffer.from(spec.body, 'base64').toString('utf8');
@@ -414,7 +414,7 @@ export function createGraphHandler(deps: GraphDeps): ServiceHandler {
     if (results.some((r) => r.res.destroySocket)) return { status: 0, headers: {}, destroySocket: true };
 
     const responses = results.map(({ spec, res }) => subResponseJson(spec.id, res));
-    // Answers come back in any order (UPSTREAM.md §2.6): shuffle so callers must correlate by id.
+    // Answers come back in any order (docs/upstream.md §2.6): shuffle so callers must correlate by id.
     for (let i = responses.length - 1; i > 0; i--) {
       const j = Math.floor(deps.random() * (i + 1));
       [responses[i], responses[j]] = [responses[j]!, responses[i]!];
@@ -533,7 +533,7 @@ function readQueryOptions(req: EmuRequest, allowed: string[]): QueryOptions | Em
   return options;
 }
 
-/** The documented filters (UPSTREAM.md §2.2): `eq` and `startswith` on companyName and supervisorId. */
+/** The documented filters (docs/upstream.md §2.2): `eq` and `startswith` on companyName and supervisorId. */
 function parseFilter(expr: string): ((p: StoredExternalUserProfile) => boolean) | undefined {
   const literal = "'((?:[^']|'')*)'";
   const eq = new RegExp(`^\\s*(companyName|supervisorId)\\s+eq\\s+${literal}\\s*$`, 'i').exec(expr);

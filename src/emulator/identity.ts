@@ -329,7 +329,7 @@ export function createIdentityHandler(issuer: TokenIssuer, baseUrl: string): Ser
         tid: tenant.id, uti: randomBytes(16).toString('base64url'), ver: '2.0',
       };
       // The gateway app holds the Graph application permission; Partner Center defines none
-      // (its operations here are App+User only, UPSTREAM.md §1.2), so its app token has no roles.
+      // (its operations here are App+User only, docs/upstream.md §1.2), so its app token has no roles.
       if (scopes.resource === GRAPH_RESOURCE) payload.roles = ['ExternalUserProfile.ReadWrite.All'];
       return tokenResponse(await issuer.sign(payload), undefined);
     }

@@ -1,5 +1,5 @@
 /**
- * Partner Center (`/v1`) as UPSTREAM.md §1 describes it: support profile GET/PUT, customer users
+ * Partner Center (`/v1`) as docs/upstream.md §1 describes it: support profile GET/PUT, customer users
  * GET/PATCH/DELETE and seek-paged listing, `MS-RequestId` idempotency, camelCase answers with
  * lower snake_case enums, and errors as `{ code, description, data, source }`.
  */
@@ -19,13 +19,13 @@ const DEFAULT_PAGE_SIZE = 500;
 const SEEK_TOKEN_PURPOSE = 'pc-users-seek';
 
 /**
- * Partner Center error codes per HTTP status for injected faults. UPSTREAM.md §1.7 names 3000
+ * Partner Center error codes per HTTP status for injected faults. docs/upstream.md §1.7 names 3000
  * (invalid input, 400), 900150 (role lacks rights, 403) and 1000 (not found, 404); for the other
  * statuses no code is documented, so the status number itself is used.
  */
 const FAULT_CODES: Record<number, number> = { 400: 3000, 403: 900150, 404: 1000 };
 
-/** A Partner Center error answer: numeric `code`, `description`, `data`, `source: PartnerFD` (UPSTREAM.md §1.7). */
+/** A Partner Center error answer: numeric `code`, `description`, `data`, `source: PartnerFD` (docs/upstream.md §1.7). */
 export function partnerCenterError(status: number, code: number, description: string, data: unknown[] = []): EmuResponse {
   return { status, headers: {}, body: { code, description, data, source: 'PartnerFD' } };
 }
@@ -63,7 +63,7 @@ function retryAfterSeconds(retryAfter: string | undefined): number {
 }
 
 /**
- * Adds the response headers Partner Center sends on every answer (UPSTREAM.md §1.3): the request
+ * Adds the response headers Partner Center sends on every answer (docs/upstream.md §1.3): the request
  * and correlation ids echoed (or generated when absent or malformed), `MS-CV`, `MS-ServerId`.
  */
 export function decoratePartnerCenter(req: EmuRequest, res: EmuResponse): void {
@@ -96,7 +96,7 @@ export function createPartnerCenterHandler(deps: PartnerCenterDeps): ServiceHand
       return res;
     }
     const caller = checked.token;
-    // Every operation emulated here is "App+User credentials only" (UPSTREAM.md §1.2).
+    // Every operation emulated here is "App+User credentials only" (docs/upstream.md §1.2).
     if (caller.appOnly) {
       return partnerCenterError(403, 900150, 'This operation supports App+User credentials only; app-only tokens are not accepted.');
     }
@@ -113,7 +113,7 @@ export function createPartnerCenterHandler(deps: PartnerCenterDeps): ServiceHand
       }
     }
 
-    // Idempotency (UPSTREAM.md §1.3): a write whose MS-RequestId was already seen for this partner
+    // Idempotency (docs/upstream.md §1.3): a write whose MS-RequestId was already seen for this partner
     // replays the first answer instead of applying again. No await between the check and the
     // remember() below, so concurrent duplicates cannot both apply.
     const requestId = req.headers['ms-requestid'];
@@ -152,7 +152,7 @@ function route(req: EmuRequest, caller: VerifiedToken, store: EmulatorStore): Em
       if (req.method === 'PUT') return putSupportProfile(req, caller, store);
       return methodNotAllowed(req);
     }
-    // The "Update support profile" page's path (UPSTREAM.md §1.5 [CONFLICT]); PUT only.
+    // The "Update support profile" page's path (docs/upstream.md §1.5 [CONFLICT]); PUT only.
     if (second === 'supportprofile') {
       if (req.method === 'PUT') return putSupportProfile(req, caller, store);
       return methodNotAllowed(req);
@@ -191,7 +191,7 @@ function methodNotAllowed(req: EmuRequest): EmuResponse {
   return partnerCenterError(405, 405, `The requested resource does not support http method '${req.method}'.`);
 }
 
-// --- support profile (UPSTREAM.md §1.5) ----------------------------------------------------------
+// --- support profile (docs/upstream.md §1.5) ----------------------------------------------------------
 
 function supportProfileJson(p: StoredSupportProfile): Record<string, unknown> {
   return {
@@ -236,7 +236,7 @@ function putSupportProfile(req: EmuRequest, caller: VerifiedToken, store: Emulat
   return { status: 200, headers: {}, body: supportProfileJson(next) };
 }
 
-// --- customer users (UPSTREAM.md §1.6) -----------------------------------------------------------
+// --- customer users (docs/upstream.md §1.6) -----------------------------------------------------------
 
 function findCustomer(customerId: string, caller: VerifiedToken, store: EmulatorStore): StoredCustomer | EmuResponse {
   const customer = store.data.customers.get(customerId.toLowerCase());
@@ -299,7 +299,7 @@ function listUsers(req: EmuRequest, caller: VerifiedToken, customer: StoredCusto
   const seek = req.query.get('seekOperation');
   if (seek !== null) {
     if (seek.toLowerCase() !== 'next') return partnerCenterError(400, 3000, `Unsupported seekOperation '${seek}'.`);
-    // Seek paging (UPSTREAM.md §1.6): the next page must carry the MS-ContinuationToken header
+    // Seek paging (docs/upstream.md §1.6): the next page must carry the MS-ContinuationToken header
     // from links.next.headers; the query alone is not enough.
     const token = req.headers['ms-continuationtoken'];
     if (token === undefined || token === '') {
@@ -330,7 +330,7 @@ function listUsers(req: EmuRequest, caller: VerifiedToken, customer: StoredCusto
   };
   if (more) {
     const token = store.seal(SEEK_TOKEN_PURPOSE, { p: caller.tid, c: customer.id, a: items[items.length - 1]!.id, s: listed } satisfies SeekState);
-    // The link's uri has no /v1 prefix, exactly like the real service's (UPSTREAM.md §1.4).
+    // The link's uri has no /v1 prefix, exactly like the real service's (docs/upstream.md §1.4).
     (body.links as Record<string, unknown>).next = {
       uri: `/customers/${customer.id}/users?size=${size}&seekOperation=Next`,
       method: 'GET',
@@ -412,7 +412,7 @@ function patchUser(req: EmuRequest, customer: StoredCustomer, user: StoredCustom
       return bad("The property 'state' must be 'active' or 'inactive'.");
     }
     if (state.toLowerCase() === 'active' && user.state === 'inactive') {
-      // Restore (UPSTREAM.md §1.6): the user becomes active again and leaves the purge window.
+      // Restore (docs/upstream.md §1.6): the user becomes active again and leaves the purge window.
       changes.state = 'active';
       changes.softDeletionTime = null;
     } else if (state.toLowerCase() === 'inactive' && user.state === 'active') {
@@ -457,7 +457,7 @@ function deleteUser(customer: StoredCustomer, user: StoredCustomerUser): EmuResp
   if (user.state === 'inactive') {
     return partnerCenterError(404, 60002, `User object id ${user.id} not found in customer tenant ${customer.id}.`);
   }
-  // Soft delete (UPSTREAM.md §1.6): inactive for 30 days, restorable with PATCH state=active.
+  // Soft delete (docs/upstream.md §1.6): inactive for 30 days, restorable with PATCH state=active.
   user.state = 'inactive';
   user.softDeletionTime = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   return { status: 204, headers: {} };
@@ -471,7 +471,7 @@ function meetsPasswordComplexity(password: string): boolean {
 
 // --- request body helpers ------------------------------------------------------------------------
 
-/** Lower-cased property names: Partner Center reads request bodies case-insensitively (UPSTREAM.md §1.4). */
+/** Lower-cased property names: Partner Center reads request bodies case-insensitively (docs/upstream.md §1.4). */
 function lowerKeys(obj: Record<string, unknown>): Map<string, unknown> {
   const map = new Map<string, unknown>();
   for (const [k, v] of Object.entries(obj)) map.set(k.toLowerCase(), v);

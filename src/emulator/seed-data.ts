@@ -15,7 +15,7 @@ export interface StoredSupportProfile {
   website?: string;
 }
 
-/** A Partner Center customer user as stored (UPSTREAM.md §1.6); `null` means cleared/absent. */
+/** A Partner Center customer user as stored (docs/upstream.md §1.6); `null` means cleared/absent. */
 export interface StoredCustomerUser {
   id: string;
   userPrincipalName: string;
@@ -43,7 +43,7 @@ export interface StoredCustomer {
   users: Map<string, StoredCustomerUser>;
 }
 
-/** Graph `physicalOfficeAddress` (UPSTREAM.md §2.1). */
+/** Graph `physicalOfficeAddress` (docs/upstream.md §2.1). */
 export interface StoredAddress {
   city?: string | null;
   countryOrRegion?: string | null;
@@ -53,7 +53,7 @@ export interface StoredAddress {
   street?: string | null;
 }
 
-/** Graph `externalUserProfile` (beta) as stored (UPSTREAM.md §2.1). */
+/** Graph `externalUserProfile` (beta) as stored (docs/upstream.md §2.1). */
 export interface StoredExternalUserProfile {
   id: string;
   address: StoredAddress | null;
@@ -258,7 +258,7 @@ function generate(): Generated {
       isDiscoverable: rand() < 0.7,
       isEnabled: i % 9 !== 8,
       jobTitle: pick(rand, JOB_TITLES),
-      // E.164, as Graph stores it (UPSTREAM.md §2.1).
+      // E.164, as Graph stores it (docs/upstream.md §2.1).
       phoneNumber: `+1425555${String(1000 + i * 37).padStart(4, '0')}`,
       supervisorId: rand() < 0.5 ? guidFrom(rand) : null,
     });

@@ -1,5 +1,5 @@
 /**
- * The correlation id of a request (DESIGN.md, Upstream behaviour): the caller's `x-correlation-id` when
+ * The correlation id of a request (README, HTTP surface): the caller's `x-correlation-id` when
  * it is a GUID, else a new one. It is Fastify's request id (`genReqId`), so every log line of the
  * request carries it; it is sent upstream as `MS-CorrelationId` / `client-request-id` (the upstream
  * profiles), and echoed in the response header `x-correlation-id`.

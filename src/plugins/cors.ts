@@ -1,5 +1,5 @@
 /**
- * CORS for browser clients (DESIGN.md, Configuration: `CORS_ORIGINS`).
+ * CORS for browser clients (README, Configuration: `CORS_ORIGINS`).
  *
  * Outside production any localhost page (a dev server on any port) and hosted Apollo Sandbox
  * (`https://studio.apollographql.com`) are allowed without configuration, and `CORS_ORIGINS` adds to
@@ -8,7 +8,7 @@
  * browser refuse the request after its preflight, which the page only sees as "Failed to fetch".
  *
  * A preflight from an origin that is not allowed is answered 403 with a JSON message naming
- * `CORS_ORIGINS` (DESIGN.md, Errors), by a hook of its own ahead of `@fastify/cors`: answering `false`
+ * `CORS_ORIGINS` (README, Errors), by a hook of its own ahead of `@fastify/cors`: answering `false`
  * from the plugin's origin callback lets the preflight fall through to the 404 handler (`Route
  * OPTIONS:/graphql not found`, which sent a web team looking for a wrong URL), and answering an error
  * there would break that origin's simple requests too. Simple requests from such an origin are answered

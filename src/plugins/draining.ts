@@ -1,5 +1,5 @@
 /**
- * Draining for graceful shutdown (DESIGN.md, HTTP surface; main.ts owns the signals). Fastify closes the
+ * Draining for graceful shutdown (README, HTTP surface; main.ts owns the signals). Fastify closes the
  * connections that are idle when `close()` starts, but a keep-alive connection busy at that moment
  * would stay open after its answer and keep `close()` waiting forever. Answers finished while draining
  * therefore ask the client to close the connection (`Connection: close`).

@@ -1,7 +1,7 @@
 /**
  * Fastify's error handler: errors Fastify raises before Apollo sees the request (body too large, bad
  * JSON, wrong content type) still get a GraphQL-shaped body through the one formatter
- * (`formatGatewayError`), so clients parse one error format (DESIGN.md, Limits: 413 over the limit).
+ * (`formatGatewayError`), so clients parse one error format (README, Hardening: 413 over the limit).
  * A 4xx is the client's `BAD_REQUEST`; anything else is a 500, masked and logged.
  */
 import type { FastifyInstance } from 'fastify';

@@ -1,5 +1,5 @@
 /**
- * The GraphQL explorer served on `GET /graphql` to browsers, outside production (DESIGN.md, HTTP surface).
+ * The GraphQL explorer served on `GET /graphql` to browsers, outside production (README, HTTP surface).
  *
  * Apollo's own landing page (Sandbox) loads its code from a CDN, which fails offline and in locked-down
  * networks, so it is disabled and this serves Ruru (a GraphiQL distribution) instead, from the `ruru`

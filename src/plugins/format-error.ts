@@ -1,6 +1,6 @@
 /**
  * Apollo Server's side of the one error formatter (`formatGatewayError`, src/errors.ts): whatever a
- * resolver or the context function threw becomes the contract's error shape (DESIGN.md, Errors).
+ * resolver or the context function threw becomes the contract's error shape (README, Errors).
  * Gateway errors keep their message and gain `extensions.code` (+ their own extensions); Apollo's
  * request-level errors keep Apollo's codes; anything else is masked as INTERNAL_SERVER_ERROR: the detail
  * is logged (with the correlation id) by the logging plugin, never sent. Like Apollo's own

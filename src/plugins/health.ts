@@ -1,8 +1,8 @@
 /**
- * The probes of the HTTP surface (DESIGN.md): `GET /healthz` (the process is alive) and `GET /readyz`
+ * The probes of the HTTP surface (README): `GET /healthz` (the process is alive) and `GET /readyz`
  * (200 when the upstreams are reachable, else 503, with the report; see src/upstream/readiness.ts for
  * how it probes and caches). The report carries the shared state's health under `redis`; Redis down
- * leaves the replica ready: it still serves reads (DESIGN.md, Several replicas).
+ * leaves the replica ready: it still serves reads (README, Running several replicas).
  */
 import type { FastifyInstance } from 'fastify';
 import type { ReadinessProbe } from '../upstream/readiness.js';

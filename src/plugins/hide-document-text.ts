@@ -1,5 +1,5 @@
 /**
- * Apollo plugin: request-level messages never quote what the client wrote (DESIGN.md, Errors).
+ * Apollo plugin: request-level messages never quote what the client wrote (README, Errors).
  * graphql-js prints the offending token into its syntax errors (`Expected Name, found String
  * "Hunter2-S3cret!Pw"`, `Unexpected Name "…"`, `Unexpected character: "…"`, `Invalid character escape
  * sequence: "\q"`), and Apollo Server the `operationName` it could not find (`Unknown operation named

@@ -1,6 +1,6 @@
 /**
  * Apollo plugin: rewrites graphql-js's input coercion messages so no input value is ever echoed in an
- * error (DESIGN.md, Errors). graphql-js prints the offending value into the message: a variable with a
+ * error (README, Errors). graphql-js prints the offending value into the message: a variable with a
  * typo beside a password (`{ passwordProfile: { password: "…", forceChangePasword: false } }`) came back
  * as `Variable "$i" got invalid value { password: "…", … } at "i.passwordProfile"; Field …`. The rewrite
  * keeps what helps a client fix its request (the variable, the path inside it, the expected type, the

@@ -48,9 +48,9 @@ export function apolloPlugins(app: FastifyInstance, parts: GatewayParts, extra: 
   return [
     fastifyApolloDrainPlugin(app),
     createRequestLoggingPlugin(),
-    // graphql-js prints input values (passwords too) into coercion messages: never echoed (DESIGN.md, Errors).
+    // graphql-js prints input values (passwords too) into coercion messages: never echoed (README, Errors).
     createHideInputValuesPlugin(),
-    // Syntax errors and unknown operation names quote the client's text: rebuilt without it (DESIGN.md, Errors).
+    // Syntax errors and unknown operation names quote the client's text: rebuilt without it (README, Errors).
     createHideDocumentTextPlugin(),
     // Apollo's landing page loads from a CDN: never served. Outside production our offline explorer replaces it.
     ApolloServerPluginLandingPageDisabled(),

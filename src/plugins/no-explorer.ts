@@ -1,5 +1,5 @@
 /**
- * Production has no explorer (DESIGN.md, HTTP surface). A browser that opens `/graphql` there would
+ * Production has no explorer (README, HTTP surface). A browser that opens `/graphql` there would
  * otherwise meet Apollo's CSRF refusal, which reads like a fault; instead it gets a short plain-text
  * answer saying there is no explorer in production and how to explore the API. GraphQL clients never
  * see it: it answers only a GET whose `Accept` prefers HTML, as a browser's navigation does.

@@ -1,6 +1,6 @@
 /**
  * Validation rule: an operation whose type the schema does not have (`subscription`: the gateway has no
- * Subscription type) is refused at validation, `GRAPHQL_VALIDATION_FAILED` with HTTP 400 (DESIGN.md,
+ * Subscription type) is refused at validation, `GRAPHQL_VALIDATION_FAILED` with HTTP 400 (README,
  * Errors). graphql-js validates such a document as fine and only its executor refuses it ("Schema is not
  * configured to execute subscription operation"), which Apollo Server answered HTTP 200
  * `INTERNAL_SERVER_ERROR` and logged as an unexpected error with its stack: anyone, without a token,

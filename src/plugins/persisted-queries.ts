@@ -1,5 +1,5 @@
 /**
- * Persisted queries for mobile and locked-down clients (DESIGN.md, Configuration: `PERSISTED_QUERIES`).
+ * Persisted queries for mobile and locked-down clients (README, Configuration: `PERSISTED_QUERIES`).
  *
  * - `allow` (default): Apollo's Automatic Persisted Queries stay on (hash first; on
  *   `PERSISTED_QUERY_NOT_FOUND` the client resends with the document, which registers it) with Apollo

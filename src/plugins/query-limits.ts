@@ -1,5 +1,5 @@
 /**
- * Hostile-query limits (DESIGN.md, Limits), checked before execution so a refused request never reaches
+ * Hostile-query limits (README, Hardening), checked before execution so a refused request never reaches
  * a resolver or an upstream: depth, aliases, directives and cost through `@escape.tech/graphql-armor`'s
  * validation rules, tokens through graphql-js's own parser limit, and field suggestions hidden in
  * production.
@@ -61,7 +61,7 @@ export function createQueryLimits(options: QueryLimitsOptions): QueryLimitsSetup
   const { limits, hideSuggestions = false } = options;
   const armor = new ApolloArmor({
     maxDepth: { n: limits.maxDepth, ignoreIntrospection: true, ...report('depth') },
-    // armor lets `__typename` be aliased freely by default; every alias counts here, as DESIGN.md says.
+    // armor lets `__typename` be aliased freely by default; every alias counts here, as the README says.
     maxAliases: { n: limits.maxAliases, allowList: [], ...report('aliases') },
     maxDirectives: { n: limits.maxDirectives, ...report('directives') },
     costLimit: { maxCost: limits.maxCost, ignoreIntrospection: true, ...report('cost') },

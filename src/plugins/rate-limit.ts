@@ -1,5 +1,5 @@
 /**
- * Per-caller rate limiting (DESIGN.md, Limits: `RATE_LIMIT_PER_MINUTE`, 600 a minute by default).
+ * Per-caller rate limiting (README, Hardening: `RATE_LIMIT_PER_MINUTE`, 600 a minute by default).
  *
  * A token bucket per caller: it holds at most `burst` tokens (= the per-minute rate), refills at
  * `perMinute / 60` tokens a second, and every GraphQL request takes one. A caller whose bucket is empty

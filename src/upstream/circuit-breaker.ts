@@ -1,5 +1,5 @@
 /**
- * A small circuit breaker, one per upstream service inside a transport (DESIGN.md, Limits).
+ * A small circuit breaker, one per upstream service inside a transport (README, "Upstream calls: timeouts, retries, circuit breaker").
  *
  * - closed: every call goes through. A *failed logical call* (after the transport's own retries) that
  *   means "the upstream is down" — status 0 (connection failure, timeout), 408 or 5xx, i.e. contract code
@@ -82,7 +82,7 @@ export class CircuitBreaker {
   }
 }
 
-/** How many breakers are in each state (`gateway_upstream_circuit_state`, DESIGN.md, Observability). */
+/** How many breakers are in each state (`gateway_upstream_circuit_state`, README, Observability). */
 export interface CircuitCounts {
   readonly closed: number;
   readonly half_open: number;

@@ -1,5 +1,5 @@
 /**
- * Opaque paging cursors (DESIGN.md, Rules of the API): a cursor carries what the gateway needs to ask the
+ * Opaque paging cursors (README, Example operations: paging): a cursor carries what the gateway needs to ask the
  * upstream for the next page (Partner Center's `links.next` query + `MS-ContinuationToken`, the query of
  * Graph's `@odata.nextLink`), encrypted and authenticated with AES-256-GCM, so a client can neither read
  * it nor change it, nor point the gateway at another URL or header.

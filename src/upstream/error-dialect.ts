@@ -1,6 +1,6 @@
 /**
  * Reading the upstreams' error answers (REST only, no GraphQL): the bodies Partner Center and Graph
- * send (UPSTREAM.md §1.7, §2.5) become the data of one `UpstreamError` (src/errors.ts), whose contract
+ * send (docs/upstream.md §1.7, §2.5) become the data of one `UpstreamError` (src/errors.ts), whose contract
  * code comes from its status. The parsers never fail: an empty, truncated or HTML body still yields a
  * clean error with a message from the status. The client's message (in production) is always one the
  * gateway wrote, from the upstream's code where the profile knows it, else from the status; the
@@ -52,7 +52,7 @@ export interface ParsedErrorBody {
 }
 
 /**
- * Partner Center error bodies (UPSTREAM.md §1.7): the API fault `{ code, description, data, source }`
+ * Partner Center error bodies (docs/upstream.md §1.7): the API fault `{ code, description, data, source }`
  * with `code` a number in real answers and a string in the docs, and the throttling gateway's
  * `{ statusCode, message }` on 429.
  */
@@ -69,7 +69,7 @@ export function parsePartnerCenterErrorBody(body: unknown): ParsedErrorBody {
 }
 
 /**
- * Graph's OData error body (UPSTREAM.md §2.5): `{ error: { code, message, innerError: { 'request-id',
+ * Graph's OData error body (docs/upstream.md §2.5): `{ error: { code, message, innerError: { 'request-id',
  * date, 'client-request-id' } } }`. `innerError` may be spelled `innererror` and may nest; the first
  * `request-id` found wins.
  */
@@ -91,13 +91,13 @@ export interface UpstreamErrorDialect {
   readonly service: UpstreamService;
   /** The name messages give the upstream ("Partner Center did not answer"). */
   readonly name: string;
-  /** Lower-case name of the header carrying the upstream's own request id (UPSTREAM.md §1.3, §2.5). */
+  /** Lower-case name of the header carrying the upstream's own request id (docs/upstream.md §1.3, §2.5). */
   readonly requestIdHeader: string;
   /** Reads the upstream's error body (never throws; `{}` when it cannot). */
   parseErrorBody(body: unknown): ParsedErrorBody;
   /**
    * The messages the gateway writes for the upstream's own error codes it knows, by lower-case code
-   * (UPSTREAM.md §1.7, §2.5). Any other code gets a message written from the HTTP status. The upstream's
+   * (docs/upstream.md §1.7, §2.5). Any other code gets a message written from the HTTP status. The upstream's
    * description is never the client's message in production (`UpstreamError.upstreamMessage`).
    */
   readonly errorMessages: Readonly<Record<string, string>>;

@@ -1,10 +1,10 @@
 /**
- * `/readyz` support (DESIGN.md, HTTP surface): are the upstreams reachable? Probed on demand, never in
+ * `/readyz` support (README, HTTP surface): are the upstreams reachable? Probed on demand, never in
  * the background, and the answer is cached for at most 10 s so a probe storm cannot hammer the
  * upstreams. A probe is one unauthenticated GET of the upstream root: any HTTP answer, even 401 or 404,
  * proves DNS, TCP and TLS work; only "no answer" makes the gateway unready. Each upstream's descriptor
  * names the path probed; an upstream is probed only where what the gateway uses of it exists in the
- * cloud (Graph's externalUserProfile: UPSTREAM.md §2.4).
+ * cloud (Graph's externalUserProfile: docs/upstream.md §2.4).
  */
 import { STATUS_CODES } from 'node:http';
 import type { UpstreamEndpoint } from '../config.js';

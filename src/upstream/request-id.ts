@@ -1,7 +1,7 @@
 /**
- * `MS-RequestId` for Partner Center writes: Partner Center's idempotency key (UPSTREAM.md §1.3). One GUID
+ * `MS-RequestId` for Partner Center writes: Partner Center's idempotency key (docs/upstream.md §1.3). One GUID
  * per logical write, reused by every retry of it (the .NET SDK does the same, §3.2). When the client sent
- * an `Idempotency-Key` with the mutation, the GUID is derived from it (DESIGN.md, Upstream behaviour), so
+ * an `Idempotency-Key` with the mutation, the GUID is derived from it (README, Idempotent retries), so
  * a mobile client that resends a mutation after losing the answer gets Partner Center's replay of the
  * first answer instead of a second write. The write's place in the client's request (the GraphQL root
  * field's response name) is part of the derivation: two aliased mutations under one key are two writes,
@@ -64,7 +64,7 @@ export function uuidV5(name: string, namespace: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** 1–255 printable ASCII characters (space allowed inside), not only spaces (DESIGN.md, Upstream behaviour). */
+/** 1–255 printable ASCII characters (space allowed inside), not only spaces (README, Idempotent retries). */
 export function isValidIdempotencyKey(key: unknown): key is string {
   return typeof key === 'string' && /^[\x20-\x7e]{1,255}$/.test(key) && key.trim() !== '';
 }

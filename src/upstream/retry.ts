@@ -5,7 +5,7 @@
 
 /**
  * Statuses retried: 429 (throttled), 503 (busy), 504 (gateway timeout), as the Graph SDK's RetryHandler
- * does (UPSTREAM.md §3.1). 500/502 are NOT retried: a 500 on a write may have half-happened, and
+ * does (docs/upstream.md §3.1). 500/502 are NOT retried: a 500 on a write may have half-happened, and
  * neither SDK's guidance makes it transient. Every other 4xx is definitive.
  */
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 503, 504]);
@@ -38,7 +38,7 @@ export function isRetryableErrorCode(code: string | undefined): boolean {
 
 /**
  * Milliseconds a `Retry-After` header asks for: delay-seconds, fractional seconds (Graph sends
- * `2.128`, UPSTREAM.md §2.5) or an HTTP-date (relative to `now`, never negative). `undefined` when
+ * `2.128`, docs/upstream.md §2.5) or an HTTP-date (relative to `now`, never negative). `undefined` when
  * absent or unparseable.
  */
 export function parseRetryAfter(header: string | readonly string[] | undefined, now: number): number | undefined {
@@ -79,7 +79,7 @@ export interface RetryDelay {
 
 /**
  * How long to wait before retry number `attempt + 1`: the upstream's `Retry-After` when it sent one
- * (UPSTREAM.md §1.7, §2.5: honour it), otherwise exponential backoff with full jitter,
+ * (docs/upstream.md §1.7, §2.5: honour it), otherwise exponential backoff with full jitter,
  * `random() * min(maxMs, baseMs * 2^attempt)` (spreads a thundering herd of callers that failed together).
  */
 export function computeRetryDelay(input: RetryDelayInput): RetryDelay {

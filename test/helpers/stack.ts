@@ -56,7 +56,7 @@ export interface StackOptions extends Pick<GatewayOptions, 'plugins' | 'explorer
 
 /**
  * What an operator sets to run `UPSTREAM=microsoft` against the emulator (or a double): how production
- * mode is tested, since `UPSTREAM=emulator` is refused there (DESIGN.md, Configuration).
+ * mode is tested, since `UPSTREAM=emulator` is refused there (README, Configuration).
  */
 export function microsoftEnvFor(emulator: Emulator): Record<string, string> {
   return {

@@ -1,5 +1,5 @@
 /**
- * Partner Center wire format <-> GraphQL. Enums travel lower snake_case on the wire (UPSTREAM.md §1.4);
+ * Partner Center wire format <-> GraphQL. Enums travel lower snake_case on the wire (docs/upstream.md §1.4);
  * an enum value this gateway does not know maps to null with a warning instead of failing the query.
  */
 import { dateOrNull, textOrNull } from '../shared/wire-values.js';
@@ -41,7 +41,7 @@ export function toCustomerUser(resource: CustomerUserResource, customerId: strin
 const PLAIN_FIELDS = ['userPrincipalName', 'firstName', 'lastName', 'displayName', 'phoneNumber', 'usageLocation'] as const;
 
 /**
- * The PATCH body: only the keys the caller set (UPSTREAM.md §1.6 shows partial bodies), in Partner
+ * The PATCH body: only the keys the caller set (docs/upstream.md §1.6 shows partial bodies), in Partner
  * Center's camelCase; explicit nulls are sent as null. The enum values already are the wire values.
  */
 export function toCustomerUserPatch(input: UpdateCustomerUserInput): Record<string, unknown> {

@@ -34,7 +34,7 @@ export class CustomerUserResolver {
     @Ctx() ctx: Context,
   ): Promise<CustomerUserConnection> {
     const size = pageSize(first);
-    // A continuation link carries the page size of the first call (UPSTREAM.md §1.6): `first` on later pages is advisory.
+    // A continuation link carries the page size of the first call (docs/upstream.md §1.6): `first` on later pages is advisory.
     const page = await fromCursor(() => ctx.partnerCenter.listCustomerUsers(customerId, { size, cursor: after ?? undefined }));
     const loader = ctx.loaders.customerUsers;
     for (const item of page.items) loader.prime(customerUserKey(customerId, item.id), item);

@@ -4,7 +4,7 @@ import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql
 import { PageInfo } from '../shared/pagination.js';
 import { IsPhoneNumber } from '../shared/validators.js';
 
-/** Partner Center sends these lower snake_case (UPSTREAM.md §1.4, §1.6); the enum values are the wire values. */
+/** Partner Center sends these lower snake_case (docs/upstream.md §1.4, §1.6); the enum values are the wire values. */
 export enum CustomerUserState {
   ACTIVE = 'active',
   INACTIVE = 'inactive',
@@ -118,7 +118,7 @@ export class UpdateCustomerUserInput {
   passwordProfile?: PasswordProfileInput | null;
 
   /**
-   * Partner Center restores a soft-deleted user with a PATCH of `state: active` (UPSTREAM.md §1.6);
+   * Partner Center restores a soft-deleted user with a PATCH of `state: active` (docs/upstream.md §1.6);
    * soft deletion is a DELETE, not a PATCH to `inactive`, so INACTIVE is refused here.
    */
   @Field(() => CustomerUserState, { nullable: true, description: 'ACTIVE restores a soft-deleted user; INACTIVE cannot be set.' })

@@ -10,7 +10,7 @@ function toAddress(raw: unknown): PhysicalOfficeAddress | null {
   return Object.fromEntries(ADDRESS_FIELDS.map((f) => [f, textOrNull(source[f])])) as unknown as PhysicalOfficeAddress;
 }
 
-/** Graph JSON -> GraphQL. Extra properties (open type, UPSTREAM.md §2.1) are ignored. */
+/** Graph JSON -> GraphQL. Extra properties (open type, docs/upstream.md §2.1) are ignored. */
 export function toExternalUserProfile(resource: ExternalUserProfileResource): ExternalUserProfile {
   return {
     id: resource.id,

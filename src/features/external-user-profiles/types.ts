@@ -48,7 +48,7 @@ export class ExternalUserProfileConnection {
 }
 
 /**
- * Only the 8 properties Graph lets a caller update after redemption (UPSTREAM.md §2.2); `phoneNumber`
+ * Only the 8 properties Graph lets a caller update after redemption (docs/upstream.md §2.2); `phoneNumber`
  * is deliberately absent, so it cannot be sent.
  */
 @InputType({ description: 'Fields left out stay as they are; an explicit null clears one.' })

@@ -4,7 +4,7 @@ import type { SupportProfile, UpdateSupportProfileInput } from './types.js';
 const EDITABLE = ['email', 'telephone', 'website'] as const;
 
 /**
- * The support profile PUT takes the full resource (UPSTREAM.md §1.5): start from what was read
+ * The support profile PUT takes the full resource (docs/upstream.md §1.5): start from what was read
  * (keeping `profileType`, `links`, `attributes` and anything unknown), then apply only the fields the
  * caller set. `undefined` means unchanged; `null` clears the field.
  */

@@ -1,5 +1,5 @@
 /**
- * Request metrics (DESIGN.md, Observability): `gateway_http_request_duration_seconds` from a Fastify
+ * Request metrics (README, Observability): `gateway_http_request_duration_seconds` from a Fastify
  * `onResponse` hook, `gateway_graphql_operations_total` from an Apollo plugin, and
  * `gateway_graphql_errors_total` from the error formatter, which sees every error of every response
  * (including those raised before Apollo's request pipeline, such as a refused token). The registry and
