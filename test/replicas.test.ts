@@ -4,7 +4,8 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { ALL_DELEGATED, startStack, type Stack } from './helpers/stack.js';
+import { startMain, type MainProcess } from './helpers/main-process.js';
+import { ALL_DELEGATED, microsoftEnvFor, startStack, type Stack } from './helpers/stack.js';
 import { createRedisConnection } from '../src/state/redis-client.js';
 import { describeWithRedis, startRedis, type RedisServer } from './helpers/redis.js';
 
@@ -293,4 +294,60 @@ describeWithRedis('two deployments on one Redis database, each with its own REDI
       await inspector.close();
     }
   });
+});
+
+describeWithRedis('a replica killed while the upstream holds its support-profile PUT', () => {
+  let redis: RedisServer;
+  let emulator: Emulator;
+  /** Replica A: the built gateway in a process of its own, so that it can be killed outright. */
+  let a: MainProcess | undefined;
+  let aUrl: string;
+  let b: Stack;
+  // The lock's ttl is a third of the deadline: 4 s. One try may take 7 s (UPSTREAM_TIMEOUT_MS); the upstream
+  // holds the first PUT 5.5 s and then applies it: longer than the lock outlives its dead owner, within the try's timeout.
+  const env = { UPSTREAM_TIMEOUT_MS: '7000', UPSTREAM_DEADLINE_MS: '12000', RATE_LIMIT_PER_MINUTE: '0' };
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    emulator = await startEmulator({ testMode: true });
+    a = startMain({ ...env, ...microsoftEnvFor(emulator), REDIS_URL: redis.url });
+    [aUrl, b] = await Promise.all([a.listening(), startStack({ env: { ...env, REDIS_URL: redis.url, UPSTREAM: 'microsoft' }, emulator })]);
+  }, 60_000);
+  afterAll(async () => {
+    a?.child.kill('SIGKILL');
+    await a?.exited;
+    await b?.close();
+    await emulator?.close();
+    await redis?.close();
+  });
+
+  it("keeps the other replica's acknowledged write: the dead replica's PUT, applied late, is read and merged, never written over it", async () => {
+    emulator.injectFault({ method: 'PUT', path: '/v1/profiles/supportprofile', delayMs: 5500 });
+    const held = emulator.nextRequest({ method: 'PUT', path: '/v1/profiles/supportprofile' });
+    const aWrite = fetch(`${aUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${b.token}` },
+      body: JSON.stringify({ query: UPDATE, variables: { input: { email: 'dead-replica@contoso.example' } } }),
+    }).then(
+      () => 'answered',
+      () => 'no answer',
+    );
+    const aPut = await held; // A holds the partner's lock, and its PUT has reached the upstream
+    a!.child.kill('SIGKILL');
+    await a!.exited;
+    expect(await aWrite).toBe('no answer');
+
+    // B takes the lock once it expires, and must not read before A's PUT can no longer be applied.
+    const write = await b.graphql(UPDATE, { input: { telephone: '+1 425 555 0177' } });
+    expect(write.body.errors).toBeUndefined();
+    expect(write.body.data?.updateSupportProfile.telephone).toBe('+1 425 555 0177');
+    expect(b.logs.some((line) => line.includes('taken over from an owner that did not release it'))).toBe(true);
+
+    // Everything settled: A's PUT was applied by the upstream (after its client died)...
+    expect((await aPut.answered).status).toBe(200);
+    // ...and the stored profile still holds B's acknowledged change, over A's.
+    const stored = (await b.graphql(PROFILE)).body.data?.supportProfile;
+    expect(stored).toMatchObject({ telephone: '+1 425 555 0177', email: 'dead-replica@contoso.example' });
+    expect(emulator.requests({ method: 'PUT', path: '/v1/profiles/supportprofile' })).toHaveLength(2);
+  }, 60_000);
 });

@@ -132,6 +132,76 @@ describeWithRedis('state on a real Redis', () => {
       await other.command(['DEL', 'test:lock:d']);
     });
 
+    it('records each write try before it is sent, in a key of its own that expires with the try (plus the margin); a task that ends well deletes its records', async () => {
+      const records = await lock({ recordMarginMs: 1000 }).withLock('f', async (lease) => {
+        const token = (await other.command(['GET', 'test:lock:f'])) as string;
+        await lease.beforeWrite(5000);
+        await lease.beforeWrite(3000);
+        const first = `test:lock-try:f:${token}:1`;
+        const second = `test:lock-try:f:${token}:2`;
+        expect(((await other.command(['SMEMBERS', 'test:lock-tries:f'])) as string[]).sort()).toEqual([first, second]);
+        const [ttl1, ttl2] = (await Promise.all([other.command(['PTTL', first]), other.command(['PTTL', second])])) as number[];
+        expect(ttl1).toBeGreaterThan(5000);
+        expect(ttl1).toBeLessThanOrEqual(6000);
+        expect(ttl2).toBeGreaterThan(3000);
+        expect(ttl2).toBeLessThanOrEqual(4000);
+        return [first, second];
+      });
+      expect(await other.command(['EXISTS', ...records, 'test:lock-tries:f', 'test:lock:f'])).toBe(0);
+    });
+
+    it("keeps a failed task's records until they expire (a try that got no answer may still be applied), and the next owner waits for them", async () => {
+      const failed = await lock({ recordMarginMs: 0 })
+        .withLock('g', async (lease) => {
+          await lease.beforeWrite(400);
+          throw new Error('the PUT got no answer');
+        })
+        .catch((error: unknown) => error);
+      expect((failed as Error).message).toBe('the PUT got no answer');
+      const [record] = (await other.command(['SMEMBERS', 'test:lock-tries:g'])) as string[];
+      expect(record).toMatch(/^test:lock-try:g:[0-9a-f]{32}:1$/);
+      expect(await other.command(['EXISTS', 'test:lock:g'])).toBe(0); // released all the same
+      const seen = await lock().withLock('g', async () => other.command(['EXISTS', record!]));
+      expect(seen).toBe(0); // the next task ran only once the record had expired
+    });
+
+    it('makes a taker wait until every try record of an owner that did not release the lock has expired, then run', async () => {
+      // A dead owner: its lock has expired, its try records have not yet.
+      await other.command(['SET', 'test:lock-try:h:dead:1', 'dead', 'PX', '300']);
+      await other.command(['SET', 'test:lock-try:h:dead:2', 'dead', 'PX', '500']);
+      await other.command(['SADD', 'test:lock-tries:h', 'test:lock-try:h:dead:1', 'test:lock-try:h:dead:2']);
+      const seen = await lock().withLock('h', async () => other.command(['EXISTS', 'test:lock-try:h:dead:1', 'test:lock-try:h:dead:2']));
+      expect(seen).toBe(0);
+    });
+
+    it('gives up, its task not run and the lock let go, when those tries outlast its own wait: UPSTREAM_UNAVAILABLE with retryAfter', async () => {
+      await other.command(['SET', 'test:lock-try:i:dead:1', 'dead', 'PX', '5000']);
+      await other.command(['SADD', 'test:lock-tries:i', 'test:lock-try:i:dead:1']);
+      let ran = false;
+      const error = await lock({ waitMs: 1000 })
+        .withLock('i', async () => {
+          ran = true;
+        })
+        .catch((e: unknown) => e);
+      expect(ran).toBe(false);
+      expect(error).toBeInstanceOf(SharedStateUnavailableError);
+      expect((error as SharedStateUnavailableError).retryAfter).toBe(5);
+      expect((error as Error).message).toBe('The test lock was left by an owner whose write may still be applied: nothing was written');
+      expect(await other.command(['EXISTS', 'test:lock:i'])).toBe(0);
+      await other.command(['DEL', 'test:lock-try:i:dead:1', 'test:lock-tries:i']);
+    });
+
+    it('records no try, and refuses to send it, once the lock has another owner', async () => {
+      const error = await lock().withLock('j', async (lease) => {
+        await other.command(['SET', 'test:lock:j', 'taken-over', 'PX', '60000']);
+        return Promise.resolve(lease.beforeWrite(1000)).catch((e: unknown) => e);
+      });
+      expect(error).toBeInstanceOf(SharedStateUnavailableError);
+      expect((error as Error).message).toBe('Lost the test lock (it expired or was taken over): the write was abandoned');
+      expect(await other.command(['EXISTS', 'test:lock-tries:j'])).toBe(0);
+      await other.command(['DEL', 'test:lock:j']);
+    });
+
     it('hands the lock from one task to the next without losing one', async () => {
       const shared = lock();
       let inside = 0;

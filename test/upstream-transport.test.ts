@@ -231,6 +231,37 @@ describe('connection faults', () => {
   });
 });
 
+describe('beforeTry (the write lock: lease check and try record)', () => {
+  it("is awaited before each try, with that try's timeout (never past the deadline)", async () => {
+    upstream.setHandler((_req, i) => (i < 1 ? { status: 503 } : { status: 200, body: {} }));
+    const seen: Array<{ timeoutMs: number; sentBefore: number }> = [];
+    await makeTransport({ timeoutMs: 1000, deadlineMs: 3000 }).request({
+      ...pc(),
+      method: 'PUT',
+      json: {},
+      beforeTry: async (timeoutMs) => {
+        seen.push({ timeoutMs, sentBefore: upstream.requests.length });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      },
+    });
+    expect(seen).toEqual([
+      { timeoutMs: 1000, sentBefore: 0 },
+      { timeoutMs: 1000, sentBefore: 1 },
+    ]);
+    const shortened: number[] = [];
+    await makeTransport({ timeoutMs: 1000, deadlineMs: 600 }).request({ ...pc(), beforeTry: (timeoutMs) => void shortened.push(timeoutMs) });
+    expect(shortened).toHaveLength(1);
+    expect(shortened[0]).toBeLessThanOrEqual(600);
+  });
+
+  it('ends the call unsent when it rejects, with its error', async () => {
+    const lost = new Error('lease lost');
+    const error = await rejectionOf(makeTransport().request({ ...pc(), method: 'PUT', json: {}, beforeTry: async () => Promise.reject(lost) }));
+    expect(error).toBe(lost);
+    expect(upstream.requests).toHaveLength(0);
+  });
+});
+
 describe('token source', () => {
   it('lets its error propagate unchanged and sends nothing', async () => {
     const refused = new AuthenticationError('token expired');

@@ -76,7 +76,7 @@ export async function createSharedState(options: SharedStateOptions): Promise<Sh
     };
   }
   const connection: RedisConnection = await createRedisConnection({ url: redisUrl, keyPrefix: options.redisKeyPrefix, logger, observer: options.redisObserver });
-  const lock = new RedisLock({ connection, name: 'the support-profile lock', waitMs: deadlineMs, ...options.lock });
+  const lock = new RedisLock({ connection, name: 'the support-profile lock', waitMs: deadlineMs, logger, ...options.lock });
   logger.info({ redis: redactRedisUrl(redisUrl), keyPrefix: options.redisKeyPrefix, lockTtlMs: lock.ttlMs }, 'shared state in Redis');
   return {
     keyedLock: lock,

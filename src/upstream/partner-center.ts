@@ -194,11 +194,11 @@ export interface PartnerCenterClient {
   /**
    * `PUT` of the FULL resource (read, merge, put back: UPSTREAM.md §1.5). Carries `MS-RequestId`;
    * `place` is where the write sits in the client's request (see request-id.ts); `beforeTry` runs before
-   * every try (the caller's lock lease check).
+   * every try, with its timeout (the caller's lock lease check and write-try record).
    */
   putSupportProfile(
     resource: SupportProfileResource,
-    options?: { readonly place?: string; readonly beforeTry?: () => void },
+    options?: { readonly place?: string; readonly beforeTry?: (tryTimeoutMs: number) => void | Promise<void> },
   ): Promise<SupportProfileResource>;
   /** `GET /v1/customers/{customerId}/users/{userId}`. */
   getCustomerUser(customerId: string, userId: string): Promise<CustomerUserResource>;

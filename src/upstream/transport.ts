@@ -134,10 +134,11 @@ export interface UpstreamRequest {
   /** An absolute time (ms, same clock as `now`) the call must end by, if earlier than its own deadline. */
   readonly deadlineAt?: number;
   /**
-   * Called before every try, after any wait; what it throws ends the call unsent (a write whose lock
-   * lease is lost must not go out: state/lock.ts).
+   * Called before every try, after any wait, with that try's timeout; the try is sent once what it
+   * returns has resolved, and what it throws or rejects with ends the call unsent (a write whose lock
+   * lease is lost must not go out, and each write try is recorded first: state/lock.ts).
    */
-  readonly beforeTry?: () => void;
+  readonly beforeTry?: (tryTimeoutMs: number) => void | Promise<void>;
   /**
    * The scope the upstream throttles this call in, below the partner tenant (Partner Center's customer):
    * its throttle window is the tenant's and this scope's (throttle.ts). @default the partner tenant's
@@ -479,7 +480,9 @@ async function run(parts: TransportParts, req: UpstreamRequest): Promise<Upstrea
         new UpstreamError({ service, serviceName: upstream.name, status: 0, message: `${upstream.name} call exceeded its deadline`, correlationId: caller.correlationId })
       );
     }
-    req.beforeTry?.();
+    const tryTimeoutMs = Math.min(timeoutMs, remaining);
+    const gate = req.beforeTry?.(tryTimeoutMs);
+    if (gate) await gate;
     const tryStarted = now();
     const observation = observer?.onTry({ service, method: req.method, url: req.url, attempt });
     const outcome = await sendTry(parts, {
@@ -488,7 +491,7 @@ async function run(parts: TransportParts, req: UpstreamRequest): Promise<Upstrea
       url: req.url,
       headers: { ...baseHeaders, ...caller.traceHeaders, ...headersOfTry(attempt), ...observation?.headers },
       body,
-      timeoutMs: Math.min(timeoutMs, remaining),
+      timeoutMs: tryTimeoutMs,
       correlationId: caller.correlationId,
       secrets,
       attempt,

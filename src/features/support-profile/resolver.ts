@@ -25,13 +25,17 @@ export class SupportProfileResolver {
     requireSomeField('input', input);
     const tenantId = ctx.principal!.tenantId;
     // Read-merge-PUT under the partner's lock (in-process, or shared by every replica with REDIS_URL):
-    // a concurrent update can never read the state this one is about to overwrite. The lease is checked
-    // before each PUT try, so a write whose lock was lost is abandoned, not sent (state/lock.ts).
+    // a concurrent update can never read the state this one is about to overwrite. Before each PUT try the
+    // lease is checked (a write whose lock was lost is abandoned, not sent) and the try recorded, so a
+    // replica taking the lock over after this one died waits for it to time out (state/lock.ts).
     const saved = await ctx.keyedLock.withLock(`support-profile:${tenantId}`, async (lease) => {
       // Fresh: never a cached answer nor a read already in flight, which could predate the previous
       // writer's PUT and merge its fields away (a lost update).
       const current = await ctx.partnerCenter.getSupportProfile({ fresh: true });
-      return ctx.partnerCenter.putSupportProfile(mergeSupportProfile(current, input), { place: writePlace(info), beforeTry: () => lease.assertHeld() });
+      return ctx.partnerCenter.putSupportProfile(mergeSupportProfile(current, input), {
+        place: writePlace(info),
+        beforeTry: (tryTimeoutMs) => lease.beforeWrite(tryTimeoutMs),
+      });
     });
     return toSupportProfile(saved, tenantId);
   }
