@@ -165,6 +165,19 @@ describeWithRedis('state on a real Redis', () => {
       expect(seen).toBe(0); // the next task ran only once the record had expired
     });
 
+    it('deletes, after a failed task, the records of tries answered with a success or a refusal (4xx but 408), and only those', async () => {
+      const ended = [200, 404, 429, 0, 408, 503];
+      await lock()
+        .withLock('k', async (lease) => {
+          for (const status of ended) ((await lease.beforeWrite(60_000)) as (status: number) => void)(status);
+          throw new Error('failed');
+        })
+        .catch(() => undefined);
+      const left = ((await other.command(['SMEMBERS', 'test:lock-tries:k'])) as string[]).map((key) => ended[Number(key.split(':').at(-1)) - 1]);
+      expect(left.sort()).toEqual([0, 408, 503]);
+      await other.command(['DEL', 'test:lock-tries:k', ...((await other.command(['KEYS', 'test:lock-try:k:*'])) as string[])]);
+    });
+
     it('makes a taker wait until every try record of an owner that did not release the lock has expired, then run', async () => {
       // A dead owner: its lock has expired, its try records have not yet.
       await other.command(['SET', 'test:lock-try:h:dead:1', 'dead', 'PX', '300']);

@@ -254,6 +254,16 @@ describe('beforeTry (the write lock: lease check and try record)', () => {
     expect(shortened[0]).toBeLessThanOrEqual(600);
   });
 
+  it('tells what it gives back how each try ended: its status, 0 for no answer', async () => {
+    upstream.setHandler((_req, i) => (i < 1 ? { status: 503 } : i < 2 ? { status: 200, delayMs: 500 } : { status: 409 }));
+    const ends: number[] = [];
+    const error = await rejectionOf(
+      makeTransport({ timeoutMs: 200, deadlineMs: 3000 }).request({ ...pc(), method: 'PUT', json: {}, beforeTry: async () => (status: number) => void ends.push(status) }),
+    );
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(ends).toEqual([503, 0, 409]);
+  });
+
   it('ends the call unsent when it rejects, with its error', async () => {
     const lost = new Error('lease lost');
     const error = await rejectionOf(makeTransport().request({ ...pc(), method: 'PUT', json: {}, beforeTry: async () => Promise.reject(lost) }));

@@ -20,7 +20,8 @@
  *   record is made by a script that checks the lock is still ours, and lives in a key of its own because
  *   the lock's value expires with the lock.
  * - a task that ended well deletes its records when it releases the lock (its tries are answered); a
- *   task that failed leaves them to expire (a try that got no answer may still be applied).
+ *   task that failed deletes those of tries answered with a success or a refusal (`settles`), and leaves
+ *   the others to expire (a try that got no answer, or a 5xx, may still be applied).
  * - whoever takes the lock then first waits until every record still listed has expired (a previous owner
  *   that died or stalled with a PUT in flight), within its own `waitMs`; if that is too long it gives
  *   up with `UPSTREAM_UNAVAILABLE` + `retryAfter` and its task is never run.
@@ -41,9 +42,22 @@ export interface Lease {
   /**
    * Call before each write try, with that try's timeout: checks the lease (as `assertHeld`) and records
    * the try where a later owner of the lock will see it, until the try has timed out. Throws or rejects
-   * with `SharedStateUnavailableError` when the try must not be sent.
+   * with `SharedStateUnavailableError` when the try must not be sent. May give back a function to call
+   * with the try's HTTP status once it is over (0: no answer).
    */
-  beforeWrite(tryTimeoutMs: number): void | Promise<void>;
+  beforeWrite(tryTimeoutMs: number): void | WriteTryEnd | Promise<void | WriteTryEnd>;
+}
+
+/** Told the HTTP status a recorded write try ended with (0: no answer). */
+export type WriteTryEnd = (status: number) => void;
+
+/**
+ * Whether an answer with this status shows the upstream is done with the request: a success, or a
+ * refusal (4xx) other than its own timeout (408). Anything else (no answer, 408, 5xx, which a proxy in
+ * front of the upstream may send while the write still runs) may still be applied.
+ */
+function settles(status: number): boolean {
+  return (status >= 200 && status < 300) || (status >= 400 && status < 500 && status !== 408);
 }
 
 /** One lock per key. */
@@ -211,8 +225,8 @@ export class RedisLock implements KeyedLock {
     }, this.#renewEveryMs);
     timer.unref();
 
-    /** This owner's write-try records, in the order made. */
-    const records: string[] = [];
+    /** This owner's write-try records, in the order made; `settled` once the try got an answer that ends it. */
+    const records: Array<{ readonly key: string; settled: boolean }> = [];
     const assertHeld = (): void => {
       const reason = lost ?? (this.#now() >= validUntil - margin ? 'it expired before it could be renewed' : undefined);
       if (reason) throw new SharedStateUnavailableError(`Lost ${this.#name} (${reason}): the write was abandoned`, 1);
@@ -229,9 +243,13 @@ export class RedisLock implements KeyedLock {
           holder.lose(`recording a write try failed (${describeRedisError(error)})`);
           // A record that reached Redis all the same only makes a later owner wait: it is listed below.
         }
-        records.push(record);
+        const entry = { key: record, settled: false };
+        records.push(entry);
         if (reply !== 1) holder.lose(lost ?? 'it expired or was taken over');
         assertHeld();
+        return (status) => {
+          if (settles(status)) entry.settled = true;
+        };
       },
     };
     let succeeded = false;
@@ -243,8 +261,9 @@ export class RedisLock implements KeyedLock {
     } finally {
       clearInterval(timer);
       this.#held.delete(holder);
-      // After a failure the records stay until they expire: a try that got no answer may still be applied.
-      await this.#release(redisKey, triesKey, token, succeeded ? records : []);
+      // After a failure, the records of tries without an answer that ends them stay until they expire:
+      // such a try may still be applied.
+      await this.#release(redisKey, triesKey, token, records.filter((r) => succeeded || r.settled).map((r) => r.key));
       // The longest waiting task of this process tries at once; waking all would only make them race.
       const next = this.#wakers.get(key)?.values().next();
       if (next && !next.done) next.value();

@@ -198,7 +198,7 @@ export interface PartnerCenterClient {
    */
   putSupportProfile(
     resource: SupportProfileResource,
-    options?: { readonly place?: string; readonly beforeTry?: (tryTimeoutMs: number) => void | Promise<void> },
+    options?: { readonly place?: string; readonly beforeTry?: UpstreamRequest['beforeTry'] },
   ): Promise<SupportProfileResource>;
   /** `GET /v1/customers/{customerId}/users/{userId}`. */
   getCustomerUser(customerId: string, userId: string): Promise<CustomerUserResource>;

@@ -136,15 +136,19 @@ export interface UpstreamRequest {
   /**
    * Called before every try, after any wait, with that try's timeout; the try is sent once what it
    * returns has resolved, and what it throws or rejects with ends the call unsent (a write whose lock
-   * lease is lost must not go out, and each write try is recorded first: state/lock.ts).
+   * lease is lost must not go out, and each write try is recorded first: state/lock.ts). It may return
+   * (or resolve to) a `TryEnd`, told how that try ended.
    */
-  readonly beforeTry?: (tryTimeoutMs: number) => void | Promise<void>;
+  readonly beforeTry?: (tryTimeoutMs: number) => void | TryEnd | Promise<void | TryEnd>;
   /**
    * The scope the upstream throttles this call in, below the partner tenant (Partner Center's customer):
    * its throttle window is the tenant's and this scope's (throttle.ts). @default the partner tenant's
    */
   readonly throttleScope?: string;
 }
+
+/** Told once, when a try is over, the HTTP status it got (0: no answer: a connection failure or a timeout). */
+export type TryEnd = (status: number) => void;
 
 /** A successful (2xx) answer. */
 export interface UpstreamResponse<T> {
@@ -482,7 +486,7 @@ async function run(parts: TransportParts, req: UpstreamRequest): Promise<Upstrea
     }
     const tryTimeoutMs = Math.min(timeoutMs, remaining);
     const gate = req.beforeTry?.(tryTimeoutMs);
-    if (gate) await gate;
+    const tryEnd = gate instanceof Promise ? await gate : gate;
     const tryStarted = now();
     const observation = observer?.onTry({ service, method: req.method, url: req.url, attempt });
     const outcome = await sendTry(parts, {
@@ -497,6 +501,7 @@ async function run(parts: TransportParts, req: UpstreamRequest): Promise<Upstrea
       attempt,
     });
     observation?.end(outcome.ok ? { status: outcome.response.status } : { status: outcome.error.status, errorCode: outcome.error.code });
+    tryEnd?.(outcome.ok ? outcome.response.status : outcome.error.status);
     const log = debug && { service, method: req.method, path, attempt, elapsedMs: now() - tryStarted, correlationId: caller.correlationId };
     if (outcome.ok) {
       if (log) debug?.debug({ ...log, status: outcome.response.status, upstreamRequestId: outcome.response.requestId }, 'upstream call');
