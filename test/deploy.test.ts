@@ -29,7 +29,13 @@ const npmStart = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) a
 
 /** The production settings template, as `node --env-file`, compose's `env_file` and `kubectl --from-env-file` read it. */
 const productionTemplate = read('production.env.example');
-const productionEnv = parseEnv(productionTemplate) as Record<string, string>;
+/**
+ * Node 22.15's `parseEnv` (and so its `--env-file`) reads some commented `# NAME=value` lines as a variable
+ * literally named `# NAME`; nothing reads such a name, so it is left out here as every other reader does.
+ */
+const productionEnv = Object.fromEntries(
+  Object.entries(parseEnv(productionTemplate) as Record<string, string>).filter(([name]) => !name.startsWith('#')),
+);
 /** Variables the template offers commented out (`# NAME=value`): optional, off until uncommented. */
 const productionOptional = parseEnv(
   productionTemplate
