@@ -5,13 +5,11 @@
  * import map (no bundler), with `clientAwareness`, in headless Chromium. Before the fix its
  * `apollographql-client-name` header was refused by CORS and the page saw only "Failed to fetch".
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM, chromiumFlags, describeWithChromium } from './helpers/chromium.js';
+import { describeWithChromium, openPage, type PageBrowser } from './helpers/chromium.js';
 import { importMapFor, serveStaticPage, type StaticPage } from './helpers/static-page.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -58,9 +56,8 @@ function pageHtml(gatewayUrl: string, token: string): string {
 describeWithChromium('Apollo Client with clientAwareness in headless Chromium, from a localhost page', () => {
   let stack: Stack;
   let page: StaticPage;
-  let browser: ChildProcess | undefined;
+  let browser: PageBrowser | undefined;
   let profile: string;
-  let browserOutput = '';
 
   beforeAll(async () => {
     stack = await startStack();
@@ -68,12 +65,7 @@ describeWithChromium('Apollo Client with clientAwareness in headless Chromium, f
     profile = mkdtempSync(join(tmpdir(), 'apollo-page-'));
   });
   afterAll(async () => {
-    if (browser && browser.exitCode === null && browser.signalCode === null) {
-      const exited = once(browser, 'exit');
-      // The whole process group: Chromium's helpers (zygote, renderer, crashpad) outlive a killed parent.
-      process.kill(-browser.pid!, 'SIGKILL');
-      await exited;
-    }
+    await browser?.close();
     await page.close();
     await stack.close();
     // A helper may still be closing files in the profile as it dies.
@@ -81,19 +73,8 @@ describeWithChromium('Apollo Client with clientAwareness in headless Chromium, f
   });
 
   it('runs a query: the preflight grants the client-awareness headers, and the log line names the client', async () => {
-    browser = spawn(CHROMIUM, [...chromiumFlags(profile), '--enable-logging=stderr', page.url], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-    browser.stderr!.on('data', (chunk: Buffer) => (browserOutput = (browserOutput + chunk.toString()).slice(-4000)));
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the page reported nothing within 60 s; Chromium said:\n${browserOutput}`)), 60_000);
-    });
-    const exited = once(browser, 'exit').then(([code]) => Promise.reject(new Error(`Chromium exited (${code}):\n${browserOutput}`)));
-    let report: PageReport;
-    try {
-      report = (await Promise.race([page.report, deadline, exited])) as PageReport;
-    } finally {
-      clearTimeout(timer);
-    }
+    browser = openPage(profile, page.url, page.report);
+    const report = (await browser.report) as PageReport;
 
     expect({ error: report.error, notServed: page.misses }).toEqual({ error: undefined, notServed: [] });
     expect(report.origin).toMatch(/^http:\/\/localhost:\d+$/);

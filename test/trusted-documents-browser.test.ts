@@ -5,14 +5,12 @@
  * `npm run persisted-manifest` generated from the same documents. The documents are the client's own
  * (examples/operations/), written as an app writes them; Apollo Client adds `__typename` on its way out.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seedData } from '../src/emulator/index.js';
-import { CHROMIUM, chromiumFlags, describeWithChromium } from './helpers/chromium.js';
+import { describeWithChromium, openPage, type PageBrowser } from './helpers/chromium.js';
 import { importMapFor, serveStaticPage, type StaticPage } from './helpers/static-page.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -114,9 +112,8 @@ function pageHtml(gatewayUrl: string, token: string): string {
 describeWithChromium('Apollo Client with the persisted queries link in headless Chromium, PERSISTED_QUERIES=only', () => {
   let stack: Stack;
   let page: StaticPage;
-  let browser: ChildProcess | undefined;
+  let browser: PageBrowser | undefined;
   let profile: string;
-  let browserOutput = '';
 
   beforeAll(async () => {
     stack = await startStack({ env: { PERSISTED_QUERIES: 'only', PERSISTED_QUERIES_MANIFEST: MANIFEST } });
@@ -124,31 +121,15 @@ describeWithChromium('Apollo Client with the persisted queries link in headless 
     profile = mkdtempSync(join(tmpdir(), 'trusted-documents-page-'));
   });
   afterAll(async () => {
-    if (browser && browser.exitCode === null && browser.signalCode === null) {
-      const exited = once(browser, 'exit');
-      // The whole process group: Chromium's helpers (zygote, renderer, crashpad) outlive a killed parent.
-      process.kill(-browser.pid!, 'SIGKILL');
-      await exited;
-    }
+    await browser?.close();
     await page?.close();
     await stack?.close();
     rmSync(profile, { recursive: true, force: true, maxRetries: 10 });
   });
 
   it('runs the manifest\'s documents by id (ids from the manifest, or the SHA-256 of the printed document) and refuses any other', async () => {
-    browser = spawn(CHROMIUM, [...chromiumFlags(profile), '--enable-logging=stderr', page.url], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-    browser.stderr!.on('data', (chunk: Buffer) => (browserOutput = (browserOutput + chunk.toString()).slice(-4000)));
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the page reported nothing within 60 s; Chromium said:\n${browserOutput}`)), 60_000);
-    });
-    const exited = once(browser, 'exit').then(([code]) => Promise.reject(new Error(`Chromium exited (${code}):\n${browserOutput}`)));
-    let report: PageReport;
-    try {
-      report = (await Promise.race([page.report, deadline, exited])) as PageReport;
-    } finally {
-      clearTimeout(timer);
-    }
+    browser = openPage(profile, page.url, page.report);
+    const report = (await browser.report) as PageReport;
 
     expect({ error: report.error, notServed: page.misses }).toEqual({ error: undefined, notServed: [] });
     expect(report.results).toEqual({

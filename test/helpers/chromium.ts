@@ -3,6 +3,8 @@
  * are skipped, except in CI (`CI` set): there a missing browser fails the run, so the browser tests
  * never pass by being skipped (`.ci/run` installs Debian's `chromium`).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -37,4 +39,38 @@ export function describeWithChromium(name: string, body: () => void): void {
   } else {
     describe.skip(name, body);
   }
+}
+
+/** A headless Chromium showing one page, killed with its helpers by `close()`. */
+export interface PageBrowser {
+  /** What the page reported (its `report` promise), or why it could not: Chromium's last output in the error. */
+  readonly report: Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens `url` in headless Chromium (profile in `userDataDir`) and races the page's own `report` against
+ * 60 s and Chromium's exit, so a page that never reports fails with what Chromium said.
+ */
+export function openPage(userDataDir: string, url: string, pageReport: Promise<unknown>): PageBrowser {
+  const browser: ChildProcess = spawn(CHROMIUM, [...chromiumFlags(userDataDir), '--enable-logging=stderr', url], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  let output = '';
+  browser.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the page reported nothing within 60 s; Chromium said:\n${output}`)), 60_000);
+  });
+  const exited = once(browser, 'exit').then(([code]) => Promise.reject(new Error(`Chromium exited (${String(code)}):\n${output}`)));
+  exited.catch(() => {});
+  const report = Promise.race([pageReport, deadline, exited]).finally(() => clearTimeout(timer));
+  return {
+    report,
+    async close() {
+      if (browser.exitCode !== null || browser.signalCode !== null) return;
+      const gone = once(browser, 'exit');
+      // The whole process group: Chromium's helpers (zygote, renderer, crashpad) outlive a killed parent.
+      process.kill(-browser.pid!, 'SIGKILL');
+      await gone;
+    },
+  };
 }
