@@ -1,6 +1,6 @@
 /**
  * The one place that reads the environment. `loadConfig` validates every variable of the contract's
- * configuration table (DESIGN.md, Configuration) and returns a frozen, typed object; a bad value throws
+ * configuration table (README, Configuration) and returns a frozen, typed object; a bad value throws
  * a `ConfigError` whose message is one line naming the variable and what is allowed. No other module
  * reads `process.env`.
  */
@@ -364,7 +364,7 @@ export function loadConfig(env: Env = process.env): Config {
   const upstreams = upstreamEndpoints(cloud, e);
 
   if (production) {
-    // DESIGN.md, Configuration: https only, except loopback (sidecars, tests).
+    // README, Configuration: https only, except loopback (sidecars, tests).
     const urls: Array<[string, string | undefined]> = [
       ...UPSTREAMS.map((u): [string, string] => [u.urlVariable, upstreams[u.service].url]),
       ['AUTH_JWKS_URL', e.AUTH_JWKS_URL],
@@ -542,7 +542,7 @@ export function withEmulator(config: Config, emulator: EmulatorEndpoints): Confi
   });
 }
 
-/** How long a client may take, and how many connections it may hold (DESIGN.md, REQUEST_TIMEOUT_MS). */
+/** How long a client may take, and how many connections it may hold (README, Configuration: REQUEST_TIMEOUT_MS). */
 export interface ClientLimits {
   /** Longest time to receive a whole request, body included (`REQUEST_TIMEOUT_MS`). @default 30000 */
   readonly requestTimeoutMs: number;

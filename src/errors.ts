@@ -1,5 +1,5 @@
 /**
- * The gateway's error family (DESIGN.md, Errors), in one place as got keeps its errors:
+ * The gateway's error family (README, Errors), in one place as got keeps its errors:
  *
  * - one base, `GatewayError`, and one small class per reason, each with a stable contract `code`;
  *   resolvers, auth, the upstream clients and the plugins throw these and nothing else;
@@ -20,7 +20,7 @@ import type { UpstreamService } from './upstreams.js';
 /** An upstream the gateway calls: its id (`extensions.upstream.service`); the list is src/upstreams.ts. */
 export type { UpstreamService };
 
-/** The contract's error codes (DESIGN.md, Errors). */
+/** The contract's error codes (README, Errors). */
 export const ERROR_CODES = [
   'UNAUTHENTICATED',
   'FORBIDDEN',
@@ -36,7 +36,7 @@ export const ERROR_CODES = [
 /** One of the contract's error codes. */
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** Apollo Server's standard request-level codes, which the gateway keeps (DESIGN.md, Errors). */
+/** Apollo Server's standard request-level codes, which the gateway keeps (README, Errors). */
 export const APOLLO_REQUEST_CODES = [
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
@@ -46,7 +46,7 @@ export const APOLLO_REQUEST_CODES = [
   'OPERATION_RESOLUTION_FAILURE',
 ] as const;
 
-/** `extensions.upstream` (DESIGN.md, Errors): who failed, and the ids to quote to its support. */
+/** `extensions.upstream` (README, Errors): who failed, and the ids to quote to its support. */
 export interface UpstreamDetails {
   /** The upstream, or `identity` for the token service of the on-behalf-of exchange. */
   readonly service: UpstreamService | 'identity';
@@ -187,7 +187,7 @@ export class InvalidCursorError extends GatewayError {
   }
 }
 
-/** The operation does not exist in the configured national cloud (UPSTREAM.md §2.4). No call was made. */
+/** The operation does not exist in the configured national cloud (docs/upstream.md §2.4). No call was made. */
 export class NotAvailableInCloudError extends GatewayError {
   override readonly name = 'NotAvailableInCloudError';
   readonly code = 'NOT_AVAILABLE_IN_CLOUD' as const;
@@ -224,7 +224,7 @@ export class RateLimitedError extends RetryLaterError {
 
 /**
  * A request refused before GraphQL reads it (a body over the limit, unreadable JSON): Apollo's standard
- * `BAD_REQUEST` (DESIGN.md, Errors: request-level failures keep Apollo's codes).
+ * `BAD_REQUEST` (README, Errors: request-level failures keep Apollo's codes).
  */
 export class BadRequestError extends GatewayError {
   override readonly name = 'BadRequestError';
@@ -232,11 +232,11 @@ export class BadRequestError extends GatewayError {
 }
 
 /**
- * The one mapping from an upstream HTTP status to the contract's code (DESIGN.md, Errors).
+ * The one mapping from an upstream HTTP status to the contract's code (README, Errors).
  *
  * - `401` → `UPSTREAM_ERROR`: the caller's own token was already validated by the gateway, so an upstream
  *   401 means the credential the *gateway* presented (on-behalf-of token, or a passthrough token the
- *   upstream does not accept, e.g. missing MFA claim, UPSTREAM.md §1.2) was refused. Answering
+ *   upstream does not accept, e.g. missing MFA claim, docs/upstream.md §1.2) was refused. Answering
  *   `UNAUTHENTICATED` would make clients sign in again in a loop that cannot fix it.
  * - `403` → `FORBIDDEN` (the contract lists an upstream 403 there: missing GDAP role, Entra role, …).
  * - `404` → `NOT_FOUND`; `409`/`412` → `CONFLICT`; `429` → `RATE_LIMITED`.
@@ -347,7 +347,7 @@ export class UpstreamError extends GatewayError {
 
   /**
    * The same failure as another request saw it: a coalesced read shares one call's error among every
-   * request that waited for it, each with its own correlation id (DESIGN.md, Response cache and coalescing).
+   * request that waited for it, each with its own correlation id (README, Response cache and coalescing).
    */
   withCorrelationId(correlationId: string): UpstreamError {
     if (correlationId === this.correlationId) return this;
@@ -426,7 +426,7 @@ export class SigningKeysUnavailableError extends GatewayError {
   readonly code = 'UPSTREAM_UNAVAILABLE' as const;
 }
 
-const MAX_MESSAGE_LENGTH = 1024; // Partner Center's `description` is ≤1024 chars (UPSTREAM.md §1.7)
+const MAX_MESSAGE_LENGTH = 1024; // Partner Center's `description` is ≤1024 chars (docs/upstream.md §1.7)
 
 /**
  * Removes anything that looks like a credential from a message: first every one of `secrets` (the
@@ -460,7 +460,7 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
 
 /**
  * The gateway's shared state could not serve a write: the support-profile lock store (Redis) is
- * unreachable, the lock stayed busy past the deadline, or the lease was lost (DESIGN.md, Several
+ * unreachable, the lock stayed busy past the deadline, or the lease was lost (README, Running several
  * replicas). Nothing was written; `retryAfter` (seconds) says when trying again makes sense.
  */
 export class SharedStateUnavailableError extends RetryLaterError {

@@ -3,8 +3,8 @@
  * (`buildGatewayParts`, src/composition/parts.ts) and mounts them here: the Fastify server and its
  * hooks, Apollo and its plugins (their one list is src/plugins/index.ts), the per-request context, and
  * the routes: `POST`/`GET /graphql`, `GET /healthz`, `GET /readyz`, and outside production the explorer
- * on `GET /graphql` for browsers, with its assets under `/explorer/` (DESIGN.md, HTTP surface). It holds
- * no behaviour of its own. Observability (DESIGN.md): the metrics registry's own `GET /metrics`
+ * on `GET /graphql` for browsers, with its assets under `/explorer/` (README, HTTP surface). It holds
+ * no behaviour of its own. Observability (README, Observability): the metrics registry's own `GET /metrics`
  * listener starts with `listen()`.
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerOptions } from 'node:http';
@@ -115,12 +115,12 @@ async function mountGateway(config: Config, parts: GatewayParts, options: Gatewa
 
   const apollo = new ApolloServer<Context>({
     schema,
-    // In production an upstream's own error text never reaches a client (DESIGN.md, Errors).
+    // In production an upstream's own error text never reaches a client (README, Errors).
     formatError: metrics ? countingFormatError(metrics, createFormatError({ production: config.production })) : createFormatError({ production: config.production }),
     // Apollo's own rule would name a constructor option; ours names INTROSPECTION (plugins/introspection.ts).
     introspection: true,
     includeStacktraceInErrorResponses: false,
-    // Apollo's CSRF prevention stays on (the default), and batched HTTP requests stay off (DESIGN.md, Limits).
+    // Apollo's CSRF prevention stays on (the default), and batched HTTP requests stay off (README, Hardening).
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     // Hostile queries are refused at parse (tokens) and validation (depth, aliases, directives, cost).

@@ -1,5 +1,5 @@
 /**
- * The response cache and coalescing on real parts (DESIGN.md, Response cache and coalescing): two
+ * The response cache and coalescing on real parts (README, Response cache and coalescing): two
  * gateways sharing one real redis-server and one emulator, spoken to over HTTP. What reached the
  * upstream is read from the emulator's request log; what the gateways did, from their metrics and
  * request log lines.

@@ -82,7 +82,7 @@ describe('single profile', () => {
   });
 });
 
-describe('national clouds (UPSTREAM.md §2.4)', () => {
+describe('national clouds (docs/upstream.md §2.4)', () => {
   it('every method throws NOT_AVAILABLE_IN_CLOUD before any call', async () => {
     const c = client({ externalUserProfilesAvailable: false, cloudName: 'china' });
     for (const op of [
@@ -154,7 +154,7 @@ describe('paging', () => {
   });
 });
 
-describe('$batch (UPSTREAM.md §2.6)', () => {
+describe('$batch (docs/upstream.md §2.6)', () => {
   type SubRequest = { id: string; method: string; url: string };
   const subRequests = (r: RecordedRequest) => (r.json as { requests: SubRequest[] }).requests;
   const profileIdOf = (s: SubRequest) => decodeURIComponent(s.url.split('/').pop()!);

@@ -35,7 +35,7 @@ export interface FaultSpec {
   times?: number;
   /**
    * Only requests whose bearer token names this tenant (`tid`): one partner throttled while the others
-   * go on, as the upstreams throttle per tenant (UPSTREAM.md §1.7, §2.5). `$batch` sub-requests carry the
+   * go on, as the upstreams throttle per tenant (docs/upstream.md §1.7, §2.5). `$batch` sub-requests carry the
    * batch's token. @default any tenant
    */
   tenantId?: string;

@@ -1,6 +1,6 @@
 /**
  * The embedded emulator: one small loopback HTTP server that behaves like Partner Center (`/v1`),
- * Microsoft Graph beta (`/beta`) and an Entra ID token issuer as UPSTREAM.md describes them, used
+ * Microsoft Graph beta (`/beta`) and an Entra ID token issuer as docs/upstream.md describes them, used
  * by `npm start` with `UPSTREAM=emulator` and by tests on an ephemeral port.
  *
  * It is deliberately faithful rather than lenient: a gateway that works against it should work

@@ -9,7 +9,7 @@ import type { Cloud } from '../config.js';
 import type { UpstreamCaller, UpstreamProfile, UpstreamTransport } from './transport.js';
 import type { UpstreamReads } from './read-through.js';
 
-/** Where an upstream is in one national cloud (UPSTREAM.md §1.1, §2.4). */
+/** Where an upstream is in one national cloud (docs/upstream.md §1.1, §2.4). */
 export interface UpstreamCloud {
   /** API root, without a version segment. */
   readonly url: string;

@@ -1,5 +1,5 @@
 /**
- * Graph's JSON `$batch` (UPSTREAM.md §2.6) for reads: many GETs in one POST, chunked at the batch
+ * Graph's JSON `$batch` (docs/upstream.md §2.6) for reads: many GETs in one POST, chunked at the batch
  * limit, with throttled sub-requests retried alone under the transport's retry rule.
  */
 import { UpstreamError } from '../errors.js';
@@ -22,7 +22,7 @@ export interface BatchOptions<T> {
   read(body: unknown, answer: { status: number; requestId?: string }): T;
 }
 
-/** One `$batch` sub-answer (UPSTREAM.md §2.6). */
+/** One `$batch` sub-answer (docs/upstream.md §2.6). */
 interface BatchSubResponse {
   readonly id?: unknown;
   readonly status?: unknown;

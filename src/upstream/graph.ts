@@ -1,5 +1,5 @@
 /**
- * Microsoft Graph (beta) client for `externalUserProfile` (UPSTREAM.md §2): get, list, patch, and a
+ * Microsoft Graph (beta) client for `externalUserProfile` (docs/upstream.md §2): get, list, patch, and a
  * dataloader-friendly batch read over `POST /beta/$batch` (§2.6), bound to one caller.
  *
  * Availability: externalUserProfile exists only in the global cloud (§2.4), so every method throws
@@ -25,7 +25,7 @@ export type { Page } from './cursor.js';
 /**
  * Microsoft Graph, as the gateway knows it: a root and token resource per national cloud, scope
  * `.default`; externalUserProfile, the one Graph feature the gateway uses, exists only in the global
- * service (UPSTREAM.md §2.4), so elsewhere it is neither called nor probed. How the transport talks to
+ * service (docs/upstream.md §2.4), so elsewhere it is neither called nor probed. How the transport talks to
  * it (§2.5, §3.1): every try carries the caller's `client-request-id`, retries carry `Retry-Attempt: n`
  * as the Graph SDK sends; answers name their request id in `request-id`, error bodies are OData errors.
  */
@@ -47,7 +47,7 @@ export const GRAPH: UpstreamDescriptor<'graph', 'graph', GraphClient> = {
     createGraphClient({ transport, reads, baseUrl, externalUserProfilesAvailable: available, cloudName: cloud, caller, cursorKey }),
   requestIdHeader: 'request-id',
   parseErrorBody: parseGraphErrorBody,
-  // UPSTREAM.md §2.5 (Graph's codes vary in case: keys are lower-case).
+  // docs/upstream.md §2.5 (Graph's codes vary in case: keys are lower-case).
   errorMessages: {
     authorization_requestdenied: 'Microsoft Graph denied the operation: insufficient privileges',
     accessdenied: 'Microsoft Graph denied the operation: insufficient privileges',
@@ -72,7 +72,7 @@ export const GRAPH: UpstreamDescriptor<'graph', 'graph', GraphClient> = {
       attempt > 0 ? { 'client-request-id': correlationId, 'retry-attempt': String(attempt) } : { 'client-request-id': correlationId },
 };
 
-/** `physicalOfficeAddress` (UPSTREAM.md §2.1). */
+/** `physicalOfficeAddress` (docs/upstream.md §2.1). */
 export interface PhysicalOfficeAddressResource {
   readonly city?: string | null;
   readonly countryOrRegion?: string | null;
@@ -82,7 +82,7 @@ export interface PhysicalOfficeAddressResource {
   readonly street?: string | null;
 }
 
-/** `microsoft.graph.externalUserProfile` (UPSTREAM.md §2.1); an open type, so extra properties may appear. */
+/** `microsoft.graph.externalUserProfile` (docs/upstream.md §2.1); an open type, so extra properties may appear. */
 export interface ExternalUserProfileResource {
   readonly id: string;
   readonly address?: PhysicalOfficeAddressResource | null;
@@ -100,7 +100,7 @@ export interface ExternalUserProfileResource {
   readonly [extra: string]: unknown;
 }
 
-/** A PATCH body: exactly the updatable keys to change (UPSTREAM.md §2.2), `null` clears. */
+/** A PATCH body: exactly the updatable keys to change (docs/upstream.md §2.2), `null` clears. */
 export type ExternalUserProfilePatch = Readonly<Record<string, unknown>>;
 
 /**
@@ -173,7 +173,7 @@ export interface GraphClientOptions {
   readonly cursorKey?: string | Uint8Array;
 }
 
-/** Graph's `$batch` limit (UPSTREAM.md §2.6). */
+/** Graph's `$batch` limit (docs/upstream.md §2.6). */
 export const MAX_BATCH_SIZE = 20;
 
 /**
@@ -210,7 +210,7 @@ function unionOf(selections: readonly PropertySelection[]): PropertySelection {
 /**
  * Acceptable profile ids: 1–128 characters, none of `/ ? # % \`, no `..`, not only dots, no whitespace
  * or control characters, and well-formed UTF-16 (a lone surrogate cannot be percent-encoded:
- * `encodeURIComponent` throws on it). Graph ids are opaque (usually GUIDs, UPSTREAM.md §2.1), so this is
+ * `encodeURIComponent` throws on it). Graph ids are opaque (usually GUIDs, docs/upstream.md §2.1), so this is
  * a shape check that keeps every id a single, literal path segment.
  */
 export function isValidProfileId(id: unknown): id is string {
@@ -275,7 +275,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   /**
    * The `@odata.nextLink` when it stays on the configured Graph origin (scheme, host, port) and names
    * the profile collection, else undefined. Compared on the parsed URL, after dot-segment and `%2e`
-   * normalisation; the query (`$skiptoken`…) is kept verbatim (UPSTREAM.md §2.2: follow it as is).
+   * normalisation; the query (`$skiptoken`…) is kept verbatim (docs/upstream.md §2.2: follow it as is).
    */
   function checkedNextLink(link: unknown): string | undefined {
     if (typeof link !== 'string' || link.length > 8192) return undefined;
@@ -350,7 +350,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       assertProfileId('id', id);
       const body: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(patch)) if (value !== undefined) body[key] = value;
-      // 204 No Content (UPSTREAM.md §2.2); a 200 with the object is tolerated and ignored. Changes the
+      // 204 No Content (docs/upstream.md §2.2); a 200 with the object is tolerated and ignored. Changes the
       // profile and the pages it is listed on.
       const full: UpstreamRequest = { method: 'PATCH', url: profileUrl(id), json: body, upstream: GRAPH, caller };
       const scopes = [graphScopes.externalUserProfile(id), graphScopes.externalUserProfiles];

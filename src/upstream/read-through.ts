@@ -1,5 +1,5 @@
 /**
- * The read-through layer between the upstream clients and the transport (DESIGN.md, Response cache and
+ * The read-through layer between the upstream clients and the transport (README, Response cache and
  * coalescing). The clients send their GETs through `read` and their writes through `write`; anything
  * else (Graph's `$batch` POST) goes to the transport directly. Pure REST: no GraphQL here.
  *

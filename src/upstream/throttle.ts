@@ -1,5 +1,5 @@
 /**
- * Throttle windows as the transport applies them (DESIGN.md, Response cache and coalescing): after an
+ * Throttle windows as the transport applies them (README, Response cache and coalescing): after an
  * upstream answers 429 with a `Retry-After` that reaches past the call's deadline, further calls in the
  * scope the upstream throttles are answered RATE_LIMITED (with the time left as `retryAfter`) without
  * reaching the upstream until the window ends, instead of each going out, getting its own 429 and keeping
@@ -7,7 +7,7 @@
  *
  * Scopes: the partner tenant (the caller's `tid`) for every upstream, plus a finer scope a client names
  * per call (`UpstreamRequest.throttleScope`: Partner Center's customer, whose limits are per partner and
- * customer, UPSTREAM.md §1.7), so one customer's 429 does not hold the partner's other customers. A call
+ * customer, docs/upstream.md §1.7), so one customer's 429 does not hold the partner's other customers. A call
  * without a tenant has no window.
  *
  * Where windows live is not upstream/'s business: the composition root passes a `ThrottleWindows`

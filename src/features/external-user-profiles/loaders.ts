@@ -5,7 +5,7 @@ import type { ExternalUserProfileRead, ExternalUserProfileResource, GraphClient 
  * Per request: profile reads by id, each with the Graph properties its selection needs (selection.ts).
  *
  * Batching: every read of one tick (aliased fields, profiles inside other objects) is collected and sent as
- * Graph `$batch` requests of at most 20 (UPSTREAM.md §2.6), which the Graph client sends in parallel and
+ * Graph `$batch` requests of at most 20 (docs/upstream.md §2.6), which the Graph client sends in parallel and
  * matches back by id. The batch function returns values or Errors aligned with its keys, so a 404 is that
  * one field's NOT_FOUND. `onBatch` is told each batch's size (metrics).
  *

@@ -42,7 +42,7 @@ export class ExternalUserProfileResolver {
   ): Promise<ExternalUserProfile> {
     requireSomeField('input', input);
     await ctx.graph.patchExternalUserProfile(id, toExternalUserProfilePatch(input));
-    // Graph answers the PATCH with 204 and no body (UPSTREAM.md §2.2). A follow-up read, rather than
+    // Graph answers the PATCH with 204 and no body (docs/upstream.md §2.2). A follow-up read, rather than
     // merging the input into an earlier read, returns what Graph actually stored (normalised values,
     // the replaced address, server-side changes) and costs one call only on this rare path. Fresh: never
     // a cached answer nor a read that was already in flight before the PATCH.

@@ -1,5 +1,5 @@
 /**
- * The gateway's Prometheus metrics (DESIGN.md, Observability: the names and labels are the contract).
+ * The gateway's Prometheus metrics (README, Metrics: the names and labels are the contract).
  *
  * One registry per gateway (never prom-client's global one: several gateways may share a process, as the
  * tests do), with prom-client's default process and Node.js metrics unprefixed. The rest of the code
@@ -101,7 +101,7 @@ const SERVICES: ReadonlySet<string> = new Set(UPSTREAM_SERVICES);
 const RETRY_REASONS = new Set<string>(['throttled', 'unavailable', 'gateway_timeout', 'timeout', 'connection_failed']);
 const LOADERS = new Set(['customer_user', 'external_user_profile']);
 const OPERATION_TYPES = new Set(['query', 'mutation', 'subscription']);
-/** The contract's codes and Apollo Server's request-level ones (DESIGN.md, Errors). */
+/** The contract's codes and Apollo Server's request-level ones (README, Errors). */
 const KNOWN_ERROR_CODES: ReadonlySet<string> = new Set([...ERROR_CODES, ...APOLLO_REQUEST_CODES, 'INTERNAL_SERVER_ERROR']);
 
 const bounded = (set: ReadonlySet<string>, value: string): string => (set.has(value) ? value : 'other');

@@ -158,7 +158,7 @@ export function endpointForLog(url: string): string {
 const TRACEPARENT = /^[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /**
- * With tracing off, the inbound trace context is forwarded upstream unchanged (DESIGN.md, Observability),
+ * With tracing off, the inbound trace context is forwarded upstream unchanged (README, Observability),
  * so a caller's trace still links to the upstream's logs: `traceparent` when it is well formed, with its
  * `tracestate` (bounded as the specification allows).
  */
