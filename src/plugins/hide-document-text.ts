@@ -12,6 +12,7 @@
  * rather than passing through. Validation and coercion messages are hide-input-values.ts's concern.
  */
 import type { ApolloServerPlugin } from '@apollo/server';
+import { messageRewritingPlugin } from './message-rewrite.js';
 import type { GraphQLError } from 'graphql';
 
 const SYNTAX_PREFIX = 'Syntax Error: ';
@@ -85,16 +86,5 @@ export function withoutDocumentText(error: Pick<GraphQLError, 'message' | 'exten
 
 /** Rewrites every error of a request whose message quotes the client's document or operation name. */
 export function createHideDocumentTextPlugin(): ApolloServerPlugin {
-  return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors({ errors }) {
-          for (const error of errors) {
-            const rewritten = withoutDocumentText(error);
-            if (rewritten !== undefined) error.message = rewritten;
-          }
-        },
-      };
-    },
-  };
+  return messageRewritingPlugin(withoutDocumentText);
 }

@@ -13,6 +13,7 @@
  * printed value; an inner message not known to be value-free is replaced by a generic one.
  */
 import type { ApolloServerPlugin } from '@apollo/server';
+import { messageRewritingPlugin } from './message-rewrite.js';
 import type { GraphQLError } from 'graphql';
 
 const NAME = '[_A-Za-z][_0-9A-Za-z]*';
@@ -88,16 +89,5 @@ export function withoutInputValues(error: Pick<GraphQLError, 'message' | 'origin
 
 /** Rewrites every error of a request whose message echoes an input value (see the module comment). */
 export function createHideInputValuesPlugin(): ApolloServerPlugin {
-  return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors({ errors }) {
-          for (const error of errors) {
-            const rewritten = withoutInputValues(error);
-            if (rewritten !== undefined) error.message = rewritten;
-          }
-        },
-      };
-    },
-  };
+  return messageRewritingPlugin(withoutInputValues);
 }

@@ -4,20 +4,11 @@
  * or enum-value names by guessing while introspection is off. Used in production (`query-limits.ts`).
  */
 import type { ApolloServerPlugin } from '@apollo/server';
+import { messageRewritingPlugin } from './message-rewrite.js';
 
 /** One suggestion sentence, in graphql-js's field, argument, type and enum-value forms. */
 const SUGGESTION = / ?Did you mean [^?]*\?/g;
 
 export function createHideSuggestionsPlugin(): ApolloServerPlugin {
-  return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors({ errors }) {
-          for (const error of errors) {
-            if (error.message.includes('Did you mean')) error.message = error.message.replace(SUGGESTION, '');
-          }
-        },
-      };
-    },
-  };
+  return messageRewritingPlugin((error) => (error.message.includes('Did you mean') ? error.message.replace(SUGGESTION, '') : undefined));
 }
