@@ -1,5 +1,5 @@
 /**
- * Several replicas (DESIGN.md, Several replicas; issue 17): two gateways in this process, each with its
+ * Several replicas (README, Running several replicas; issue 17): two gateways in this process, each with its
  * own Redis connection, sharing one real redis-server and one emulator, spoken to over HTTP.
  */
 import { createHash, randomUUID } from 'node:crypto';

@@ -101,7 +101,7 @@ describe('retries', () => {
     expect(err).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 503, requestId: 'r2' });
   });
 
-  it('persistent 500 → UPSTREAM_UNAVAILABLE carrying the upstream request id, not retried (UPSTREAM.md §3.1)', async () => {
+  it('persistent 500 → UPSTREAM_UNAVAILABLE carrying the upstream request id, not retried (docs/upstream.md §3.1)', async () => {
     upstream.setHandler(() => ({ status: 500, headers: { 'ms-requestid': 'pc-500' }, body: { code: 2000, description: 'Internal error', source: 'PartnerFD' } }));
     const err = await rejectionOf<UpstreamError>(makeTransport().request(pc()));
     expect(upstream.requests).toHaveLength(1);

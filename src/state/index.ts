@@ -1,5 +1,5 @@
 /**
- * The state replicas share (DESIGN.md, Several replicas), chosen once per process: with `REDIS_URL`, the
+ * The state replicas share (README, Running several replicas), chosen once per process: with `REDIS_URL`, the
  * support-profile lock, the rate-limit buckets, the APQ registry, the upstreams' throttle windows and the
  * response cache's invalidation generations (never its answers) live in Redis, over one connection;
  * without it, in this process (safe for writes on one replica only). Circuit breakers, signing keys and

@@ -1,6 +1,6 @@
 /**
  * Locks around read-merge-write sequences (the support profile is PUT-only, so two concurrent partial
- * updates of one partner must not interleave: DESIGN.md, Several replicas).
+ * updates of one partner must not interleave: README, Running several replicas).
  *
  * - `InProcessLock`: one process, FIFO per key, never gives up (the `KeyedSerializer`). Safe on one
  *   replica only.

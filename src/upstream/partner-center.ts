@@ -1,5 +1,5 @@
 /**
- * Partner Center client: one typed method per REST call the features need (UPSTREAM.md §1.5, §1.6),
+ * Partner Center client: one typed method per REST call the features need (docs/upstream.md §1.5, §1.6),
  * bound to one caller (token source, correlation id, idempotency key). Wire resources are typed as
  * Partner Center answers them (camelCase, §1.4). Every failure is an `UpstreamError` from the transport
  * or a `BadUserInputError` or `InvalidCursorError` raised before anything is sent.
@@ -23,7 +23,7 @@ export type { Page } from './cursor.js';
 
 /**
  * Partner Center, as the gateway knows it. Its API root is the same in the global and US Government
- * clouds (UPSTREAM.md §1.1); its scope is `user_impersonation`, and every operation in scope is "App+User
+ * clouds (docs/upstream.md §1.1); its scope is `user_impersonation`, and every operation in scope is "App+User
  * credentials only" (§1.2). How the transport talks to it (§1.3, §3.2): every try carries the caller's
  * `MS-CorrelationId`, `MS-CV` (the correlation vector, `.<try>` appended), `X-Locale`,
  * `MS-PartnerCenter-Application`, and `MS-RequestId`: ONE value per logical call, identical on every
@@ -47,7 +47,7 @@ export const PARTNER_CENTER: UpstreamDescriptor<'partner-center', 'partnerCenter
   createClient: ({ transport, reads, baseUrl, caller, cursorKey }) => createPartnerCenterClient({ transport, reads, baseUrl, caller, cursorKey }),
   requestIdHeader: 'ms-requestid',
   parseErrorBody: parsePartnerCenterErrorBody,
-  // UPSTREAM.md §1.7 "relevant error codes".
+  // docs/upstream.md §1.7 "relevant error codes".
   errorMessages: {
     '1000': 'Partner Center could not find the resource',
     '2055': 'The resource changed in Partner Center since it was read; read it again',
@@ -75,7 +75,7 @@ export const PARTNER_CENTER: UpstreamDescriptor<'partner-center', 'partnerCenter
 };
 
 /**
- * Base of the Partner Center correlation vector (`MS-CV`, UPSTREAM.md §1.3): 22 base64 characters of
+ * Base of the Partner Center correlation vector (`MS-CV`, docs/upstream.md §1.3): 22 base64 characters of
  * 128 bits (the CV v2 base length), taken from the correlation id so one request's vectors are
  * recognisable; each try appends `.<try>`.
  */
@@ -85,23 +85,23 @@ export function correlationVectorBase(correlationId: string): string {
   return bytes.toString('base64').replace(/=+$/, '');
 }
 
-/** `GET` path of the support profile (UPSTREAM.md §1.5). */
+/** `GET` path of the support profile (docs/upstream.md §1.5). */
 export const SUPPORT_PROFILE_GET_PATH = '/v1/profiles/support';
 
 /**
- * `PUT` path of the support profile. UPSTREAM.md §1.5 [CONFLICT]: the "Update support profile" page (the
- * project's seed) says `/v1/profiles/supportprofile`; the .NET SDK and the REST reference use
- * `/v1/profiles/support`. DESIGN.md follows the seed; switching is this one line (the emulator accepts both).
+ * `PUT` path of the support profile. The sources disagree (docs/upstream.md §1.5): Microsoft's "Update support
+ * profile" page says `/v1/profiles/supportprofile`; the .NET SDK and the REST reference use
+ * `/v1/profiles/support`. The gateway follows the page; switching is this one line (the emulator accepts both).
  */
 export const SUPPORT_PROFILE_PUT_PATH = '/v1/profiles/supportprofile';
 
 /**
- * Largest page Partner Center documents for user lists (UPSTREAM.md §1.6: examples use 500). Callers
+ * Largest page Partner Center documents for user lists (docs/upstream.md §1.6: examples use 500). Callers
  * ask for less: the GraphQL page-size limit (features/shared/pagination.ts) is far below it.
  */
 export const PARTNER_CENTER_MAX_PAGE_SIZE = 500;
 
-/** A link of a Partner Center resource (UPSTREAM.md §1.4). */
+/** A link of a Partner Center resource (docs/upstream.md §1.4). */
 export interface ResourceLink {
   readonly uri: string;
   readonly method?: string;
@@ -121,7 +121,7 @@ export interface ResourceAttributes {
   readonly objectType?: string;
 }
 
-/** The partner's support profile (UPSTREAM.md §1.5). `null` clears a field in a PUT. */
+/** The partner's support profile (docs/upstream.md §1.5). `null` clears a field in a PUT. */
 export interface SupportProfileResource {
   email?: string | null;
   telephone?: string | null;
@@ -133,7 +133,7 @@ export interface SupportProfileResource {
   [extra: string]: unknown;
 }
 
-/** A customer tenant's user (UPSTREAM.md §1.6). */
+/** A customer tenant's user (docs/upstream.md §1.6). */
 export interface CustomerUserResource {
   readonly id: string;
   readonly userPrincipalName?: string;
@@ -192,7 +192,7 @@ export interface PartnerCenterClient {
    */
   getSupportProfile(options?: FreshRead): Promise<SupportProfileResource>;
   /**
-   * `PUT` of the FULL resource (read, merge, put back: UPSTREAM.md §1.5). Carries `MS-RequestId`;
+   * `PUT` of the FULL resource (read, merge, put back: docs/upstream.md §1.5). Carries `MS-RequestId`;
    * `place` is where the write sits in the client's request (see request-id.ts); `beforeTry` runs before
    * every try, with its timeout (the caller's lock lease check and write-try record).
    */
@@ -221,7 +221,7 @@ export interface PartnerCenterClientOptions {
 }
 
 /**
- * The continuation of a user list in a cursor (UPSTREAM.md §1.6, `links.next`): the query of its uri (the
+ * The continuation of a user list in a cursor (docs/upstream.md §1.6, `links.next`): the query of its uri (the
  * path is this customer's user list, rebuilt from the route; the customer binds the cursor without being
  * carried), then its headers as name, value, name, value… with `MS-ContinuationToken`, the one Partner
  * Center sends, written as the empty name (no header name is empty).
@@ -288,7 +288,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
   }
 
   /**
-   * Partner Center throttles per partner, or per partner and customer (UPSTREAM.md §1.7): a customer's
+   * Partner Center throttles per partner, or per partner and customer (docs/upstream.md §1.7): a customer's
    * routes have a throttle window of their own, so one customer's 429 does not hold the partner's others.
    */
   const customerScope = (customerId: string): string => `customer:${customerId.toLowerCase()}`;
@@ -300,7 +300,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
 
   /**
    * The absolute URL of `links.next.uri` when it stays on this customer's user list, else undefined.
-   * The uri comes relative and usually WITHOUT `/v1` (UPSTREAM.md §1.4), so `/v1` is added unless
+   * The uri comes relative and usually WITHOUT `/v1` (docs/upstream.md §1.4), so `/v1` is added unless
    * present. Checked on the parsed URL, after dot-segment and `%2e` normalisation, so no spelling of
    * `..` or an encoded slash can move it elsewhere; a uri that would change host (`//…`) is refused.
    */
@@ -331,7 +331,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
           method: 'PUT',
           url: `${base}${SUPPORT_PROFILE_PUT_PATH}`,
           json: resource,
-          // One id for the whole logical write, reused by every retry (UPSTREAM.md §1.3).
+          // One id for the whole logical write, reused by every retry (docs/upstream.md §1.3).
           requestId: requestIdForWrite(caller.idempotency, operation, options?.place),
           beforeTry: options?.beforeTry,
         },
@@ -352,7 +352,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
       const path = userPath(customerId, userId);
       const body: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(patch)) if (value !== undefined) body[key] = value;
-      // Partner Center wants the object type on every user write (UPSTREAM.md §1.6 examples).
+      // Partner Center wants the object type on every user write (docs/upstream.md §1.6 examples).
       body.attributes = { objectType: 'CustomerUser' };
       // The identity uses the lower-cased path so a resend with differently cased GUIDs is the same write.
       const res = await write<unknown>(
@@ -396,7 +396,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
 
       const next = collection.links?.next;
       if (!next) return { items };
-      // Follow links.next with its query and every header it lists as given (UPSTREAM.md §1.6, the SDK's
+      // Follow links.next with its query and every header it lists as given (docs/upstream.md §1.6, the SDK's
       // enumerator); its path, checked to be this customer's user list, is rebuilt when the cursor comes back.
       const nextUri = usersNextUrl(next.uri, customer);
       const nextHeaders = (Array.isArray(next.headers) ? next.headers : []).map((h): [string, string] => [String(h?.key), String(h?.value)]);

@@ -1,6 +1,6 @@
 /**
  * The upstream transport: the ONE got-based client through which the gateway talks to Partner Center and
- * Microsoft Graph (DESIGN.md, Inside: one way through), with a keep-alive pool of its own per service. No
+ * Microsoft Graph (README, How it works), with a keep-alive pool of its own per service. No
  * other module imports got.
  *
  * One *logical call* (`transport.request`) is up to `1 + maxRetries` *tries*:
@@ -13,7 +13,7 @@
  *   waiting for a try it could not make;
  * - got's own retry is disabled (`retry.limit = 0`): it knows nothing of our deadline.
  * - every method is retried, writes included: a Partner Center write keeps its `MS-RequestId`, so a
- *   retry after a lost answer is replayed, not re-applied (UPSTREAM.md §1.3); a Graph PATCH is
+ *   retry after a lost answer is replayed, not re-applied (docs/upstream.md §1.3); a Graph PATCH is
  *   idempotent; `$batch` carries only GETs here.
  *
  * The transport is generic: what differs between upstreams (their headers, the header naming their own
@@ -82,7 +82,7 @@ export interface ProfileCall {
  * Who a call is made for: bound into the clients by the per-request context.
  */
 export interface UpstreamCaller {
-  /** The request's correlation id (a GUID; DESIGN.md, Upstream behaviour). */
+  /** The request's correlation id (a GUID; README, Upstream calls). */
   readonly correlationId: string;
   /**
    * The caller's access token for an upstream (on-behalf-of or passthrough). Called once per logical
@@ -464,7 +464,7 @@ async function run(parts: TransportParts, req: UpstreamRequest): Promise<Upstrea
   const deadlineAt = Math.min(started + deadlineMs, req.deadlineAt ?? Number.POSITIVE_INFINITY);
   const token = await caller.getToken(service);
   const body = req.json === undefined ? undefined : JSON.stringify(req.json);
-  // What the upstream may quote back and no log line or message may hold (DESIGN.md, Observability).
+  // What the upstream may quote back and no log line or message may hold (README, Observability).
   const secrets = [token, ...secretValues(req.json)];
   const baseHeaders = withoutReserved(req.headers, upstream.ownHeaders);
   baseHeaders.accept = 'application/json';
@@ -511,7 +511,7 @@ async function run(parts: TransportParts, req: UpstreamRequest): Promise<Upstrea
     if (!outcome.retryable) throw outcome.error;
     const decision = policy.decide(attempt, [outcome.retryAfterHeader], deadlineAt);
     if (!decision.retry) {
-      // Past the deadline: UPSTREAM.md §1.7 says honour Retry-After, so retrying earlier than asked is
+      // Past the deadline: docs/upstream.md §1.7 says honour Retry-After, so retrying earlier than asked is
       // not an option; the error carries `retryAfter` for the client.
       if (decision.why === 'past-deadline') {
         if (log) debug?.debug({ ...log, status: outcome.error.status, delayMs: decision.delayMs }, 'upstream retry would pass the deadline');
