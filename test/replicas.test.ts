@@ -8,6 +8,7 @@ import { startMain, type MainProcess } from './helpers/main-process.js';
 import { ALL_DELEGATED, microsoftEnvFor, startStack, type Stack } from './helpers/stack.js';
 import { createRedisConnection } from '../src/state/redis-client.js';
 import { describeWithRedis, startRedis, type RedisServer } from './helpers/redis.js';
+import { startReplicas, stopReplicas } from './helpers/replicas.js';
 
 const PROFILE = 'query { supportProfile { id email telephone website } }';
 const UPDATE = `mutation Update($input: UpdateSupportProfileInput!) {
@@ -45,29 +46,6 @@ async function untilRedis(stack: Stack, reachable: boolean): Promise<void> {
   throw new Error(`redis never became ${reachable ? 'reachable' : 'unreachable'} for ${stack.url}`);
 }
 
-interface Replicas {
-  readonly redis: RedisServer;
-  readonly emulator: Emulator;
-  readonly a: Stack;
-  readonly b: Stack;
-}
-
-/** A redis-server, one emulator, and two gateways sharing both (`env` plus their REDIS_URL). */
-async function startReplicas(env: Record<string, string>): Promise<Replicas> {
-  const redis = await startRedis();
-  const emulator = await startEmulator({ testMode: true });
-  const shared = { REDIS_URL: redis.url, ...env };
-  const [a, b] = await Promise.all([startStack({ env: shared, emulator }), startStack({ env: shared, emulator })]);
-  return { redis, emulator, a, b };
-}
-
-/** Stops what `startReplicas` started (whatever of it did start), the gateways first; Redis is resumed first, should a test have left it paused. */
-async function stopReplicas({ redis, emulator, a, b }: Partial<Replicas>): Promise<void> {
-  redis?.resume();
-  await Promise.all([a?.close(), b?.close()]);
-  await emulator?.close();
-  await redis?.close();
-}
 
 describeWithRedis('several replicas sharing one Redis', () => {
   let redis: RedisServer;

@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { seedData, startEmulator, type Emulator } from '../src/emulator/index.js';
 import { ALL_DELEGATED, startStack, type Stack } from './helpers/stack.js';
-import { describeWithRedis, startRedis, type RedisServer } from './helpers/redis.js';
+import { describeWithRedis, type RedisServer } from './helpers/redis.js';
+import { startReplicas, stopReplicas } from './helpers/replicas.js';
 import { startOtlpReceiver, type OtlpReceiver } from './helpers/otlp-receiver.js';
 
 const PROFILE = 'query Profile { supportProfile { id email website } }';
@@ -40,26 +41,6 @@ async function ok(stack: Stack, query: string, variables: Record<string, unknown
   return body.data!;
 }
 
-interface Replicas {
-  readonly redis: RedisServer;
-  readonly emulator: Emulator;
-  readonly a: Stack;
-  readonly b: Stack;
-}
-
-async function startReplicas(env: Record<string, string>): Promise<Replicas> {
-  const redis = await startRedis();
-  const emulator = await startEmulator({ testMode: true });
-  const shared = { REDIS_URL: redis.url, ...env };
-  const [a, b] = await Promise.all([startStack({ env: shared, emulator, metrics: true }), startStack({ env: shared, emulator, metrics: true })]);
-  return { redis, emulator, a, b };
-}
-
-async function stopReplicas({ redis, emulator, a, b }: Partial<Replicas>): Promise<void> {
-  await Promise.all([a?.close(), b?.close()]);
-  await emulator?.close();
-  await redis?.close();
-}
 
 describeWithRedis('response cache on two replicas sharing one Redis', () => {
   let redis: RedisServer;
@@ -67,7 +48,7 @@ describeWithRedis('response cache on two replicas sharing one Redis', () => {
   let a: Stack;
   let b: Stack;
   beforeAll(async () => {
-    ({ redis, emulator, a, b } = await startReplicas({ RESPONSE_CACHE_TTL_MS: '600000' }));
+    ({ redis, emulator, a, b } = await startReplicas({ RESPONSE_CACHE_TTL_MS: '600000' }, { metrics: true }));
   });
   beforeEach(() => emulator.reset());
   afterAll(() => stopReplicas({ redis, emulator, a, b }));
