@@ -106,6 +106,8 @@ interface Options {
   countOps: number;
   /** Extra node flags for the gateway children (e.g. heap sizing experiments). */
   gatewayNodeOptions: string[];
+  /** Extra environment of every gateway child (`--gateway-env NAME=value`, e.g. UPSTREAM_COALESCE=false). */
+  gatewayEnv: Record<string, string>;
   /** CPU the gateway and the baseline are pinned to (each in turn, the same one), or undefined for none. */
   cpu?: number;
   /** Base name of the results files (`<name>.json`, `<name>.svg`) besides latest.*. */
@@ -176,6 +178,9 @@ const USAGE = `Usage: npm run bench -- [options]
   --profile            run the gateway and stock BFF children under node --cpu-prof and print their hot spots
   --gateway-node-options "<flags>"
                        extra node flags for the gateway process, e.g. "--max-old-space-size=64"
+  --gateway-env NAME=value
+                       extra environment for every gateway process (repeatable), e.g. UPSTREAM_COALESCE=false
+                       to measure the gateway without coalescing; recorded in the results' settings
   --cpu <n|none>       pin the gateway and the baseline (in turn) to this CPU with taskset (default 1;
                        none: unpinned). Said in the output when taskset is missing.
   --name <name>        also write <name>.json and <name>.svg (e.g. before-2026-12-01)
@@ -207,6 +212,7 @@ function parseOptions(argv: string[]): Options {
       smoke: { type: 'boolean' },
       'out-dir': { type: 'string' },
       'gateway-node-options': { type: 'string' },
+      'gateway-env': { type: 'string', multiple: true },
       cpu: { type: 'string' },
       name: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -244,6 +250,13 @@ function parseOptions(argv: string[]): Options {
     profile: values.profile ?? false,
     countOps: smoke ? 3 : 10,
     gatewayNodeOptions: (values['gateway-node-options'] ?? '').split(/\s+/).filter(Boolean),
+    gatewayEnv: Object.fromEntries(
+      (values['gateway-env'] ?? []).map((pair) => {
+        const at = pair.indexOf('=');
+        if (at < 1) throw new Error(`--gateway-env takes NAME=value, not '${pair}'`);
+        return [pair.slice(0, at), pair.slice(at + 1)];
+      }),
+    ),
     cpu: values.cpu === 'none' ? undefined : Math.round(num('cpu', values.cpu, 1, 0)),
     name: values.name,
     realistic: {
@@ -945,7 +958,8 @@ async function startGateway(
   return startChild({
     name: `gateway-${label}`,
     module: join(HERE, 'gateway-entry.js'),
-    env: { ...gatewayEnv(emu, logLevel), ...env },
+    // A scenario's own settings win over --gateway-env (coalesce-off stays off).
+    env: { ...gatewayEnv(emu, logLevel), ...ctx.options.gatewayEnv, ...env },
     cpu: ctx.cpu,
     execArgv: nodeFlags,
   });
