@@ -265,7 +265,8 @@ function parseOptions(argv: string[]): Options {
       connections: Math.round(num('realistic-connections', values['realistic-connections'], smoke ? 8 : 256, 1)),
       rate: num('realistic-rate', values['realistic-rate'], smoke ? 50 : 400, 1),
       liveRequests: Math.round(num('live-requests', values['live-requests'], smoke ? 20 : 200, 1)),
-      holdMs: smoke ? 1500 : 8000,
+      // Under --smoke still long enough that a slow full GC (a loaded machine) ends before the first answer.
+      holdMs: smoke ? 4000 : 8000,
     },
     soakRealisticMin: num('soak-realistic', values['soak-realistic'], 0, 0),
     soakLoad: num('soak-load', values['soak-load'], 0.7, 0.01),
