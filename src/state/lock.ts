@@ -113,13 +113,14 @@ return 1
 `);
 /**
  * The longest time (ms) any record KEYS[2..] listed in KEYS[1] has left, dropping the expired ones from
- * the list; 0 when none is left.
+ * the list; 0 when none is left. PTTL answers 0 for a key with less than 1 ms to live, which still exists:
+ * it counts as 1 ms, so a taker never starts while a record is there.
  */
 const PENDING_TRIES = luaScript(`
 local longest = 0
 for i = 2, #KEYS do
   local ttl = redis.call('PTTL', KEYS[i])
-  if ttl > longest then longest = ttl elseif ttl < 0 then redis.call('SREM', KEYS[1], KEYS[i]) end
+  if ttl < 0 then redis.call('SREM', KEYS[1], KEYS[i]) elseif ttl + 1 > longest then longest = ttl + 1 end
 end
 return longest
 `);
