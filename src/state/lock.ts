@@ -120,7 +120,12 @@ const PENDING_TRIES = luaScript(`
 local longest = 0
 for i = 2, #KEYS do
   local ttl = redis.call('PTTL', KEYS[i])
-  if ttl < 0 then redis.call('SREM', KEYS[1], KEYS[i]) elseif ttl + 1 > longest then longest = ttl + 1 end
+  if ttl < 0 then
+    redis.call('SREM', KEYS[1], KEYS[i])
+  else
+    if ttl == 0 then ttl = 1 end
+    if ttl > longest then longest = ttl end
+  end
 end
 return longest
 `);
